@@ -1,0 +1,104 @@
+"""Samplers for the duration distributions of a scenario.
+
+Every family is parameterised by the mean (and variance) of the samples it
+produces, so the mean written in a scenario is the mean the simulation sees:
+
+* ``log_normal``: sigma² = ln(1 + v/m²), mu = ln(m) - sigma²/2.
+* ``gamma``: shape = m²/v, scale = v/m.
+* ``uniform``: on [m - sqrt(3v), m + sqrt(3v)] (on [0, 2m] without a variance).
+* ``normal``: truncated at 0. The parent normal's parameters are solved so the
+  truncated samples keep mean m and variance v (possible while v < m²).
+* ``empirical``: resampling of the given values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import optimize, stats
+
+from asyncflow.engine.streams import Sampler, blocks
+
+if TYPE_CHECKING:
+    from asyncflow.scenario import Distribution
+
+_NO_TRUNCATION_Z = 8.0  # beyond 8 sigma the mass below 0 is ~6e-16: ignore it
+
+
+@lru_cache(maxsize=256)
+def truncated_normal_parent(mean: float, variance: float) -> tuple[float, float]:
+    """Parent (mu, sigma) of a normal truncated at 0 with the given mean and variance."""
+    if variance <= 0.0:
+        return mean, 0.0
+    sigma = math.sqrt(variance)
+    if mean / sigma >= _NO_TRUNCATION_Z:
+        return mean, sigma
+    if variance >= mean * mean:
+        raise ValueError(
+            f"a normal truncated at 0 cannot have mean {mean} and variance {variance}"
+        )
+
+    def residual(params: np.ndarray) -> list[float]:
+        mu, log_sigma = float(params[0]), float(params[1])
+        s = math.exp(log_sigma)
+        m, v = stats.truncnorm.stats(-mu / s, np.inf, loc=mu, scale=s, moments="mv")
+        return [float(m) / mean - 1.0, float(v) / variance - 1.0]
+
+    solution = optimize.root(residual, x0=[mean, math.log(sigma)], method="hybr")
+    mu, s = float(solution.x[0]), math.exp(float(solution.x[1]))
+    if not solution.success or max(abs(r) for r in residual(solution.x)) > 1e-8:
+        raise ValueError(f"could not solve truncated normal for mean {mean}, variance {variance}")
+    return mu, s
+
+
+def _truncated_normal_block(
+    rng: np.random.Generator, mu: float, sigma: float
+) -> Callable[[int], np.ndarray]:
+    def draw(n: int) -> np.ndarray:
+        out = np.empty(0)
+        while out.size < n:
+            x = rng.normal(mu, sigma, size=2 * n)
+            out = np.concatenate((out, x[x >= 0.0]))
+        return out[:n]
+
+    return draw
+
+
+def block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """Return ``draw(n) -> ndarray`` of ``n`` samples of ``dist``."""
+    family = dist.distribution
+    mean, variance = dist.moments()
+    if family == "deterministic":
+        return lambda n: np.full(n, mean)
+    if family in ("exponential", "poisson"):
+        return lambda n: rng.exponential(mean, n)
+    if family == "log_normal":
+        s2 = math.log1p(variance / (mean * mean))
+        mu = math.log(mean) - s2 / 2.0
+        return lambda n: rng.lognormal(mu, math.sqrt(s2), n)
+    if family == "gamma":
+        if variance == 0.0:
+            return lambda n: np.full(n, mean)
+        return lambda n: rng.gamma(mean * mean / variance, variance / mean, n)
+    if family == "uniform":
+        half = math.sqrt(3.0 * variance)
+        return lambda n: rng.uniform(mean - half, mean + half, n)
+    if family == "normal":
+        mu, sigma = truncated_normal_parent(mean, variance)
+        return _truncated_normal_block(rng, mu, sigma)
+    if family == "empirical":
+        values = np.asarray(dist.values, dtype=float)
+        return lambda n: rng.choice(values, n)
+    raise ValueError(f"unknown distribution family {family!r}")
+
+
+def make_sampler(dist: Distribution, rng: np.random.Generator) -> Sampler:
+    """A zero-argument sampler of ``dist`` that draws in blocks."""
+    if dist.distribution == "deterministic":
+        value = dist.moments()[0]
+        return lambda: value
+    return blocks(block_drawer(dist, rng))

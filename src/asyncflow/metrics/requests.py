@@ -1,0 +1,70 @@
+"""Per-request records, kept as compact columns (about 21 bytes a request)."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+IN_FLIGHT = 0
+COMPLETED = 1
+OUTCOME_NAMES = ("in_flight", "completed")
+
+
+class RequestLog:
+    """Columns indexed by request id: one row per generated request.
+
+    ``outcome`` is 0 (in flight), 1 (completed) or a failure code >= 2 whose
+    reason is ``reasons[code]``. Components register the reasons they can
+    produce with :meth:`reason_code`.
+    """
+
+    __slots__ = ("endpoint", "finished", "generated", "outcome", "reasons", "server")
+
+    def __init__(self) -> None:
+        self.generated = array("d")
+        self.finished = array("d")
+        self.outcome = array("b")
+        self.server = array("h")
+        self.endpoint = array("h")
+        self.reasons: list[str] = list(OUTCOME_NAMES)
+
+    def __len__(self) -> int:
+        return len(self.generated)
+
+    def reason_code(self, reason: str) -> int:
+        """The outcome code of failure ``reason`` (registered on first use)."""
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        return self.reasons.index(reason)
+
+    def open_block(self, times: np.ndarray) -> int:
+        """Add rows for requests generated at ``times``; return the first new id."""
+        first = len(self.generated)
+        n = times.size
+        self.generated.frombytes(times.astype(np.float64).tobytes())
+        self.finished.frombytes(np.full(n, np.nan).tobytes())
+        self.outcome.frombytes(bytes(n))
+        self.server.frombytes(np.full(n, -1, dtype=np.int16).tobytes())
+        self.endpoint.frombytes(np.full(n, -1, dtype=np.int16).tobytes())
+        return first
+
+    def columns(self, end_s: float) -> dict[str, np.ndarray]:
+        """Numpy copies of the columns, as seen at time ``end_s``.
+
+        Outcomes decided ahead of time (a response already on its way back
+        when the run ends) are reported as in flight.
+        """
+        generated = np.frombuffer(self.generated, dtype=np.float64).copy()
+        finished = np.frombuffer(self.finished, dtype=np.float64).copy()
+        outcome = np.frombuffer(self.outcome, dtype=np.int8).copy()
+        late = finished > end_s
+        outcome[late] = IN_FLIGHT
+        finished[late] = np.nan
+        return {
+            "generated_s": generated,
+            "finished_s": finished,
+            "outcome": outcome,
+            "server": np.frombuffer(self.server, dtype=np.int16).copy(),
+            "endpoint": np.frombuffer(self.endpoint, dtype=np.int16).copy(),
+        }
