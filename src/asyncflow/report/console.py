@@ -1,0 +1,194 @@
+"""Readable terminal summary of a run, rendered with rich.
+
+:func:`summary_renderable` builds the tables from a :class:`Results` or from
+the summary dictionary (``Results.summary()``, documented in
+``docs/reference/summary.md``); :func:`print_summary` prints them. Fault
+windows are not part of the summary dictionary, so they are shown when a
+``Results`` is given or when passed explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from asyncflow.results import FaultWindow, Results
+    from rich.console import RenderableType
+
+__all__ = ["print_summary", "summary_renderable"]
+
+_MISSING = "–"
+_LATENCY_KEYS = ("mean", "p50", "p90", "p95", "p99", "max")
+
+
+def print_summary(
+    source: Results | Mapping[str, Any],
+    console: Console | None = None,
+    *,
+    fault_windows: Sequence[FaultWindow] | None = None,
+) -> None:
+    """Print the summary of a run.
+
+    Args:
+        source: A ``Results`` or its ``summary()`` dictionary.
+        console: Where to print; a new stdout console when ``None``.
+        fault_windows: Fault windows to list; taken from ``source`` when it
+            is a ``Results`` and this is ``None``.
+    """
+    (console or Console()).print(summary_renderable(source, fault_windows=fault_windows))
+
+
+def summary_renderable(
+    source: Results | Mapping[str, Any],
+    *,
+    fault_windows: Sequence[FaultWindow] | None = None,
+) -> Group:
+    """Build the summary of a run as rich renderables.
+
+    Args:
+        source: A ``Results`` or its ``summary()`` dictionary.
+        fault_windows: Fault windows to list; taken from ``source`` when it
+            is a ``Results`` and this is ``None``.
+
+    Returns:
+        A rich ``Group``: header, requests, latency, servers, fault windows.
+    """
+    if isinstance(source, Mapping):
+        summary: Mapping[str, Any] = source
+        windows: Sequence[FaultWindow] = fault_windows or ()
+    else:
+        summary = source.summary()
+        windows = source.fault_windows if fault_windows is None else fault_windows
+    parts: list[RenderableType] = [
+        _header(summary),
+        _requests_table(summary),
+        _latency_table(summary),
+        _servers_table(summary),
+    ]
+    if windows:
+        parts.append(_faults_table(windows))
+    return Group(*parts)
+
+
+def _header(summary: Mapping[str, Any]) -> Text:
+    """Return the title line: scenario, seed, horizon, warm-up, wall time."""
+    text = Text()
+    text.append(str(summary.get("scenario", "")), style="bold")
+    details = [
+        f"seed {summary.get('seed')}",
+        f"{_number(summary.get('simulated_s'), '{:g}')} s simulated",
+    ]
+    warm_up = summary.get("warm_up_s")
+    if _is_number(warm_up) and float(warm_up) > 0:
+        details.append(f"warm-up {float(warm_up):g} s")
+    details.append(f"wall {_number(summary.get('wall_s'), '{:.2f}')} s")
+    text.append("  " + " · ".join(details), style="dim")
+    return text
+
+
+def _requests_table(summary: Mapping[str, Any]) -> Table:
+    """Return the request counts, failures broken down by reason."""
+    requests: Mapping[str, Any] = summary.get("requests", {})
+    throughput: Mapping[str, Any] = summary.get("throughput_rps", {})
+    table = _table("Requests", ("", "count"))
+    table.add_row("generated", _count(requests.get("generated")))
+    table.add_row("completed", _count(requests.get("completed")), style="green")
+    table.add_row(
+        "failed", _count(requests.get("failed")), style="red" if requests.get("failed") else None
+    )
+    by_reason: Mapping[str, Any] = requests.get("failed_by_reason", {})
+    for reason, count in sorted(by_reason.items()):
+        table.add_row(f"  {reason}", _count(count), style="red")
+    table.add_row("in flight at end", _count(requests.get("in_flight")))
+    table.add_row("throughput (req/s)", _number(throughput.get("mean"), "{:.2f}"))
+    return table
+
+
+def _latency_table(summary: Mapping[str, Any]) -> Table:
+    """Return latency statistics in milliseconds."""
+    latency: Mapping[str, Any] = summary.get("latency_s", {})
+    table = _table("Latency (ms), completed requests after warm-up", _LATENCY_KEYS)
+    table.add_row(*(_milliseconds(latency.get(key)) for key in _LATENCY_KEYS))
+    return table
+
+
+def _servers_table(summary: Mapping[str, Any]) -> Table:
+    """Return one row of level statistics per server."""
+    columns = (
+        "server",
+        "completed",
+        "CPU util.",
+        "ready queue mean",
+        "RAM mean (MB)",
+        "RAM max (MB)",
+        "RAM wait queue mean",
+    )
+    table = _table("Servers (levels time-weighted after warm-up)", columns)
+    servers: Mapping[str, Mapping[str, Any]] = summary.get("servers", {})
+    for server_id, stats in servers.items():
+        table.add_row(
+            server_id,
+            _count(stats.get("completed")),
+            _number(stats.get("cpu_utilization"), "{:.1%}"),
+            _number(stats.get("ready_queue_mean"), "{:.3f}"),
+            _number(stats.get("ram_in_use_mb_mean"), "{:.1f}"),
+            _number(stats.get("ram_in_use_mb_max"), "{:.1f}"),
+            _number(stats.get("ram_wait_queue_mean"), "{:.3f}"),
+        )
+    return table
+
+
+def _faults_table(windows: Sequence[FaultWindow]) -> Table:
+    """Return the fault windows of the run."""
+    table = _table("Fault windows", ("event", "kind", "target", "start (s)", "end (s)"))
+    for window in windows:
+        table.add_row(
+            window.event_id,
+            window.kind,
+            window.target,
+            f"{window.start_s:g}",
+            f"{window.end_s:g}",
+        )
+    return table
+
+
+def _table(title: str, columns: Sequence[str]) -> Table:
+    """Return an empty table with right-aligned numeric columns."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    return table
+
+
+def _count(value: Any) -> str:
+    """Format a count, or a dash when it is missing."""
+    return _MISSING if value is None else f"{int(value):,}"
+
+
+def _milliseconds(seconds: Any) -> str:
+    """Format a duration in seconds as milliseconds."""
+    if not _is_number(seconds):
+        return _MISSING
+    return f"{float(seconds) * 1000.0:.2f}"
+
+
+def _number(value: Any, template: str) -> str:
+    """Format a number with ``template``, or a dash when missing or NaN."""
+    return template.format(float(value)) if _is_number(value) else _MISSING
+
+
+def _is_number(value: Any) -> bool:
+    """Tell whether ``value`` is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(float(value))

@@ -1,0 +1,126 @@
+"""A small hand-made stand-in for Results, following docs/reference/results-api.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Level:
+    t: np.ndarray
+    mean: np.ndarray
+    max: np.ndarray
+    bin_s: float
+
+
+@dataclass(frozen=True)
+class Rates:
+    t: np.ndarray
+    completed: np.ndarray
+    failed: dict[str, np.ndarray]
+    bin_s: float
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    t: np.ndarray
+    values: dict[int, np.ndarray]
+    bin_s: float
+
+
+@dataclass(frozen=True)
+class Window:
+    event_id: str
+    kind: str
+    target: str
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class FakeResults:
+    """Follows docs/reference/results-api.md for what the report reads."""
+
+    server_ids: tuple[str, ...] = ("srv-1",)
+    fault_windows: tuple[Window, ...] = ()
+    name: str = "fake"
+    seed: int = 7
+    end_s: float = 100.0
+    warm_up_s: float = 10.0
+    wall_s: float = 0.5
+    bin_s: float = 5.0
+    latency_sample: np.ndarray = field(
+        default_factory=lambda: np.random.default_rng(1).exponential(0.02, 500)
+    )
+
+    def _t(self, bin_s: float | None) -> tuple[np.ndarray, float]:
+        width = bin_s or self.bin_s
+        return np.arange(0.0, self.end_s, width), width
+
+    def latencies(self) -> np.ndarray:
+        return self.latency_sample
+
+    def series(self, metric: str, node: str) -> Level:
+        if node not in self.server_ids:
+            raise KeyError(node)
+        t, width = self._t(None)
+        mean = 1.0 + np.sin(t / 10.0) ** 2
+        return Level(t, mean, mean + 1.0, width)
+
+    def throughput(self, bin_s: float | None = None) -> Rates:
+        t, width = self._t(bin_s)
+        return Rates(t, np.full(t.size, 40.0), {"server_down": np.where(t > 50, 3.0, 0.0)}, width)
+
+    def latency_over_time(
+        self, bin_s: float | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
+    ) -> Percentiles:
+        t, width = self._t(bin_s)
+        values = {p: np.full(t.size, p / 1000.0) for p in percentiles}
+        values[percentiles[0]][3] = np.nan
+        return Percentiles(t, values, width)
+
+    def summary(self) -> dict[str, Any]:
+        lat = self.latency_sample
+        return {
+            "scenario": self.name,
+            "seed": self.seed,
+            "simulated_s": self.end_s,
+            "warm_up_s": self.warm_up_s,
+            "wall_s": self.wall_s,
+            "requests": {
+                "generated": 4000,
+                "completed": 3900,
+                "failed": 90,
+                "in_flight": 10,
+                "failed_by_reason": {"server_down": 60, "network_drop": 30},
+            },
+            "latency_s": {
+                "mean": float(lat.mean()),
+                "p50": float(np.percentile(lat, 50)),
+                "p90": float(np.percentile(lat, 90)),
+                "p95": float(np.percentile(lat, 95)),
+                "p99": float(np.percentile(lat, 99)),
+                "max": float(lat.max()),
+            },
+            "throughput_rps": {"mean": 39.0},
+            "servers": {
+                sid: {
+                    "completed": 3900 // len(self.server_ids),
+                    "cpu_utilization": 0.42,
+                    "ready_queue_mean": 0.125,
+                    "ram_in_use_mb_mean": 512.5,
+                    "ram_in_use_mb_max": 1024.0,
+                    "ram_wait_queue_mean": 0.0,
+                }
+                for sid in self.server_ids
+            },
+        }
+
+
+WINDOWS = (
+    Window("ev-spike-1", "spike", "client-lb", 20.0, 30.0),
+    Window("ev-srv1-down", "outage", "srv-1", 50.0, 70.0),
+)
