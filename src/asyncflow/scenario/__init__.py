@@ -1,0 +1,45 @@
+"""Scenario input: models, loading from YAML/JSON, a builder and JSON Schema."""
+
+from asyncflow.scenario.loader import load_scenario, parse_scenario, scenario_json_schema
+from asyncflow.scenario.models import (
+    Client,
+    Distribution,
+    Edge,
+    Endpoint,
+    Event,
+    EventEnd,
+    EventStart,
+    LoadBalancer,
+    Nodes,
+    ProfilePoint,
+    Scenario,
+    Server,
+    ServerResources,
+    SimSettings,
+    Step,
+    Topology,
+    Workload,
+)
+
+__all__ = [
+    "Client",
+    "Distribution",
+    "Edge",
+    "Endpoint",
+    "Event",
+    "EventEnd",
+    "EventStart",
+    "LoadBalancer",
+    "Nodes",
+    "ProfilePoint",
+    "Scenario",
+    "Server",
+    "ServerResources",
+    "SimSettings",
+    "Step",
+    "Topology",
+    "Workload",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_json_schema",
+]

@@ -1,0 +1,261 @@
+"""Rules that span the whole scenario: ids, the graph's shape, event targets.
+
+They run when a :class:`~asyncflow.scenario.models.Scenario` is validated,
+after every part validated on its own, and report every problem they find.
+The engine relies on them and does not check again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from asyncflow.scenario._base import NO_VALUE, Loc, Problem, did_you_mean
+
+if TYPE_CHECKING:
+    from asyncflow.scenario.models import Edge, Scenario
+
+__all__ = ["scenario_problems"]
+
+_NODES: Loc = ("topology_graph", "nodes")
+_EDGES: Loc = ("topology_graph", "edges")
+_LB: Loc = (*_NODES, "load_balancer")
+
+
+def scenario_problems(scenario: Scenario) -> list[Problem]:
+    """Return every cross-field problem of a scenario whose parts are valid.
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        The problems, in the order of the checks; empty when all is well.
+    """
+    graph = _Graph(scenario)
+    problems = graph.id_problems()
+    problems += graph.edge_endpoint_problems()
+    problems += graph.shape_problems()
+    problems += _event_problems(scenario)
+    return problems
+
+
+class _Graph:
+    """Index of the topology used by the graph checks."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        nodes = scenario.topology_graph.nodes
+        self.workload_id = scenario.rqs_input.id
+        self.client_id = nodes.client.id
+        self.lb = nodes.load_balancer
+        self.server_ids = [server.id for server in nodes.servers]
+        self.node_ids = [self.client_id, *self.server_ids] + ([self.lb.id] if self.lb else [])
+        self.edges = scenario.topology_graph.edges
+        self.valid_edges: list[int] = []
+
+    def id_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        first: dict[str, Loc] = {}
+        located: list[tuple[Loc, str]] = [((*_NODES, "client", "id"), self.client_id)]
+        located += [((*_NODES, "servers", i, "id"), s) for i, s in enumerate(self.server_ids)]
+        if self.lb is not None:
+            located.append(((*_LB, "id"), self.lb.id))
+        for loc, node_id in located:
+            if node_id in first:
+                rule = f"duplicate node id (also {_dotted(first[node_id])})"
+                problems.append((loc, rule, node_id))
+            first.setdefault(node_id, loc)
+        if self.workload_id in first:
+            rule = f"the workload id is also a node id ({_dotted(first[self.workload_id])})"
+            problems.append((("rqs_input", "id"), rule, self.workload_id))
+        seen: dict[str, int] = {}
+        for i, edge in enumerate(self.edges):
+            if edge.id in seen:
+                rule = f"duplicate edge id (also edges[{seen[edge.id]}])"
+                problems.append(((*_EDGES, i, "id"), rule, edge.id))
+            seen.setdefault(edge.id, i)
+        return problems
+
+    def edge_endpoint_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        sources = [*self.node_ids, self.workload_id]
+        for i, edge in enumerate(self.edges):
+            before = len(problems)
+            if edge.source not in sources:
+                rule = f"unknown node {edge.source!r}{did_you_mean(edge.source, sources)}"
+                problems.append(((*_EDGES, i, "source"), rule, NO_VALUE))
+            if edge.target == self.workload_id:
+                rule = f"the workload {edge.target!r} cannot be an edge target"
+                problems.append(((*_EDGES, i, "target"), rule, NO_VALUE))
+            elif edge.target not in self.node_ids:
+                hint = did_you_mean(edge.target, self.node_ids)
+                problems.append(
+                    ((*_EDGES, i, "target"), f"unknown node {edge.target!r}{hint}", NO_VALUE)
+                )
+            elif edge.target == edge.source:
+                rule = "must differ from source (an edge joins two nodes)"
+                problems.append(((*_EDGES, i, "target"), rule, edge.target))
+            if len(problems) == before:
+                self.valid_edges.append(i)
+        return problems
+
+    def _out_edges(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = defaultdict(list)
+        for i in self.valid_edges:
+            out[self.edges[i].source].append(i)
+        return out
+
+    def shape_problems(self) -> list[Problem]:
+        out = self._out_edges()
+        problems = self._workload_problems(out[self.workload_id])
+        problems += self._client_problems(out[self.client_id])
+        for k, server_id in enumerate(self.server_ids):
+            problems += self._server_problems(k, server_id, out[server_id])
+        if self.lb is not None:
+            problems += self._lb_problems(out[self.lb.id])
+        problems += self._reachability_problems(out[self.client_id])
+        return problems
+
+    def _single_edge_problems(self, what: str, edges: list[int], target: str) -> list[Problem]:
+        """Rules for a node that needs exactly one outgoing edge, to ``target``."""
+        if not edges:
+            return [(_EDGES, f"no edge from {what} to {target!r}", NO_VALUE)]
+        problems: list[Problem] = []
+        for n, i in enumerate(edges):
+            edge: Edge = self.edges[i]
+            if edge.target != target:
+                rule = f"an edge from {what} must go to {target!r}"
+                problems.append(((*_EDGES, i, "target"), rule, edge.target))
+            elif n > 0:
+                rule = f"{what} must have exactly one outgoing edge (also edges[{edges[0]}])"
+                problems.append(((*_EDGES, i, "source"), rule, edge.source))
+        return problems
+
+    def _workload_problems(self, edges: list[int]) -> list[Problem]:
+        what = f"the workload {self.workload_id!r}"
+        return self._single_edge_problems(what, edges, self.client_id)
+
+    def _client_problems(self, edges: list[int]) -> list[Problem]:
+        what = f"the client {self.client_id!r}"
+        if self.lb is not None:
+            return self._single_edge_problems(what, edges, self.lb.id)
+        if len(self.server_ids) == 1:
+            return self._single_edge_problems(what, edges, self.server_ids[0])
+        rule = f"required with {len(self.server_ids)} servers (the client has one outgoing edge)"
+        return [(_LB, rule, NO_VALUE)]
+
+    def _server_problems(self, k: int, server_id: str, edges: list[int]) -> list[Problem]:
+        if not edges:
+            rule = f"server {server_id!r} has no path back to the client {self.client_id!r}"
+            return [((*_NODES, "servers", k), rule, NO_VALUE)]
+        return self._single_edge_problems(f"server {server_id!r}", edges, self.client_id)
+
+    def _lb_problems(self, edges: list[int]) -> list[Problem]:
+        if self.lb is None:  # pragma: no cover - guarded by the caller
+            return []
+        lb_id, covered = self.lb.id, self.lb.server_covered
+        problems: list[Problem] = []
+        for j, server_id in enumerate(covered):
+            if server_id not in self.server_ids:
+                hint = did_you_mean(server_id, self.server_ids)
+                kind = "the client" if server_id == self.client_id else "unknown server"
+                problems.append(
+                    ((*_LB, "server_covered", j), f"{kind} {server_id!r}{hint}", NO_VALUE)
+                )
+        linked: dict[str, int] = {}
+        for i in edges:
+            target = self.edges[i].target
+            if target not in covered:
+                rule = f"the load balancer {lb_id!r} may only connect to the servers it covers"
+                problems.append(((*_EDGES, i, "target"), rule, target))
+            elif target in linked:
+                rule = f"second edge from {lb_id!r} to {target!r} (also edges[{linked[target]}])"
+                problems.append(((*_EDGES, i, "target"), rule, NO_VALUE))
+            linked.setdefault(target, i)
+        for j, server_id in enumerate(covered):
+            if server_id in self.server_ids and server_id not in linked:
+                rule = f"no edge from the load balancer {lb_id!r} to {server_id!r}"
+                problems.append(((*_LB, "server_covered", j), rule, NO_VALUE))
+        return problems
+
+    def _reachability_problems(self, client_edges: list[int]) -> list[Problem]:
+        if self.lb is None and len(self.server_ids) > 1:
+            return []  # already reported: a load balancer is required
+        fed = set(self.lb.server_covered) if self.lb else set()
+        fed.update(self.edges[i].target for i in client_edges)
+        problems: list[Problem] = []
+        for k, server_id in enumerate(self.server_ids):
+            if server_id not in fed:
+                how = "the load balancer does not cover it" if self.lb else "no edge reaches it"
+                rule = f"server {server_id!r} receives no requests ({how})"
+                problems.append(((*_NODES, "servers", k), rule, NO_VALUE))
+        return problems
+
+
+def _event_problems(scenario: Scenario) -> list[Problem]:
+    nodes = scenario.topology_graph.nodes
+    servers = {server.id for server in nodes.servers}
+    edges = {edge.id for edge in scenario.topology_graph.edges}
+    others = {nodes.client.id: "the client", scenario.rqs_input.id: "the workload"}
+    if nodes.load_balancer is not None:
+        others[nodes.load_balancer.id] = "the load balancer"
+    horizon = scenario.sim_settings.total_simulation_time
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    outages: dict[str, list[int]] = defaultdict(list)
+    for i, event in enumerate(scenario.events):
+        if event.event_id in seen:
+            rule = f"duplicate event id (also events[{seen[event.event_id]}])"
+            problems.append((("events", i, "event_id"), rule, event.event_id))
+        seen.setdefault(event.event_id, i)
+        target = event.target_id
+        pool = servers if event.is_outage else edges
+        if target not in pool:
+            rule = _target_rule(event.start.kind, target, servers, edges, others)
+            problems.append((("events", i, "target_id"), rule, NO_VALUE))
+        elif event.is_outage:
+            outages[target].append(i)
+        if event.end.t_end > horizon:
+            rule = f"must be <= total_simulation_time ({horizon:g})"
+            problems.append((("events", i, "end", "t_end"), rule, event.end.t_end))
+    for server_id, indices in outages.items():
+        problems += _overlap_problems(scenario, server_id, indices)
+    return problems
+
+
+def _target_rule(
+    kind: str, target: str, servers: set[str], edges: set[str], others: dict[str, str]
+) -> str:
+    wanted, pool = ("server", servers) if kind == "server_down" else ("edge", edges)
+    article = "a" if wanted == "server" else "an"
+    if target in servers:
+        return f"a {kind} event needs {article} {wanted}, {target!r} is a server"
+    if target in edges:
+        return f"a {kind} event needs {article} {wanted}, {target!r} is an edge"
+    if target in others:
+        return f"a {kind} event needs {article} {wanted}, {target!r} is {others[target]}"
+    return f"unknown {wanted} {target!r}{did_you_mean(target, pool)}"
+
+
+def _overlap_problems(scenario: Scenario, server_id: str, indices: list[int]) -> list[Problem]:
+    events = scenario.events
+    order = sorted(indices, key=lambda i: (events[i].start.t_start, i))
+    problems: list[Problem] = []
+    latest = order[0]  # the earlier outage that ends last
+    for cur in order[1:]:
+        a, b = events[latest], events[cur]
+        if b.end.t_end > a.end.t_end:
+            latest = cur
+        if b.start.t_start < a.end.t_end:
+            rule = (
+                f"outage overlaps {a.event_id!r} on server {server_id!r} "
+                f"({a.start.t_start:g} to {a.end.t_end:g})"
+            )
+            problems.append((("events", cur, "start", "t_start"), rule, b.start.t_start))
+    return problems
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
