@@ -150,7 +150,9 @@ def _servers_table(summary: Mapping[str, Any]) -> Table:
 
 def _faults_table(windows: Sequence[FaultWindow]) -> Table:
     """Return the fault windows of the run."""
-    table = _table("Fault windows", ("event", "kind", "target", "start (s)", "end (s)"))
+    table = _table(
+        "Fault windows", ("event", "kind", "target", "start (s)", "end (s)"), text_columns=3
+    )
     for window in windows:
         table.add_row(
             window.event_id,
@@ -162,11 +164,11 @@ def _faults_table(windows: Sequence[FaultWindow]) -> Table:
     return table
 
 
-def _table(title: str, columns: Sequence[str]) -> Table:
-    """Return an empty table with right-aligned numeric columns."""
+def _table(title: str, columns: Sequence[str], *, text_columns: int = 1) -> Table:
+    """Return an empty table: the first ``text_columns`` left-aligned, numbers right."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
     for index, column in enumerate(columns):
-        table.add_column(column, justify="left" if index == 0 else "right")
+        table.add_column(column, justify="left" if index < text_columns else "right")
     return table
 
 
