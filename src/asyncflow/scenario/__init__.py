@@ -1,5 +1,20 @@
 """Scenario input: models, loading from YAML/JSON, a builder and JSON Schema."""
 
+from asyncflow.scenario.builder import (
+    ScenarioBuilder,
+    cpu,
+    deterministic,
+    empirical,
+    endpoint,
+    exponential,
+    gamma,
+    io,
+    log_normal,
+    normal,
+    poisson,
+    ram,
+    uniform,
+)
 from asyncflow.scenario.loader import load_scenario, parse_scenario, scenario_json_schema
 from asyncflow.scenario.models import (
     Client,
@@ -33,13 +48,26 @@ __all__ = [
     "Nodes",
     "ProfilePoint",
     "Scenario",
+    "ScenarioBuilder",
     "Server",
     "ServerResources",
     "SimSettings",
     "Step",
     "Topology",
     "Workload",
+    "cpu",
+    "deterministic",
+    "empirical",
+    "endpoint",
+    "exponential",
+    "gamma",
+    "io",
     "load_scenario",
+    "log_normal",
+    "normal",
     "parse_scenario",
+    "poisson",
+    "ram",
     "scenario_json_schema",
+    "uniform",
 ]

@@ -1,0 +1,445 @@
+"""A fluent Python builder for scenarios.
+
+The builder only assembles the same mapping a YAML file would hold and
+validates it through the same models, so a built scenario equals the loaded
+one and bad input gives the same ``ScenarioError`` messages::
+
+    from asyncflow.scenario.builder import ScenarioBuilder, cpu, endpoint, exponential, io, ram
+
+    scenario = (
+        ScenarioBuilder("mm1")
+        .workload(users=100, requests_per_minute=20)
+        .client("client-1")
+        .server("srv-1", ram_mb=2048, endpoints=[endpoint("/api", cpu(0.002), ram(128), io(0.012))])
+        .wire(latency=exponential(0.003))
+        .settings(horizon_s=600, seed=1)
+        .build()
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
+
+from asyncflow.scenario.distributions import Distribution
+from asyncflow.scenario.loader import parse_scenario
+from asyncflow.scenario.models import Scenario
+
+__all__ = [
+    "DistributionLike",
+    "ScenarioBuilder",
+    "cpu",
+    "deterministic",
+    "empirical",
+    "endpoint",
+    "exponential",
+    "gamma",
+    "io",
+    "log_normal",
+    "normal",
+    "poisson",
+    "ram",
+    "uniform",
+]
+
+DistributionLike = float | Mapping[str, Any] | Distribution
+"""A number (a constant), a distribution mapping, or a :class:`Distribution`."""
+
+CpuKind = Literal["initial_parsing", "cpu_bound_operation"]
+IoKind = Literal["io_task_spawn", "io_llm", "io_wait", "io_db", "io_cache"]
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def _spec(family: str, mean: float, variance: float | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"distribution": family, "mean": mean}
+    if variance is not None:
+        spec["variance"] = variance
+    return spec
+
+
+def deterministic(value: float) -> dict[str, Any]:
+    """A constant."""
+    return _spec("deterministic", value)
+
+
+def exponential(mean: float) -> dict[str, Any]:
+    """An exponential with this mean (variance ``mean**2``)."""
+    return _spec("exponential", mean)
+
+
+def normal(mean: float, variance: float | None = None) -> dict[str, Any]:
+    """A normal truncated at 0 that keeps this mean and variance (default: the mean)."""
+    return _spec("normal", mean, variance)
+
+
+def log_normal(mean: float, variance: float | None = None) -> dict[str, Any]:
+    """A log-normal with this mean and variance (default: the mean)."""
+    return _spec("log_normal", mean, variance)
+
+
+def uniform(mean: float, variance: float | None = None) -> dict[str, Any]:
+    """A uniform with this mean and variance (default: uniform on ``[0, 2*mean]``)."""
+    return _spec("uniform", mean, variance)
+
+
+def gamma(mean: float, variance: float) -> dict[str, Any]:
+    """A gamma with this mean and variance."""
+    return _spec("gamma", mean, variance)
+
+
+def poisson(mean: float) -> dict[str, Any]:
+    """A Poisson count (for users); on a duration it is read as exponential."""
+    return _spec("poisson", mean)
+
+
+def empirical(values: Sequence[float]) -> dict[str, Any]:
+    """Draw uniformly among these observed values."""
+    return {"distribution": "empirical", "values": list(values)}
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def cpu(duration: DistributionLike, *, kind: CpuKind = "cpu_bound_operation") -> dict[str, Any]:
+    """A CPU step holding a core for ``duration`` seconds."""
+    return {"kind": kind, "step_operation": {"cpu_time": _plain(duration)}}
+
+
+def io(duration: DistributionLike, *, kind: IoKind = "io_wait") -> dict[str, Any]:
+    """An I/O step releasing the core and waiting ``duration`` seconds."""
+    return {"kind": kind, "step_operation": {"io_waiting_time": _plain(duration)}}
+
+
+def ram(mb: float) -> dict[str, Any]:
+    """A RAM step reserving ``mb`` MB while the request is in the server."""
+    return {"kind": "ram", "step_operation": {"necessary_ram": mb}}
+
+
+def endpoint(name: str, *steps: Mapping[str, Any], weight: float | None = None) -> dict[str, Any]:
+    """An endpoint; ``weight`` is its selection weight (``probability`` in files)."""
+    spec: dict[str, Any] = {"endpoint_name": name, "steps": [dict(step) for step in steps]}
+    if weight is not None:
+        spec["probability"] = weight
+    return spec
+
+
+def _plain(value: Any) -> Any:
+    """Turn models into mappings so that :meth:`ScenarioBuilder.to_dict` is plain data."""
+    if isinstance(value, Distribution):
+        return value.model_dump(exclude_none=True)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class ScenarioBuilder:
+    """Assemble a scenario step by step; :meth:`build` validates it.
+
+    Every method returns the builder. Nothing is checked before :meth:`build`,
+    which raises the same ``ScenarioError`` a file with this content would.
+    """
+
+    def __init__(self, name: str = "scenario") -> None:
+        """Start an empty scenario.
+
+        Args:
+            name: Name of the scenario.
+        """
+        self._name = name
+        self._workload: dict[str, Any] | None = None
+        self._client: dict[str, Any] | None = None
+        self._servers: list[dict[str, Any]] = []
+        self._load_balancer: dict[str, Any] | None = None
+        self._edges: list[dict[str, Any]] = []
+        self._settings: dict[str, Any] | None = None
+        self._events: list[dict[str, Any]] = []
+
+    def workload(
+        self,
+        users: DistributionLike | None = None,
+        requests_per_minute: DistributionLike = 1.0,
+        *,
+        distribution: Literal["poisson", "normal", "deterministic"] = "poisson",
+        id: str = "rqs-1",
+        sampling_window_s: float = 60.0,
+        users_profile: Sequence[tuple[float, float]] | None = None,
+    ) -> Self:
+        """Set the workload (``rqs_input``).
+
+        Args:
+            users: Mean active users (a number, drawn with ``distribution``),
+                or a distribution mapping. Defaults to the first profile point.
+            requests_per_minute: Requests per minute per user (a number means
+                a Poisson rate, as in 0.1 files), or a distribution mapping.
+            distribution: Family of ``users`` when it is a number.
+            id: Id of the generator.
+            sampling_window_s: Seconds between two draws of the user count.
+            users_profile: ``(t_s, users)`` points of a piecewise-linear profile.
+
+        Returns:
+            The builder.
+        """
+        if users is None and users_profile:
+            users = users_profile[0][1]
+        spec: dict[str, Any] = {
+            "id": id,
+            "avg_request_per_minute_per_user": _count(requests_per_minute, "poisson"),
+            "user_sampling_window": sampling_window_s,
+        }
+        if users is not None:
+            spec["avg_active_users"] = _count(users, distribution)
+        if users_profile is not None:
+            spec["users_profile"] = [{"t_s": t, "users": u} for t, u in users_profile]
+        self._workload = spec
+        return self
+
+    def client(self, id: str = "client-1") -> Self:
+        """Set the client's id.
+
+        Returns:
+            The builder.
+        """
+        self._client = {"id": id}
+        return self
+
+    def server(
+        self,
+        id: str,
+        *,
+        endpoints: Sequence[Mapping[str, Any]],
+        cpu_cores: int = 1,
+        ram_mb: float = 1024.0,
+        db_connection_pool: int | None = None,
+    ) -> Self:
+        """Add a server.
+
+        Args:
+            id: Node id.
+            endpoints: Endpoints, e.g. from :func:`endpoint`.
+            cpu_cores: Cores (event loops).
+            ram_mb: RAM in MB.
+            db_connection_pool: Accepted for 0.1 compatibility; unused.
+
+        Returns:
+            The builder.
+        """
+        resources: dict[str, Any] = {"cpu_cores": cpu_cores, "ram_mb": ram_mb}
+        if db_connection_pool is not None:
+            resources["db_connection_pool"] = db_connection_pool
+        self._servers.append(
+            {
+                "id": id,
+                "server_resources": resources,
+                "endpoints": [dict(e) for e in endpoints],
+            }
+        )
+        return self
+
+    def load_balancer(
+        self,
+        id: str = "lb-1",
+        *,
+        servers: Sequence[str],
+        algorithm: str = "round_robin",
+        weights: Mapping[str, float] | None = None,
+    ) -> Self:
+        """Set the load balancer.
+
+        Args:
+            id: Node id.
+            servers: Covered server ids, in order.
+            algorithm: ``round_robin``, ``random``, ``least_connection``,
+                ``power_of_two_choices`` or ``weighted_round_robin``.
+            weights: Server id to weight (``weighted_round_robin`` only).
+
+        Returns:
+            The builder.
+        """
+        spec: dict[str, Any] = {"id": id, "algorithms": algorithm, "server_covered": list(servers)}
+        if weights is not None:
+            spec["weights"] = dict(weights)
+        self._load_balancer = spec
+        return self
+
+    def edge(
+        self,
+        source: str,
+        target: str,
+        *,
+        latency: DistributionLike,
+        id: str | None = None,
+        dropout_rate: float = 0.0,
+    ) -> Self:
+        """Add a network link; its id defaults to ``"source->target"``.
+
+        Args:
+            source: Source node id or the workload id.
+            target: Target node id.
+            latency: Delay in seconds (a number is a constant).
+            id: Edge id.
+            dropout_rate: Probability of dropping a request.
+
+        Returns:
+            The builder.
+        """
+        self._edges.append(
+            {
+                "id": id if id is not None else f"{source}->{target}",
+                "source": source,
+                "target": target,
+                "latency": _plain(latency),
+                "dropout_rate": dropout_rate,
+            }
+        )
+        return self
+
+    def wire(self, *, latency: DistributionLike, dropout_rate: float = 0.0) -> Self:
+        """Add every edge the topology needs that is not declared yet.
+
+        Workload → client → load balancer (or the single server) → each covered
+        server → client. Call it after the nodes (and any custom edges).
+
+        Args:
+            latency: Delay of each added edge.
+            dropout_rate: Drop probability of each added edge.
+
+        Returns:
+            The builder.
+        """
+        for source, target in self._needed_links():
+            if not any(e["source"] == source and e["target"] == target for e in self._edges):
+                self.edge(source, target, latency=latency, dropout_rate=dropout_rate)
+        return self
+
+    def _needed_links(self) -> list[tuple[str, str]]:
+        client = (self._client or {}).get("id", "client-1")
+        links = [((self._workload or {}).get("id", "rqs-1"), client)]
+        servers = [server["id"] for server in self._servers]
+        if self._load_balancer is not None:
+            lb_id = self._load_balancer["id"]
+            links.append((client, lb_id))
+            links += [(lb_id, server_id) for server_id in self._load_balancer["server_covered"]]
+        elif servers:
+            links.append((client, servers[0]))
+        links += [(server_id, client) for server_id in servers]
+        return links
+
+    def outage(self, server_id: str, *, start: float, end: float, id: str | None = None) -> Self:
+        """Take a server down from ``start`` to ``end`` seconds.
+
+        Returns:
+            The builder.
+        """
+        self._events.append(
+            {
+                "event_id": id if id is not None else f"outage-{len(self._events) + 1}",
+                "target_id": server_id,
+                "start": {"kind": "server_down", "t_start": start},
+                "end": {"kind": "server_up", "t_end": end},
+            }
+        )
+        return self
+
+    def spike(
+        self,
+        edge_id: str,
+        *,
+        start: float,
+        end: float,
+        spike_s: float,
+        id: str | None = None,
+    ) -> Self:
+        """Add ``spike_s`` seconds to an edge's latency from ``start`` to ``end``.
+
+        Returns:
+            The builder.
+        """
+        self._events.append(
+            {
+                "event_id": id if id is not None else f"spike-{len(self._events) + 1}",
+                "target_id": edge_id,
+                "start": {"kind": "network_spike_start", "t_start": start, "spike_s": spike_s},
+                "end": {"kind": "network_spike_end", "t_end": end},
+            }
+        )
+        return self
+
+    def settings(
+        self,
+        horizon_s: float,
+        *,
+        seed: int | None = None,
+        warm_up_s: float = 0.0,
+        sample_period_s: float = 0.01,
+    ) -> Self:
+        """Set the run settings.
+
+        Args:
+            horizon_s: Simulated seconds (``total_simulation_time``).
+            seed: Seed of the random streams.
+            warm_up_s: Initial seconds left out of statistics.
+            sample_period_s: Default resolution of time series.
+
+        Returns:
+            The builder.
+        """
+        self._settings = {
+            "total_simulation_time": horizon_s,
+            "sample_period_s": sample_period_s,
+            "seed": seed,
+            "warm_up_s": warm_up_s,
+        }
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the scenario as the mapping a YAML or JSON file would hold.
+
+        Returns:
+            Plain data; parts not set yet are absent.
+        """
+        data: dict[str, Any] = {"name": self._name}
+        if self._workload is not None:
+            data["rqs_input"] = self._workload
+        nodes: dict[str, Any] = {"servers": self._servers}
+        if self._client is not None:
+            nodes["client"] = self._client
+        if self._load_balancer is not None:
+            nodes["load_balancer"] = self._load_balancer
+        data["topology_graph"] = {"nodes": nodes, "edges": self._edges}
+        if self._settings is not None:
+            data["sim_settings"] = self._settings
+        if self._events:
+            data["events"] = self._events
+        copied: dict[str, Any] = _deep_copy(data)
+        return copied
+
+    def build(self) -> Scenario:
+        """Validate and return the scenario.
+
+        Returns:
+            The scenario.
+
+        Raises:
+            ScenarioError: Listing every problem, as for a file.
+        """
+        return parse_scenario(self.to_dict(), name=self._name)
+
+
+def _count(value: DistributionLike, family: str) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"distribution": family, "mean": value}
+    return _plain(value)
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value
