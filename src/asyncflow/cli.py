@@ -23,7 +23,6 @@ from asyncflow.errors import AsyncFlowError, ScenarioError, ScenarioFileError
 
 if TYPE_CHECKING:
     from asyncflow.results import Results
-
     from asyncflow.scenario import Scenario
 
 __all__ = ["app", "main"]
@@ -55,7 +54,9 @@ def run(
     seed: Annotated[
         int | None,
         typer.Option(
-            help="Seed of the run; default: sim_settings.seed, else 0.", show_default=False
+            min=0,
+            help="Seed of the run; default: sim_settings.seed, else 0.",
+            show_default=False,
         ),
     ] = None,
     out: Annotated[
