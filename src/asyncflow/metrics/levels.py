@@ -68,8 +68,8 @@ class Level:
         t0 = self._t_last
         if until < t0:
             raise ValueError(f"flush back in time: {until} < {t0}")
-        times = np.frombuffer(self.times, dtype=np.float64) if self.times else np.empty(0)
-        deltas = np.frombuffer(self.deltas, dtype=np.float64) if self.deltas else np.empty(0)
+        times = np.array(self.times, dtype=np.float64)
+        deltas = np.array(self.deltas, dtype=np.float64)
         due = times <= until
         if due.all():
             t_chg, d_chg = times.copy(), deltas.copy()
@@ -84,8 +84,12 @@ class Level:
         if values.size:
             self._value = float(values[-1])
         self._t_last = until
-        self.times = array("d", keep_t.tobytes()) if keep_t.size else array("d")
-        self.deltas = array("d", keep_d.tobytes()) if keep_d.size else array("d")
+        # Emptied in place: components hold the buffers' bound append methods.
+        del self.times[:]
+        del self.deltas[:]
+        if keep_t.size:
+            self.times.frombytes(keep_t.tobytes())
+            self.deltas.frombytes(keep_d.tobytes())
 
     def _integrate(self, t0: float, t1: float, t_chg: np.ndarray, values: np.ndarray) -> None:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""

@@ -1,0 +1,1 @@
+"""Runtime behaviour of each node kind and of the edges between them."""

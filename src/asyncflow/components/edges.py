@@ -1,0 +1,105 @@
+"""Network edges: a latency (plus active spikes) and an optional drop rate.
+
+An edge is a pure delay: when a request is sent at time t, the edge decides
+there and then whether it is dropped and when it arrives (the latency sample
+plus the sum of the spikes active at t, as in AsyncFlow 0.1). It records the
+request's time in transit as a level and hands the request to the target at
+its arrival time: as a kernel event for nodes that hold state (load balancers,
+servers), directly for the client, whose handling depends on nothing but the
+time (it forwards a new request, or records a response as completed).
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from heapq import heappush
+from typing import TYPE_CHECKING
+
+from asyncflow.components.context import Request, RunContext
+from asyncflow.engine.sampling import make_sampler
+from asyncflow.engine.streams import blocks
+
+if TYPE_CHECKING:
+    from asyncflow.scenario import Edge as EdgeSpec
+
+Deliver = Callable[[float, Request], None]
+_UP_DOWN = array("d", (1.0, -1.0))
+
+
+class SpikeSchedule:
+    """The total spike (seconds) on an edge as a step function of time."""
+
+    __slots__ = ("times", "values")
+
+    def __init__(self, windows: Sequence[tuple[float, float, float]]) -> None:
+        changes: dict[float, float] = {}
+        for start, end, spike in windows:
+            changes[start] = changes.get(start, 0.0) + spike
+            changes[end] = changes.get(end, 0.0) - spike
+        self.times = sorted(changes)
+        total, values = 0.0, [0.0]
+        for t in self.times:
+            total += changes[t]
+            values.append(round(total, 12))
+        self.values = values
+
+    def at(self, time: float) -> float:
+        """Total spike active at ``time`` (windows are closed at the start, open at the end)."""
+        return self.values[bisect_right(self.times, time)]
+
+
+class Edge:
+    """A network link from one node to another."""
+
+    __slots__ = (
+        "_drop_p",
+        "_fail_drop",
+        "_latency",
+        "_spikes",
+        "_t_extend",
+        "_d_extend",
+        "_u",
+        "deliver",
+        "id",
+    )
+
+    def __init__(
+        self, ctx: RunContext, spec: EdgeSpec, spikes: Sequence[tuple[float, float, float]]
+    ) -> None:
+        self.id = spec.id
+        self._latency = make_sampler(spec.latency, ctx.streams.generator(f"edge:{spec.id}:latency"))
+        self._drop_p = spec.dropout_rate
+        self._u = blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
+        self._fail_drop = ctx.failer("network_drop")
+        self._spikes = SpikeSchedule(spikes) if spikes else None
+        level = ctx.level(spec.id, "in_transit")
+        self._t_extend = level.times.extend
+        self._d_extend = level.deltas.extend
+        self.deliver: Deliver = self._unwired
+
+    def _unwired(self, time: float, request: Request) -> None:
+        raise RuntimeError(f"edge {self.id!r} has no target")
+
+    def deliver_as_event(self, ctx: RunContext, arrive: Deliver) -> None:
+        """Deliver requests by scheduling ``arrive`` at their arrival time."""
+        heap = ctx.kernel.heap
+        next_seq = ctx.kernel.next_seq
+
+        def deliver(time: float, request: Request) -> None:
+            heappush(heap, (time, next_seq(), arrive, request))
+
+        self.deliver = deliver
+
+    def send(self, time: float, request: Request) -> None:
+        """Put ``request`` on the link at ``time``."""
+        if self._drop_p and self._u() < self._drop_p:
+            self._fail_drop(time, request)
+            return
+        arrival = time + self._latency()
+        if self._spikes is not None:
+            arrival += self._spikes.at(time)
+        self._t_extend((time, arrival))
+        self._d_extend(_UP_DOWN)
+        self.deliver(arrival, request)

@@ -1,0 +1,154 @@
+"""Load-balancing policies behind one small interface.
+
+A policy sees the covered servers in the balancer's order and returns the
+index of the one to use, or -1 when none is up. Built-in algorithms, user
+functions and (later) learning agents plug in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from asyncflow.engine.streams import blocks
+
+
+class ServerView(Protocol):
+    """What a policy may read of a server."""
+
+    @property
+    def up(self) -> bool:
+        """Whether the server is in rotation."""
+
+    @property
+    def in_progress(self) -> int:
+        """Requests inside the server (waiting for RAM, queued, on CPU or in I/O)."""
+
+
+class BalancingPolicy(Protocol):
+    """Chooses a server for each request."""
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Return the index of the chosen server, or -1 if none can take it."""
+
+
+class RoundRobin:
+    """Each server in turn, skipping servers that are down."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Next server in the cycle that is up."""
+        n = len(servers)
+        for k in range(n):
+            i = (self._next + k) % n
+            if servers[i].up:
+                self._next = i + 1
+                return i
+        return -1
+
+
+class RandomChoice:
+    """A server drawn uniformly among those up."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._u = blocks(rng.random)
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Uniform draw among the servers that are up."""
+        up = [i for i, s in enumerate(servers) if s.up]
+        if not up:
+            return -1
+        return up[int(self._u() * len(up))]
+
+
+class LeastConnection:
+    """The server with the fewest requests in progress.
+
+    Ties go to the first tied server after the previous choice, so an idle
+    system is served in turn rather than always by the first server.
+    """
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Fewest in progress among servers that are up."""
+        n = len(servers)
+        best, best_load = -1, 0
+        for k in range(n):
+            i = (self._next + k) % n
+            server = servers[i]
+            if server.up and (best < 0 or server.in_progress < best_load):
+                best, best_load = i, server.in_progress
+        if best >= 0:
+            self._next = best + 1
+        return best
+
+
+class PowerOfTwoChoices:
+    """Two distinct servers drawn at random; the one with fewer in progress wins."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._u = blocks(rng.random)
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Sample two servers that are up, keep the less loaded (the first on a tie)."""
+        up = [i for i, s in enumerate(servers) if s.up]
+        n = len(up)
+        if n <= 1:
+            return up[0] if up else -1
+        a = int(self._u() * n)
+        b = int(self._u() * (n - 1))
+        if b >= a:
+            b += 1
+        first, second = up[a], up[b]
+        return second if servers[second].in_progress < servers[first].in_progress else first
+
+
+class WeightedRoundRobin:
+    """Smooth weighted round robin: each server's share follows its weight, interleaved."""
+
+    def __init__(self, weights: Sequence[float]) -> None:
+        self._weights = list(weights)
+        self._current = [0.0] * len(self._weights)
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """Raise every up server's credit by its weight; pick the highest; charge it the total."""
+        total, best = 0.0, -1
+        current = self._current
+        for i, server in enumerate(servers):
+            if not server.up:
+                continue
+            current[i] += self._weights[i]
+            total += self._weights[i]
+            if best < 0 or current[i] > current[best]:
+                best = i
+        if best >= 0:
+            current[best] -= total
+        return best
+
+
+def make_policy(
+    algorithm: str,
+    covered: Sequence[str],
+    weights: Mapping[str, float] | None,
+    rng_for: Callable[[str], np.random.Generator],
+) -> BalancingPolicy:
+    """Build the built-in policy named ``algorithm``."""
+    if algorithm == "round_robin":
+        return RoundRobin()
+    if algorithm == "random":
+        return RandomChoice(rng_for("random"))
+    if algorithm == "least_connection":
+        return LeastConnection()
+    if algorithm == "power_of_two_choices":
+        return PowerOfTwoChoices(rng_for("power_of_two_choices"))
+    if algorithm == "weighted_round_robin":
+        if weights is None:
+            raise ValueError("weighted_round_robin needs weights")
+        return WeightedRoundRobin([weights[s] for s in covered])
+    raise ValueError(f"unknown load-balancing algorithm {algorithm!r}")

@@ -1,0 +1,258 @@
+"""An asynchronous server: cores running event loops, RAM, I/O.
+
+A request arriving at a server picks an endpoint (by weight), then needs the
+RAM of all its ``ram`` steps: it is admitted when that much is free and
+nobody is waiting before it (a visible FIFO queue), and holds it until it
+leaves. Its other steps run in order: consecutive CPU steps form one CPU
+segment that holds a core (a core runs one thing at a time: it blocks that
+event loop); waiting for a core is the ready queue, shared by all cores in
+FIFO order. Consecutive I/O steps form one I/O segment that holds no core.
+
+When a server goes down, every request inside it fails with ``server_down``
+at that instant and its RAM and core are freed; requests that arrive while
+it is down fail the same way.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from heapq import heapify, heappush
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+from asyncflow.components.context import Request, RunContext
+from asyncflow.engine.sampling import make_sampler
+from asyncflow.engine.streams import Sampler, blocks
+
+if TYPE_CHECKING:
+    from asyncflow.scenario import Endpoint as EndpointSpec
+    from asyncflow.scenario import Server as ServerSpec
+
+_SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of consecutive CPU or I/O steps, with its total duration sampler."""
+
+    is_cpu: bool
+    duration: Sampler
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEndpoint:
+    """An endpoint ready to run: its index, RAM need and segments."""
+
+    index: int
+    ram_mb: float
+    segments: tuple[Segment, ...]
+
+
+def _sum_sampler(samplers: Sequence[Sampler]) -> Sampler:
+    if len(samplers) == 1:
+        return samplers[0]
+    return lambda: sum(s() for s in samplers)
+
+
+def compile_endpoint(
+    ctx: RunContext, server_id: str, index: int, spec: EndpointSpec
+) -> CompiledEndpoint:
+    """Merge an endpoint's steps into alternating CPU and I/O segments."""
+    groups: list[tuple[bool, list[Sampler]]] = []
+    for k, step in enumerate(spec.steps):
+        if step.category == "ram":
+            continue
+        is_cpu = step.category == "cpu"
+        rng = ctx.streams.generator(f"server:{server_id}:{spec.endpoint_name}:{k}")
+        sampler = make_sampler(step.duration, rng)
+        if groups and groups[-1][0] == is_cpu:
+            groups[-1][1].append(sampler)
+        else:
+            groups.append((is_cpu, [sampler]))
+    segments = tuple(Segment(is_cpu, _sum_sampler(s)) for is_cpu, s in groups)
+    return CompiledEndpoint(index, spec.ram_mb, segments)
+
+
+class Server:
+    """Runtime state and behaviour of one server."""
+
+    def __init__(self, ctx: RunContext, spec: ServerSpec, index: int, tracks_crashes: bool) -> None:
+        self.id = spec.id
+        self.index = index
+        self.up = True
+        self.in_progress = 0
+        self.send_out: Callable[[float, Request], None] | None = None
+        self._ctx = ctx
+        self._heap = ctx.kernel.heap
+        self._next_seq = ctx.kernel.next_seq
+        self._log_server = ctx.log.server
+        self._log_endpoint = ctx.log.endpoint
+        self._fail_down = ctx.failer("server_down")
+        resources = spec.server_resources
+        self.cores = resources.cpu_cores
+        self.ram_mb = float(resources.ram_mb)
+        self._free_cores = self.cores
+        self._ram_free = self.ram_mb
+        self._io_count = 0
+        self._ready: deque[tuple[Request, float]] = deque()
+        self._ram_queue: deque[Request] = deque()
+        self._inside: dict[int, Request] | None = {} if tracks_crashes else None
+        self._endpoints = [compile_endpoint(ctx, spec.id, i, e) for i, e in enumerate(spec.endpoints)]
+        weights = [e.weight for e in spec.endpoints]
+        self._cumulative = list(accumulate(weights))
+        self._u = blocks(ctx.streams.generator(f"server:{spec.id}:endpoint").random)
+        levels = [ctx.level(spec.id, m) for m in _SERVER_METRICS]
+        self._levels = levels
+        (self._rq_t, self._bc_t, self._io_t, self._ram_t, self._rw_t) = (
+            lv.times.append for lv in levels
+        )
+        (self._rq_d, self._bc_d, self._io_d, self._ram_d, self._rw_d) = (
+            lv.deltas.append for lv in levels
+        )
+
+    # ------------------------------------------------------------------ arrival
+
+    def _pick_endpoint(self) -> CompiledEndpoint:
+        endpoints = self._endpoints
+        if len(endpoints) == 1:
+            return endpoints[0]
+        total = self._cumulative[-1]
+        i = bisect_right(self._cumulative, self._u() * total)
+        return endpoints[min(i, len(endpoints) - 1)]
+
+    def arrive(self, time: float, request: Request) -> None:
+        """A request arrives from the network."""
+        if not self.up:
+            self._fail_down(time, request)
+            return
+        self.in_progress += 1
+        endpoint = self._pick_endpoint()
+        request.endpoint = endpoint
+        request.step = 0
+        self._log_server[request.id] = self.index
+        self._log_endpoint[request.id] = endpoint.index
+        if self._inside is not None:
+            self._inside[request.id] = request
+        ram = endpoint.ram_mb
+        if ram:
+            if self._ram_queue or ram > self._ram_free:
+                self._ram_queue.append(request)
+                self._rw_t(time)
+                self._rw_d(1.0)
+                return
+            self._ram_free -= ram
+            self._ram_t(time)
+            self._ram_d(ram)
+        self._advance(time, request)
+
+    # ------------------------------------------------------------------ steps
+
+    def _advance(self, time: float, request: Request) -> None:
+        """Start the request's next segment, or let it leave after the last."""
+        endpoint: CompiledEndpoint = request.endpoint  # type: ignore[assignment]
+        segments = endpoint.segments
+        step = request.step
+        if step == len(segments):
+            self._leave(time, request)
+            return
+        segment = segments[step]
+        if segment.is_cpu:
+            if self._free_cores:
+                self._free_cores -= 1
+                self._bc_t(time)
+                self._bc_d(1.0)
+                heappush(self._heap, (time + segment.duration(), self._next_seq(), self._cpu_done, request))
+            else:
+                self._ready.append((request, segment.duration()))
+                self._rq_t(time)
+                self._rq_d(1.0)
+        else:
+            self._io_count += 1
+            self._io_t(time)
+            self._io_d(1.0)
+            heappush(self._heap, (time + segment.duration(), self._next_seq(), self._io_done, request))
+
+    def _cpu_done(self, time: float, request: Request) -> None:
+        if self._ready:
+            # The core goes straight to the next request in the ready queue.
+            waiting, duration = self._ready.popleft()
+            self._rq_t(time)
+            self._rq_d(-1.0)
+            heappush(self._heap, (time + duration, self._next_seq(), self._cpu_done, waiting))
+        else:
+            self._free_cores += 1
+            self._bc_t(time)
+            self._bc_d(-1.0)
+        request.step += 1
+        self._advance(time, request)
+
+    def _io_done(self, time: float, request: Request) -> None:
+        self._io_count -= 1
+        self._io_t(time)
+        self._io_d(-1.0)
+        request.step += 1
+        self._advance(time, request)
+
+    def _leave(self, time: float, request: Request) -> None:
+        self.in_progress -= 1
+        if self._inside is not None:
+            del self._inside[request.id]
+        endpoint: CompiledEndpoint = request.endpoint  # type: ignore[assignment]
+        if endpoint.ram_mb:
+            self._ram_free += endpoint.ram_mb
+            self._ram_t(time)
+            self._ram_d(-endpoint.ram_mb)
+            self._admit_waiting(time)
+        if self.send_out is None:
+            raise RuntimeError(f"server {self.id!r} has no outgoing edge")
+        self.send_out(time, request)
+
+    def _admit_waiting(self, time: float) -> None:
+        queue = self._ram_queue
+        while queue:
+            head = queue[0]
+            ram: float = head.endpoint.ram_mb  # type: ignore[attr-defined]
+            if ram > self._ram_free:
+                return
+            queue.popleft()
+            self._ram_free -= ram
+            self._rw_t(time)
+            self._rw_d(-1.0)
+            self._ram_t(time)
+            self._ram_d(ram)
+            self._advance(time, head)
+
+    # ------------------------------------------------------------------ faults
+
+    def go_down(self, time: float, _: object = None) -> None:
+        """Take the server down: every request inside fails now."""
+        self.up = False
+        inside = self._inside
+        if inside is None:
+            raise RuntimeError(f"server {self.id!r} was built without crash tracking")
+        victims = set(inside)
+        for request in inside.values():
+            self._fail_down(time, request)
+        inside.clear()
+        if victims:
+            heap = self._heap
+            heap[:] = [e for e in heap if not (type(e[3]) is Request and e[3].id in victims)]
+            heapify(heap)
+        for level in self._levels:
+            # Every level of the server drops to zero.
+            current = level.value + sum(level.deltas)
+            if current:
+                level.change(time, -current)
+        self._ready.clear()
+        self._ram_queue.clear()
+        self._free_cores = self.cores
+        self._ram_free = self.ram_mb
+        self._io_count = 0
+        self.in_progress = 0
+
+    def go_up(self, time: float, _: object = None) -> None:
+        """Bring the server back into service."""
+        self.up = True

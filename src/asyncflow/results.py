@@ -1,0 +1,378 @@
+"""Results of one run: request table, level series, summary.
+
+Tallies and levels are different things: latencies are per-request tallies
+(percentiles over requests); queue lengths, RAM and busy cores are levels
+(time-weighted over ``[warm_up_s, end_s]``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from asyncflow.metrics.levels import Level
+    from asyncflow.scenario import Scenario
+    from asyncflow.simulation import Simulation
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTable:
+    """One row per generated request, as numpy columns.
+
+    Attributes:
+        generated_s: Generation time.
+        finished_s: Completion or failure time; NaN while in flight.
+        outcome: 0 in flight, 1 completed, >= 2 failed (``reason_names[code]``).
+        server: Index into ``Results.server_ids``; -1 if it reached no server.
+        endpoint: Index into that server's endpoints; -1 if none.
+        reason_names: Names of the outcome codes (0 and 1 included).
+    """
+
+    generated_s: np.ndarray
+    finished_s: np.ndarray
+    outcome: np.ndarray
+    server: np.ndarray
+    endpoint: np.ndarray
+    reason_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.generated_s.size)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelSeries:
+    """Exact per-bin time-weighted mean and maximum of a level."""
+
+    t: np.ndarray
+    mean: np.ndarray
+    max: np.ndarray
+    bin_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RateSeries:
+    """Completions and failures per second, by finish time."""
+
+    t: np.ndarray
+    completed: np.ndarray
+    failed: dict[str, np.ndarray]
+    bin_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PercentileSeries:
+    """Latency percentiles of the requests completed in each bin (NaN when none)."""
+
+    t: np.ndarray
+    values: dict[int, np.ndarray]
+    bin_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FaultWindow:
+    """An injected event's window."""
+
+    event_id: str
+    kind: str
+    target: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class _LevelStats:
+    area: float
+    peak: float
+    bin_area: np.ndarray
+    bin_max: np.ndarray
+
+
+class Results:
+    """Everything one run measured."""
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        seed: int,
+        end_s: float,
+        warm_up_s: float,
+        wall_s: float,
+        bin_s: float,
+        requests: RequestTable,
+        levels: dict[tuple[str, str], _LevelStats],
+    ) -> None:
+        self.scenario = scenario
+        self.name = scenario.name
+        self.seed = seed
+        self.end_s = end_s
+        self.warm_up_s = warm_up_s
+        self.wall_s = wall_s
+        self.bin_s = bin_s
+        self.requests = requests
+        self._levels = levels
+        nodes = scenario.topology_graph.nodes
+        self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
+        self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)
+        self.load_balancer_id: str | None = (
+            nodes.load_balancer.id if nodes.load_balancer is not None else None
+        )
+        self._endpoint_names = {
+            i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
+        }
+        self.fault_windows: tuple[FaultWindow, ...] = tuple(
+            FaultWindow(
+                e.event_id,
+                "outage" if e.is_outage else "spike",
+                e.target_id,
+                e.start.t_start,
+                e.end.t_end,
+            )
+            for e in scenario.events
+        )
+
+    @classmethod
+    def from_simulation(cls, simulation: Simulation, wall_s: float) -> Results:
+        """Collect a finished simulation's records."""
+        ctx = simulation.ctx
+        columns = ctx.log.columns(simulation.end_s)
+        table = RequestTable(**columns, reason_names=tuple(ctx.log.reasons))
+        levels = {key: _stats(level) for key, level in ctx.levels.items()}
+        return cls(
+            scenario=simulation.scenario,
+            seed=simulation.seed,
+            end_s=simulation.end_s,
+            warm_up_s=ctx.warm_up_s,
+            wall_s=wall_s,
+            bin_s=ctx.bin_s,
+            requests=table,
+            levels=levels,
+        )
+
+    # ------------------------------------------------------------------ tallies
+
+    @property
+    def measured_s(self) -> float:
+        """Length of the measured window ``[warm_up_s, end_s]``."""
+        return self.end_s - self.warm_up_s
+
+    def _completed_mask(self) -> np.ndarray:
+        r = self.requests
+        return (r.outcome == COMPLETED) & (r.generated_s >= self.warm_up_s)
+
+    def latencies(self) -> np.ndarray:
+        """Latencies (s) of completed requests generated at or after the warm-up."""
+        r = self.requests
+        mask = self._completed_mask()
+        return np.asarray(r.finished_s[mask] - r.generated_s[mask])
+
+    def failed_by_reason(self) -> dict[str, int]:
+        """Failed requests of the whole run, by reason."""
+        codes, counts = np.unique(self.requests.outcome, return_counts=True)
+        names = self.requests.reason_names
+        return {names[c]: int(n) for c, n in zip(codes, counts, strict=True) if c > COMPLETED}
+
+    # ------------------------------------------------------------------ levels
+
+    def level_metrics(self, node: str) -> tuple[str, ...]:
+        """The level metrics recorded for ``node``."""
+        return tuple(metric for (n, metric) in self._levels if n == node)
+
+    def _level(self, metric: str, node: str) -> _LevelStats:
+        try:
+            return self._levels[(node, metric)]
+        except KeyError:
+            known = sorted({f"{m} of {n}" for n, m in self._levels})
+            raise KeyError(f"no level {metric!r} for {node!r}; recorded: {known}") from None
+
+    def level_mean(self, metric: str, node: str) -> float:
+        """Time-weighted mean of a level over ``[warm_up_s, end_s]``."""
+        return self._level(metric, node).area / self.measured_s
+
+    def level_max(self, metric: str, node: str) -> float:
+        """Maximum of a level over ``[warm_up_s, end_s]``."""
+        return self._level(metric, node).peak
+
+    def series(self, metric: str, node: str) -> LevelSeries:
+        """Per-bin exact time-weighted mean and maximum of a level."""
+        stats = self._level(metric, node)
+        t = self._bin_starts()
+        widths = np.minimum(t + self.bin_s, self.end_s) - t
+        return LevelSeries(t, stats.bin_area / widths, stats.bin_max.copy(), self.bin_s)
+
+    def _bin_starts(self, bin_s: float | None = None) -> np.ndarray:
+        width = self.bin_s if bin_s is None else bin_s
+        return np.arange(max(1, math.ceil(self.end_s / width - 1e-9))) * width
+
+    # ------------------------------------------------------------------ over time
+
+    def throughput(self, bin_s: float | None = None) -> RateSeries:
+        """Completed and failed requests per second in each bin, by finish time."""
+        width = self.bin_s if bin_s is None else bin_s
+        t = self._bin_starts(width)
+        edges = np.append(t, self.end_s)
+        widths = np.diff(edges)
+        r = self.requests
+        finished = r.finished_s
+
+        def rate(mask: np.ndarray) -> np.ndarray:
+            counts, _ = np.histogram(finished[mask], bins=edges)
+            return counts / widths
+
+        failed = {
+            name: rate(r.outcome == code)
+            for code, name in enumerate(r.reason_names)
+            if code > COMPLETED
+        }
+        return RateSeries(t, rate(r.outcome == COMPLETED), failed, width)
+
+    def latency_over_time(
+        self, bin_s: float | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
+    ) -> PercentileSeries:
+        """Latency percentiles of completed requests in each bin, by finish time."""
+        width = self.bin_s if bin_s is None else bin_s
+        t = self._bin_starts(width)
+        r = self.requests
+        mask = r.outcome == COMPLETED
+        finished = r.finished_s[mask]
+        latency = finished - r.generated_s[mask]
+        order = np.argsort(finished, kind="stable")
+        finished, latency = finished[order], latency[order]
+        bounds = np.searchsorted(finished, np.append(t, self.end_s + 1e-9), side="left")
+        values = {p: np.full(t.size, np.nan) for p in percentiles}
+        for j in range(t.size):
+            chunk = latency[bounds[j] : bounds[j + 1]]
+            if chunk.size:
+                qs = np.percentile(chunk, percentiles)
+                for p, q in zip(percentiles, qs, strict=True):
+                    values[p][j] = q
+        return PercentileSeries(t, values, width)
+
+    # ------------------------------------------------------------------ summary
+
+    def summary(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict (see docs/reference/summary.md)."""
+        r = self.requests
+        outcome = r.outcome
+        completed = int(np.count_nonzero(outcome == COMPLETED))
+        in_flight = int(np.count_nonzero(outcome == IN_FLIGHT))
+        latencies = self.latencies()
+        finished_ok = r.finished_s[outcome == COMPLETED]
+        measured = np.count_nonzero(finished_ok >= self.warm_up_s)
+        servers = {}
+        for i, sid in enumerate(self.server_ids):
+            cores = self.scenario.topology_graph.nodes.servers[i].server_resources.cpu_cores
+            servers[sid] = {
+                "completed": int(np.count_nonzero((outcome == COMPLETED) & (r.server == i))),
+                "cpu_utilization": self.level_mean("busy_cores", sid) / cores,
+                "ready_queue_mean": self.level_mean("ready_queue", sid),
+                "ready_queue_max": self.level_max("ready_queue", sid),
+                "io_waiting_mean": self.level_mean("io_waiting", sid),
+                "ram_in_use_mb_mean": self.level_mean("ram_in_use_mb", sid),
+                "ram_in_use_mb_max": self.level_max("ram_in_use_mb", sid),
+                "ram_wait_queue_mean": self.level_mean("ram_wait_queue", sid),
+                "ram_wait_queue_max": self.level_max("ram_wait_queue", sid),
+            }
+        edges = {
+            eid: {
+                "in_transit_mean": self.level_mean("in_transit", eid),
+                "in_transit_max": self.level_max("in_transit", eid),
+            }
+            for eid in self.edge_ids
+        }
+        return {
+            "scenario": self.name,
+            "seed": self.seed,
+            "simulated_s": self.end_s,
+            "warm_up_s": self.warm_up_s,
+            "wall_s": self.wall_s,
+            "requests": {
+                "generated": len(r),
+                "completed": completed,
+                "failed": len(r) - completed - in_flight,
+                "in_flight": in_flight,
+                "failed_by_reason": self.failed_by_reason(),
+            },
+            "latency_s": _latency_stats(latencies),
+            "throughput_rps": {"mean": float(measured) / self.measured_s},
+            "servers": servers,
+            "edges": edges,
+        }
+
+    # ------------------------------------------------------------------ tables
+
+    def _table_rows(self) -> dict[str, list[Any]]:
+        r = self.requests
+        names = r.reason_names
+        outcome_name = ["in_flight", "completed"] + ["failed"] * (len(names) - 2)
+        reason = [None, None, *names[2:]]
+        servers = [*self.server_ids, None]  # index -1 → None
+        endpoint_names = self._endpoint_names
+        return {
+            "request_id": list(range(len(r))),
+            "generated_s": r.generated_s.tolist(),
+            "finished_s": r.finished_s.tolist(),
+            "latency_s": (r.finished_s - r.generated_s).tolist(),
+            "outcome": [outcome_name[c] for c in r.outcome.tolist()],
+            "reason": [reason[c] for c in r.outcome.tolist()],
+            "server": [servers[s] for s in r.server.tolist()],
+            "endpoint": [
+                endpoint_names[s][e] if s >= 0 and e >= 0 else None
+                for s, e in zip(r.server.tolist(), r.endpoint.tolist(), strict=True)
+            ],
+        }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The request table as a DataFrame (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("to_pandas needs pandas: pip install 'asyncflow[pandas]'") from exc
+        frame = pd.DataFrame(self._table_rows())
+        for column in ("outcome", "reason", "server", "endpoint"):
+            frame[column] = frame[column].astype("category")
+        return frame
+
+    def write_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write the request table as CSV (empty cells for missing values)."""
+        rows = self._table_rows()
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(rows.keys())
+            for row in zip(*rows.values(), strict=True):
+                writer.writerow(["" if _missing(v) else v for v in row])
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
+    if latencies.size == 0:
+        return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "max": None}
+    qs = np.percentile(latencies, PERCENTILES)
+    stats: dict[str, float | None] = {"mean": float(latencies.mean())}
+    stats.update({f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)})
+    stats["max"] = float(latencies.max())
+    return stats
+
+
+def _stats(level: Level) -> _LevelStats:
+    return _LevelStats(
+        area=level.area_after_warm_up,
+        peak=level.max_after_warm_up,
+        bin_area=level.bin_area.copy(),
+        bin_max=level.bin_max.copy(),
+    )
