@@ -32,9 +32,11 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         The problems, in the order of the checks; empty when all is well.
     """
     graph = _Graph(scenario)
-    problems = graph.id_problems()
-    problems += graph.edge_endpoint_problems()
-    problems += graph.shape_problems()
+    problems = graph.node_id_problems()
+    if not problems:  # with ambiguous ids, the graph checks would only add noise
+        problems += graph.edge_id_problems()
+        problems += graph.edge_endpoint_problems()
+        problems += graph.shape_problems()
     problems += _event_problems(scenario)
     return problems
 
@@ -52,7 +54,7 @@ class _Graph:
         self.edges = scenario.topology_graph.edges
         self.valid_edges: list[int] = []
 
-    def id_problems(self) -> list[Problem]:
+    def node_id_problems(self) -> list[Problem]:
         problems: list[Problem] = []
         first: dict[str, Loc] = {}
         located: list[tuple[Loc, str]] = [((*_NODES, "client", "id"), self.client_id)]
@@ -67,6 +69,10 @@ class _Graph:
         if self.workload_id in first:
             rule = f"the workload id is also a node id ({_dotted(first[self.workload_id])})"
             problems.append((("rqs_input", "id"), rule, self.workload_id))
+        return problems
+
+    def edge_id_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
         seen: dict[str, int] = {}
         for i, edge in enumerate(self.edges):
             if edge.id in seen:
@@ -193,8 +199,8 @@ class _Graph:
 
 def _event_problems(scenario: Scenario) -> list[Problem]:
     nodes = scenario.topology_graph.nodes
-    servers = {server.id for server in nodes.servers}
-    edges = {edge.id for edge in scenario.topology_graph.edges}
+    servers = [server.id for server in nodes.servers]
+    edges = [edge.id for edge in scenario.topology_graph.edges]
     others = {nodes.client.id: "the client", scenario.rqs_input.id: "the workload"}
     if nodes.load_balancer is not None:
         others[nodes.load_balancer.id] = "the load balancer"
@@ -223,7 +229,7 @@ def _event_problems(scenario: Scenario) -> list[Problem]:
 
 
 def _target_rule(
-    kind: str, target: str, servers: set[str], edges: set[str], others: dict[str, str]
+    kind: str, target: str, servers: list[str], edges: list[str], others: dict[str, str]
 ) -> str:
     wanted, pool = ("server", servers) if kind == "server_down" else ("edge", edges)
     article = "a" if wanted == "server" else "an"
