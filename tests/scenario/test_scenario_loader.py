@@ -57,7 +57,10 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_yaml_bad_indentation(tmp_path: Path) -> None:
     path = _write(tmp_path / "bad.yml", "a:\n  b: 1\n c: 2\n")
-    msg = f"{path}: invalid YAML at line 3, column 2: expected <block end>, but found '<block mapping start>'"
+    msg = (
+        f"{path}: invalid YAML at line 3, column 2: "
+        "expected <block end>, but found '<block mapping start>'"
+    )
     with pytest.raises(ScenarioFileError, match=f"^{re.escape(msg)}$"):
         load_scenario(path)
 
