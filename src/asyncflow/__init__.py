@@ -6,13 +6,14 @@
 
 from asyncflow.errors import AsyncFlowError, ScenarioError, ScenarioFileError, SimulationError
 from asyncflow.results import Results
-from asyncflow.scenario import Scenario, load_scenario, parse_scenario
+from asyncflow.scenario import Scenario, ScenarioBuilder, load_scenario, parse_scenario
 from asyncflow.simulation import Simulation, run
 
 __all__ = [
     "AsyncFlowError",
     "Results",
     "Scenario",
+    "ScenarioBuilder",
     "ScenarioError",
     "ScenarioFileError",
     "Simulation",
