@@ -46,9 +46,11 @@ def test_write_dashboard_writes_a_png_that_grows_with_servers(tmp_path: Path) ->
     assert h2 > h1
 
 
-def test_report_import_is_light_and_drawing_leaves_pyplot_alone(tmp_path: Path) -> None:
+def test_imports_are_light_and_drawing_leaves_pyplot_alone(tmp_path: Path) -> None:
     code = f"""
 import sys
+import asyncflow
+import asyncflow.cli
 import asyncflow.report
 assert "matplotlib" not in sys.modules, "matplotlib imported eagerly"
 sys.path.insert(0, {str(Path(__file__).parent)!r})

@@ -22,8 +22,9 @@ from rich.text import Text
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from asyncflow.results import FaultWindow, Results
     from rich.console import RenderableType
+
+    from asyncflow.results import FaultWindow, Results
 
 __all__ = ["print_summary", "summary_renderable"]
 
@@ -88,7 +89,7 @@ def _header(summary: Mapping[str, Any]) -> Text:
         f"seed {summary.get('seed')}",
         f"{_number(summary.get('simulated_s'), '{:g}')} s simulated",
     ]
-    warm_up = summary.get("warm_up_s")
+    warm_up: Any = summary.get("warm_up_s")
     if _is_number(warm_up) and float(warm_up) > 0:
         details.append(f"warm-up {float(warm_up):g} s")
     details.append(f"wall {_number(summary.get('wall_s'), '{:.2f}')} s")

@@ -23,8 +23,9 @@ from asyncflow.report.plots import (
 if TYPE_CHECKING:
     from os import PathLike
 
-    from asyncflow.results import Results
     from matplotlib.figure import Figure
+
+    from asyncflow.results import Results
 
 __all__ = ["build_dashboard", "write_dashboard"]
 

@@ -20,9 +20,10 @@ import numpy as np
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from asyncflow.results import Results
     from matplotlib.axes import Axes
     from numpy.typing import NDArray
+
+    from asyncflow.results import Results
 
 __all__ = [
     "FAULT_GID",
@@ -133,7 +134,8 @@ def plot_latency_percentiles(
 def plot_throughput(results: Results, ax: Axes, *, bin_s: float | None = None) -> Axes:
     """Draw completed and failed requests per second over time (by finish time).
 
-    Failures are drawn one line per reason.
+    Failures are drawn one line per reason that occurred; when nothing
+    failed, a single zero line labelled ``failed (none)`` says so.
 
     Args:
         results: The run to draw.
@@ -145,9 +147,17 @@ def plot_throughput(results: Results, ax: Axes, *, bin_s: float | None = None) -
     """
     rates = results.throughput(bin_s=bin_s)
     _steps(ax, rates.t, rates.completed, rates.bin_s, label="completed", color="#2ca02c")
-    for index, (reason, values) in enumerate(sorted(rates.failed.items())):
+    failed = {
+        reason: values
+        for reason, values in sorted(rates.failed.items())
+        if np.any(np.asarray(values) > 0)
+    }
+    for index, (reason, values) in enumerate(failed.items()):
         color = _REASON_COLORS[index % len(_REASON_COLORS)]
         _steps(ax, rates.t, values, rates.bin_s, label=f"failed: {reason}", color=color)
+    if not failed:
+        zeros = np.zeros(np.asarray(rates.t).size)
+        _steps(ax, rates.t, zeros, rates.bin_s, label="failed (none)", color=_REASON_COLORS[0])
     _finish_time_axes(results, ax, title="Throughput and errors", ylabel="requests / s")
     return ax
 
@@ -180,8 +190,10 @@ def plot_server_queues(results: Results, ax: Axes, server_id: str) -> Axes:
 def plot_server_resources(results: Results, ax: Axes, server_id: str) -> Axes:
     """Draw a server's busy cores and RAM in use over time.
 
-    Busy cores are on ``ax``; RAM in use (MB) is on a twin y axis on the
-    right. Both are time-weighted means per bin.
+    Busy cores are a line on ``ax``; RAM in use (MB) is a shaded area on a
+    twin y axis on the right, drawn underneath. Both are time-weighted means
+    per bin. The axis labels give the server's capacity (cores, RAM) when the
+    scenario is available.
 
     Args:
         results: The run to draw.
@@ -196,13 +208,23 @@ def plot_server_resources(results: Results, ax: Axes, server_id: str) -> Axes:
     core_line = _steps(ax, cores.t, cores.mean, cores.bin_s, label="busy cores", color="#1f77b4")
     ram_ax = ax.twinx()
     ram_line = _steps(ram_ax, ram.t, ram.mean, ram.bin_s, label="RAM in use (MB)", color="#2ca02c")
-    ram_ax.set_ylabel("RAM in use (MB)", color="#2ca02c")
+    ram_line.set_linewidth(0.8)
+    if np.asarray(ram.t).size:
+        ram_ax.fill_between(
+            ram_line.get_xdata(), ram_line.get_ydata(), step="post", color="#2ca02c", alpha=0.2
+        )
+    # draw the cores axis above its twin so the line is not hidden by the area
+    ax.set_zorder(ram_ax.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    cpu_cores, ram_mb = _server_capacity(results, server_id)
+    ram_label = "RAM in use (MB)" if ram_mb is None else f"RAM in use (MB of {ram_mb:g})"
+    ram_ax.set_ylabel(ram_label, color="#2ca02c")
     _fit_y(ram_ax)
     _finish_time_axes(
         results,
         ax,
         title=f"{server_id}: cores and RAM",
-        ylabel="busy cores",
+        ylabel="busy cores" if cpu_cores is None else f"busy cores (of {cpu_cores:g})",
         handles=[core_line, ram_line],
     )
     ax.yaxis.label.set_color("#1f77b4")
@@ -241,6 +263,18 @@ def shade_fault_windows(results: Results, ax: Axes, *, label: bool = True) -> in
                 clip_on=True,
             )
     return len(results.fault_windows)
+
+
+def _server_capacity(results: Results, server_id: str) -> tuple[float | None, float | None]:
+    """Return a server's ``(cpu_cores, ram_mb)`` from the scenario, or Nones."""
+    scenario = getattr(results, "scenario", None)
+    if scenario is None:
+        return None, None
+    for server in scenario.topology_graph.nodes.servers:
+        if server.id == server_id:
+            resources = server.server_resources
+            return float(resources.cpu_cores), float(resources.ram_mb)
+    return None, None
 
 
 def _steps(
