@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_helpers import ShortCopy
 from typer.testing import CliRunner
 
+import asyncflow
 from asyncflow.cli import app
+from asyncflow.errors import SimulationError
 
 SUMMARY_KEYS = {"scenario", "seed", "simulated_s", "warm_up_s", "wall_s"}
 SUMMARY_SECTIONS = {
@@ -194,3 +197,32 @@ def test_python_dash_m_asyncflow_runs_and_reports_errors(
     assert missing.returncode == 2
     assert missing.stderr.endswith("missing.yml: file not found\n")
     assert "Traceback" not in missing.stderr
+
+
+def test_a_failed_run_exits_1_with_its_message(
+    runner: CliRunner, short_copy: ShortCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_run(*args: object, **kwargs: object) -> None:
+        raise SimulationError("request 7 finished twice")
+
+    monkeypatch.setattr(asyncflow, "run", broken_run)
+    scenario = short_copy("single_server.yml", horizon=10.0)
+
+    result = runner.invoke(app, ["run", str(scenario)])
+
+    assert result.exit_code == 1
+    assert result.stderr == f"error: the run of {scenario} failed: request 7 finished twice\n"
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_output_exits_1_naming_the_path(
+    runner: CliRunner, short_copy: ShortCopy, tmp_path: Path
+) -> None:
+    scenario = short_copy("single_server.yml", horizon=10.0)
+    target = tmp_path / "no" / "such" / "dir" / "s.json"
+
+    result = runner.invoke(app, ["run", str(scenario), "--quiet", "--summary-json", str(target)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot write {target}: ")
+    assert "Traceback" not in result.output

@@ -98,20 +98,27 @@ def _header(summary: Mapping[str, Any]) -> Text:
 
 
 def _requests_table(summary: Mapping[str, Any]) -> Table:
-    """Return the request counts, failures broken down by reason."""
+    """Return the request counts with their share of generated requests."""
     requests: Mapping[str, Any] = summary.get("requests", {})
     throughput: Mapping[str, Any] = summary.get("throughput_rps", {})
-    table = _table("Requests", ("", "count"))
-    table.add_row("generated", _count(requests.get("generated")))
-    table.add_row("completed", _count(requests.get("completed")), style="green")
-    table.add_row(
-        "failed", _count(requests.get("failed")), style="red" if requests.get("failed") else None
-    )
+    generated: Any = requests.get("generated")
+    table = _table("Requests", ("", "count", "share"))
+
+    def add(label: str, count: Any, style: str | None = None) -> None:
+        share = _MISSING
+        if _is_number(count) and _is_number(generated) and generated > 0:
+            share = f"{float(count) / float(generated):.1%}"
+        table.add_row(label, _count(count), share, style=style)
+
+    table.add_row("generated", _count(generated), "")
+    add("completed", requests.get("completed"), "green")
+    failed = requests.get("failed")
+    add("failed", failed, "red" if failed else None)
     by_reason: Mapping[str, Any] = requests.get("failed_by_reason", {})
     for reason, count in sorted(by_reason.items()):
-        table.add_row(f"  {reason}", _count(count), style="red")
-    table.add_row("in flight at end", _count(requests.get("in_flight")))
-    table.add_row("throughput (req/s)", _number(throughput.get("mean"), "{:.2f}"))
+        add(f"  {reason}", count, "red")
+    add("in flight at end", requests.get("in_flight"))
+    table.add_row("throughput (req/s)", _number(throughput.get("mean"), "{:.2f}"), "")
     return table
 
 
