@@ -149,7 +149,11 @@ BAD: list[tuple[str, object, str]] = [
         f"{LAT}.distribution: must be one of 'deterministic', 'exponential', 'normal', "
         "'log_normal', 'uniform', 'gamma', 'poisson', 'empirical' (got 'weibull')",
     ),
-    ("a list", [1, 2], f"{LAT}: must be a mapping (got [1, 2])"),
+    (
+        "a list",
+        [1, 2],
+        f"{LAT}: must be a number of seconds or a distribution mapping (got [1, 2])",
+    ),
 ]
 
 

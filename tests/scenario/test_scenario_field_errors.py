@@ -86,6 +86,16 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         lambda d: d["sim_settings"].update(total_simulation_time="long"),
         ["sim_settings.total_simulation_time: must be a number (got 'long')"],
     ),
+    (
+        "boolean for a number",
+        lambda d: server(d)["server_resources"].update(cpu_cores=True),
+        [f"{SRV0}.server_resources.cpu_cores: must be a number or text, not true/false (got True)"],
+    ),
+    (
+        "boolean inside a list",
+        lambda d: nodes(d)["load_balancer"].update(server_covered=["srv-1", False]),
+        [f"{LB}.server_covered[1]: must be a number or text, not true/false (got False)"],
+    ),
     # ---- negative or zero values
     (
         "cpu_cores 0",

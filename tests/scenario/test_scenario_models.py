@@ -135,6 +135,13 @@ def test_no_profile_means_constant_users() -> None:
             ],
         ),
         ([], ["rqs_input.users_profile: must have at least one point (got [])"]),
+        (
+            [[0, 1, 2]],
+            [
+                "rqs_input.users_profile[0]: must be [t_s, users] or {t_s: ..., users: ...} "
+                "(got [0, 1, 2])"
+            ],
+        ),
         ([[0, -1]], ["rqs_input.users_profile[0].users: must be >= 0 (got -1)"]),
     ],
 )

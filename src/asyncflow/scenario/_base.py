@@ -11,10 +11,10 @@ so pydantic adds the location of the enclosing field and
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
@@ -48,9 +48,37 @@ Problem = tuple[Loc, str, Any]
 
 
 class FrozenModel(BaseModel):
-    """Base of every scenario model: immutable, strict about unknown keys."""
+    """Base of every scenario model: immutable, strict about unknown keys.
+
+    No scenario field is a boolean, so ``true``/``false`` anywhere is refused
+    (pydantic would otherwise read ``cpu_cores: true`` as 1).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_booleans(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            problems = [(loc, _BOOL_RULE, value) for loc, value in _booleans(data)]
+            if problems:
+                raise_problems(problems, cls.__name__)
+        return data
+
+
+_BOOL_RULE: Final = "must be a number or text, not true/false"
+
+
+def _booleans(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, bool]]:
+    """Booleans among the values of ``data`` and inside its lists and plain mappings."""
+    for key, value in data.items():
+        if isinstance(value, bool):
+            yield (str(key),), value
+        elif isinstance(value, list | tuple):
+            yield from (((str(key), i), v) for i, v in enumerate(value) if isinstance(v, bool))
+        elif isinstance(value, Mapping) and not isinstance(value, BaseModel):
+            items = value.items()
+            yield from (((str(key), str(k)), v) for k, v in items if isinstance(v, bool))
 
 
 def raise_problems(problems: Sequence[Problem], title: str = "Scenario") -> NoReturn:

@@ -17,6 +17,7 @@ from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_probl
 
 __all__ = [
     "DURATION_FAMILIES",
+    "DURATION_RULE",
     "Distribution",
     "DistributionName",
     "Duration",
@@ -197,10 +198,18 @@ def as_duration_input(value: Any) -> Any:
             return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return {"distribution": "deterministic", "mean": value}
-    if isinstance(value, Mapping):
-        family = value.get("distribution", "poisson")
-        if family == "poisson":
-            return {**value, "distribution": "exponential"}
+    if isinstance(value, Mapping) and value.get("distribution", "poisson") == "poisson":
+        return {**value, "distribution": "exponential"}
+    return value
+
+
+DURATION_RULE: Final = "must be a number of seconds or a distribution mapping"
+
+
+def _duration_before(value: Any) -> Any:
+    value = as_duration_input(value)
+    if not isinstance(value, Mapping | Distribution):
+        raise_problems([((), DURATION_RULE, value)])
     return value
 
 
@@ -215,7 +224,7 @@ def _check_duration(dist: Distribution) -> Distribution:
 
 Duration = Annotated[
     Distribution,
-    BeforeValidator(as_duration_input, json_schema_input_type=float | Distribution),
+    BeforeValidator(_duration_before, json_schema_input_type=float | Distribution),
     AfterValidator(_check_duration),
 ]
 """A duration in seconds: a number (constant) or a distribution mapping."""

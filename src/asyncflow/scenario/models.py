@@ -14,7 +14,12 @@ from typing import Annotated, Any, Final, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
-from asyncflow.scenario.distributions import Distribution, Duration, as_duration_input
+from asyncflow.scenario.distributions import (
+    DURATION_RULE,
+    Distribution,
+    Duration,
+    as_duration_input,
+)
 from asyncflow.scenario.events import Event, EventEnd, EventStart
 from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
@@ -113,7 +118,10 @@ class Step(FrozenModel):
                 rule = "must be a number of MB"
                 raise_problems([(("step_operation", key), rule, dict(value))], "Step")
             return data
-        return {**data, "step_operation": {key: as_duration_input(value)}}
+        value = as_duration_input(value)
+        if not isinstance(value, Mapping | Distribution):
+            raise_problems([(("step_operation", key), DURATION_RULE, value)], "Step")
+        return {**data, "step_operation": {key: value}}
 
     @property
     def category(self) -> Literal["cpu", "io", "ram"]:

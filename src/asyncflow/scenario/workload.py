@@ -51,7 +51,9 @@ class ProfilePoint(FrozenModel):
     @model_validator(mode="before")
     @classmethod
     def _from_pair(cls, data: Any) -> Any:
-        if isinstance(data, list | tuple) and len(data) == 2:
+        if isinstance(data, list | tuple):
+            if len(data) != 2:
+                raise_problems([((), "must be [t_s, users] or {t_s: ..., users: ...}", data)])
             return {"t_s": data[0], "users": data[1]}
         return data
 
