@@ -15,6 +15,7 @@ Printed fields:
   running the clock), not imports or YAML loading;
 * ``completed``: requests that came back to the client;
 * ``generated``: requests created (our side only; 0.1.1 does not count them);
+* ``latency_mean_s``: mean latency of completed requests (our side only);
 * ``baseline_kib`` / ``peak_kib``: peak resident set size (``ru_maxrss``)
   after imports and loading the scenario, and after the run;
 * ``peak_above_baseline_bytes``: the difference, the memory the run added.
@@ -23,6 +24,7 @@ Printed fields:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import sys
@@ -42,8 +44,12 @@ def _measure_ours(path: Path, seed: int) -> dict[str, Any]:
     # Load (and validate) the scenario before the baseline when the package
     # offers a loader; otherwise asyncflow.run loads the file itself.
     scenario: Any = path
-    for name in ("load", "load_scenario"):
-        loader = getattr(asyncflow, name, None)
+    for module_name, name in (("asyncflow", "load"), ("asyncflow.scenario", "load_scenario")):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        loader = getattr(module, name, None)
         if callable(loader):
             scenario = loader(path)
             break
@@ -59,6 +65,7 @@ def _measure_ours(path: Path, seed: int) -> dict[str, Any]:
         "engine_wall_s": float(getattr(results, "wall_s", wall)),
         "completed": int(requests["completed"]),
         "generated": int(requests["generated"]),
+        "latency_mean_s": summary["latency_s"]["mean"],
         "baseline_kib": baseline,
         "peak_kib": peak,
     }
@@ -83,6 +90,7 @@ def _measure_ref(path: Path) -> dict[str, Any]:
         "engine_wall_s": wall,
         "completed": completed,
         "generated": None,
+        "latency_mean_s": None,
         "baseline_kib": baseline,
         "peak_kib": peak,
     }

@@ -114,15 +114,28 @@ def _reference_python() -> tuple[Path | None, str]:
 # --------------------------------------------------------------------------- measuring
 
 
+def _error_line(output: str, returncode: int) -> str:
+    """The exception line of a traceback (``SomeError: message``), else the last line."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line[0].isspace() and "Error" in line.split(":", 1)[0]:
+            return line.strip()
+    return lines[-1].strip() if lines else f"exit status {returncode}"
+
+
 def _measure(python: Path | str, impl: str, path: Path, seed: int) -> dict[str, Any]:
     cmd = [str(python), str(MEASURE), impl, str(path), "--seed", str(seed)]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        return {"error": lines[-1] if lines else f"exit {done.returncode}"}
+        return {"error": _error_line(done.stderr or done.stdout, done.returncode)}
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -139,6 +152,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
         "peak_above_baseline_mb": statistics.median(r["peak_above_baseline_bytes"] for r in good)
         / 1e6,
         "bytes_per_completed": statistics.median(per_req),
+        "latency_mean_s": _median_or_none([r.get("latency_mean_s") for r in good]),
     }
 
 
@@ -175,17 +189,18 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _table(entries: list[dict[str, Any]]) -> str:
     head = (
-        f"{'scenario':<28} {'completed':>9} {'ours req/s':>11} {'0.1.1 req/s':>11} "
-        f"{'ratio':>7} {'ours B/req':>10} {'0.1.1 B/req':>11}"
+        f"{'scenario':<24} {'ours done':>9} {'0.1.1 done':>10} {'ours req/s':>11} "
+        f"{'0.1.1 req/s':>11} {'ratio':>6} {'ours B/req':>10} {'0.1.1 B/req':>11}"
     )
     lines = [head, "-" * len(head)]
     for e in entries:
         ours, ref = e["ours"] or {}, e["reference"] or {}
         lines.append(
-            f"{e['name']:<28} {_fmt(ours.get('completed'), 'd'):>9} "
+            f"{e['name']:<24} {_fmt(ours.get('completed'), ',d'):>9} "
+            f"{_fmt(ref.get('completed'), ',d'):>10} "
             f"{_fmt(ours.get('completed_per_s'), ',.0f'):>11} "
             f"{_fmt(ref.get('completed_per_s'), ',.0f'):>11} "
-            f"{_fmt(e['speedup'], '.1f') + ('x' if e['speedup'] else ''):>7} "
+            f"{_fmt(e['speedup'], '.1f') + ('x' if e['speedup'] else ''):>6} "
             f"{_fmt(ours.get('bytes_per_completed'), ',.0f'):>10} "
             f"{_fmt(ref.get('bytes_per_completed'), ',.0f'):>11}"
         )
@@ -204,7 +219,11 @@ def _machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
     return {
+        "commit": commit or None,
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
