@@ -170,7 +170,8 @@ class Results:
 
     def _completed_mask(self) -> np.ndarray:
         r = self.requests
-        return (r.outcome == COMPLETED) & (r.generated_s >= self.warm_up_s)
+        mask: np.ndarray = (r.outcome == COMPLETED) & (r.generated_s >= self.warm_up_s)
+        return mask
 
     def latencies(self) -> np.ndarray:
         """Latencies (s) of completed requests generated at or after the warm-up."""
@@ -229,7 +230,8 @@ class Results:
 
         def rate(mask: np.ndarray) -> np.ndarray:
             counts, _ = np.histogram(finished[mask], bins=edges)
-            return counts / widths
+            rates: np.ndarray = counts / widths
+            return rates
 
         failed = {
             name: rate(r.outcome == code)

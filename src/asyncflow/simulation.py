@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from asyncflow.scenario import Scenario
 
 MAX_BINS = 1000
-FLUSH_EVERY_S = 30.0
+FLUSHES = 64  # times a run the level buffers are looked at (bounds their memory)
+FLUSH_MIN_CHANGES = 2048  # smaller buffers wait: a flush costs ~30 µs of numpy calls
 
 
 def series_bin_s(end_s: float, finest_s: float) -> float:
@@ -61,8 +62,8 @@ class Simulation:
         )
         self.seed = seed
         self._build()
-        self._next_flush = min(FLUSH_EVERY_S, self.end_s)
-        kernel.schedule(self._next_flush, self._flush)
+        self._flush_every_s = self.end_s / FLUSHES
+        kernel.schedule(self._flush_every_s, self._flush)
 
     def _build(self) -> None:
         ctx = self.ctx
@@ -81,7 +82,9 @@ class Simulation:
             s.id: Server(ctx, s, i, tracks_crashes=s.id in outages)
             for i, s in enumerate(nodes.servers)
         }
-        self.edges = {e.id: Edge(ctx, e, spikes.get(e.id, [])) for e in scenario.topology_graph.edges}
+        self.edges = {
+            e.id: Edge(ctx, e, spikes.get(e.id, [])) for e in scenario.topology_graph.edges
+        }
         self.balancer: LoadBalancer | None = None
         lb_spec = nodes.load_balancer
         out_edge = {(e.source, e.target): self.edges[e.id] for e in scenario.topology_graph.edges}
@@ -100,14 +103,13 @@ class Simulation:
                 sends.append(edge.send)
             servers = [self.servers[s] for s in covered]
             self.balancer = LoadBalancer(ctx, lb_spec.id, policy, servers, sends)
-        client_id = nodes.client.id
+        arrive = {sid: server.arrive for sid, server in self.servers.items()}
+        if self.balancer is not None:
+            arrive[self.balancer.id] = self.balancer.arrive
         for edge_spec in scenario.topology_graph.edges:
             edge = self.edges[edge_spec.id]
-            if edge_spec.source == client_id:
-                target = edge_spec.target
-                arrive = self.balancer.arrive if self.balancer is not None and target == lb_spec.id \
-                    else self.servers[target].arrive  # type: ignore[union-attr]
-                edge.deliver_as_event(ctx, arrive)
+            if edge_spec.source == nodes.client.id:
+                edge.deliver_as_event(ctx, arrive[edge_spec.target])
                 self.client.forward_to = edge.send
             elif edge_spec.source in self.servers:
                 edge.deliver = self.client.complete
@@ -124,8 +126,9 @@ class Simulation:
 
     def _flush(self, now: float, _: object = None) -> None:
         for level in self.ctx.levels.values():
-            level.flush(now)
-        nxt = now + FLUSH_EVERY_S
+            if len(level.times) >= FLUSH_MIN_CHANGES:
+                level.flush(now)
+        nxt = now + self._flush_every_s
         if nxt < self.end_s:
             self.ctx.kernel.schedule(nxt, self._flush)
 

@@ -82,7 +82,10 @@ def test_peek_skips_cancelled(kernel: Kernel) -> None:
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (lambda k: k.schedule(1.0, lambda t, a: None), "cannot schedule in the past: 1.0 < now 2.0"),
+        (
+            lambda k: k.schedule(1.0, lambda t, a: None),
+            "cannot schedule in the past: 1.0 < now 2.0",
+        ),
         (lambda k: k.run(1.0), "cannot run back in time: until=1.0 < now=2.0"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -24,7 +25,7 @@ def _brute_force(
 
     def area(a: float, b: float) -> float:
         grid = [a] + [t for t, _ in pts if a < t < b] + [b]
-        return sum(level(x0) * (x1 - x0) for x0, x1 in zip(grid[:-1], grid[1:], strict=True))
+        return sum(level(x0) * (x1 - x0) for x0, x1 in itertools.pairwise(grid))
 
     areas, maxima = np.zeros(n_bins), np.zeros(n_bins)
     for j in range(n_bins):
@@ -37,9 +38,7 @@ def _brute_force(
 
 @settings(max_examples=150, deadline=None)
 @given(
-    steps=st.lists(
-        st.tuples(st.floats(0, HORIZON), st.sampled_from([1.0, 2.0, 0.5])), max_size=25
-    ),
+    steps=st.lists(st.tuples(st.floats(0, HORIZON), st.sampled_from([1.0, 2.0, 0.5])), max_size=25),
     bin_s=st.sampled_from([0.1, 0.5, 0.7, 1.0, 3.0]),
     warm=st.sampled_from([0.0, 2.1, 5.0]),
     flush_times=st.lists(st.floats(0, HORIZON), max_size=4),

@@ -18,8 +18,13 @@ from asyncflow.scenario import ScenarioBuilder
 from asyncflow.scenario.builder import cpu, deterministic, endpoint, exponential, io, ram, uniform
 from asyncflow.simulation import Simulation
 
-ALGORITHMS = ["round_robin", "random", "least_connection", "power_of_two_choices",
-              "weighted_round_robin"]
+ALGORITHMS = [
+    "round_robin",
+    "random",
+    "least_connection",
+    "power_of_two_choices",
+    "weighted_round_robin",
+]
 durations = st.one_of(
     st.floats(0.001, 0.05).map(deterministic),
     st.floats(0.001, 0.05).map(exponential),
@@ -33,9 +38,12 @@ def small_scenarios(draw: Any) -> Any:
     horizon = draw(st.floats(5.0, 30.0))
     builder = (
         ScenarioBuilder("random")
-        .workload(users=draw(st.integers(2, 60)), requests_per_minute=draw(st.floats(30, 600)),
-                  distribution=draw(st.sampled_from(["poisson", "deterministic", "normal"])),
-                  sampling_window_s=draw(st.floats(1.0, 20.0)))
+        .workload(
+            users=draw(st.integers(2, 60)),
+            requests_per_minute=draw(st.floats(30, 600)),
+            distribution=draw(st.sampled_from(["poisson", "deterministic", "normal"])),
+            sampling_window_s=draw(st.floats(1.0, 20.0)),
+        )
         .client()
     )
     ids = [f"srv-{i + 1}" for i in range(n_servers)]
@@ -48,12 +56,16 @@ def small_scenarios(draw: Any) -> Any:
                 for _ in range(draw(st.integers(0, 4)))
             ]
             if draw(st.booleans()):
-                steps.insert(draw(st.integers(0, len(steps))), ram(draw(st.sampled_from([64, 128, 256]))))
+                steps.insert(
+                    draw(st.integers(0, len(steps))), ram(draw(st.sampled_from([64, 128, 256])))
+                )
             endpoints.append(endpoint(f"/e{k}", *steps, weight=draw(st.floats(0.1, 3.0))))
         builder.server(sid, cpu_cores=draw(st.integers(1, 3)), ram_mb=ram_mb, endpoints=endpoints)
     if n_servers > 1:
         algorithm = draw(st.sampled_from(ALGORITHMS))
-        weights = {s: draw(st.floats(0.5, 3.0)) for s in ids} if algorithm == ALGORITHMS[-1] else None
+        weights = (
+            {s: draw(st.floats(0.5, 3.0)) for s in ids} if algorithm == ALGORITHMS[-1] else None
+        )
         builder.load_balancer("lb-1", servers=ids, algorithm=algorithm, weights=weights)
     builder.wire(latency=draw(durations), dropout_rate=draw(st.sampled_from([0.0, 0.0, 0.05])))
     for sid in ids:
@@ -62,7 +74,9 @@ def small_scenarios(draw: Any) -> Any:
             builder.outage(sid, start=start, end=draw(st.floats(start + 0.01, horizon)))
     if draw(st.booleans()):
         start = draw(st.floats(0.0, horizon - 1.0))
-        builder.spike("rqs-1->client-1", start=start, end=horizon, spike_s=draw(st.floats(0.01, 2.0)))
+        builder.spike(
+            "rqs-1->client-1", start=start, end=horizon, spike_s=draw(st.floats(0.01, 2.0))
+        )
     warm_up = draw(st.sampled_from([0.0, 1.0]))
     builder.settings(horizon_s=horizon, warm_up_s=warm_up)
     return builder.build()
@@ -84,8 +98,10 @@ def test_every_request_is_accounted_for(scenario: Any, seed: int) -> None:
     assert summary["in_flight"] == in_flight
     assert sum(summary["failed_by_reason"].values()) == summary["failed"] == failed
     # In flight means somewhere in the system at the end: on an edge or in a server.
-    on_edges = sum(results.level_metrics(e) and simulation.ctx.levels[(e, "in_transit")].value
-                   for e in results.edge_ids)
+    on_edges = sum(
+        results.level_metrics(e) and simulation.ctx.levels[(e, "in_transit")].value
+        for e in results.edge_ids
+    )
     in_servers = sum(s.in_progress for s in simulation.servers.values())
     assert on_edges + in_servers == in_flight
     # No negative waits: finished requests finish after they are generated.

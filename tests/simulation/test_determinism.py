@@ -24,8 +24,10 @@ def test_same_seed_gives_identical_results_bit_for_bit(examples_dir: Path) -> No
     two.pop("wall_s")
     assert one == two
     for metric in ("ready_queue", "ram_in_use_mb"):
-        assert first.series(metric, "srv-1").mean.tobytes() == \
-            second.series(metric, "srv-1").mean.tobytes()
+        assert (
+            first.series(metric, "srv-1").mean.tobytes()
+            == second.series(metric, "srv-1").mean.tobytes()
+        )
 
 
 def test_different_seeds_give_different_runs(minimal_scenario: Scenario) -> None:

@@ -54,12 +54,12 @@ class Edge:
     """A network link from one node to another."""
 
     __slots__ = (
+        "_d_extend",
         "_drop_p",
         "_fail_drop",
         "_latency",
         "_spikes",
         "_t_extend",
-        "_d_extend",
         "_u",
         "deliver",
         "id",

@@ -15,6 +15,7 @@ requests and sends each on the generator's edge at its own generation time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -82,7 +83,7 @@ class Generator:
         """Draw the users of the window [start, end) and its arrival times."""
         users_at = self._workload.mean_users_at
         cuts = [start, *(t for t in self._breakpoints if start < t < end), end]
-        pieces = list(zip(cuts[:-1], cuts[1:], strict=True))
+        pieces = list(itertools.pairwise(cuts))
         # Mean users over the window (the profile is linear on each piece).
         area = sum((b - a) * 0.5 * (users_at(a) + users_at(np.nextafter(b, a))) for a, b in pieces)
         mean_users = area / (end - start)

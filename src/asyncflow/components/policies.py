@@ -59,6 +59,9 @@ class RandomChoice:
 
     def choose(self, servers: Sequence[ServerView]) -> int:
         """Uniform draw among the servers that are up."""
+        pick = int(self._u() * len(servers))
+        if servers[pick].up:
+            return pick
         up = [i for i, s in enumerate(servers) if s.up]
         if not up:
             return -1
@@ -97,16 +100,23 @@ class PowerOfTwoChoices:
 
     def choose(self, servers: Sequence[ServerView]) -> int:
         """Sample two servers that are up, keep the less loaded (the first on a tie)."""
-        up = [i for i, s in enumerate(servers) if s.up]
-        n = len(up)
-        if n <= 1:
-            return up[0] if up else -1
-        a = int(self._u() * n)
-        b = int(self._u() * (n - 1))
-        if b >= a:
-            b += 1
-        first, second = up[a], up[b]
-        return second if servers[second].in_progress < servers[first].in_progress else first
+        n = len(servers)
+        a, b = _two_distinct(self._u, n) if n > 1 else (0, 0)
+        if not (servers[a].up and servers[b].up):
+            # Some server is down: draw among those up (rare, so built lazily).
+            up = [i for i, s in enumerate(servers) if s.up]
+            if len(up) <= 1:
+                return up[0] if up else -1
+            i, j = _two_distinct(self._u, len(up))
+            a, b = up[i], up[j]
+        return b if servers[b].in_progress < servers[a].in_progress else a
+
+
+def _two_distinct(u: Callable[[], float], n: int) -> tuple[int, int]:
+    """Two distinct indices below n, uniformly."""
+    a = int(u() * n)
+    b = int(u() * (n - 1))
+    return a, b + 1 if b >= a else b
 
 
 class WeightedRoundRobin:

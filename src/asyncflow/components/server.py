@@ -100,7 +100,9 @@ class Server:
         self._ready: deque[tuple[Request, float]] = deque()
         self._ram_queue: deque[Request] = deque()
         self._inside: dict[int, Request] | None = {} if tracks_crashes else None
-        self._endpoints = [compile_endpoint(ctx, spec.id, i, e) for i, e in enumerate(spec.endpoints)]
+        self._endpoints = [
+            compile_endpoint(ctx, spec.id, i, e) for i, e in enumerate(spec.endpoints)
+        ]
         weights = [e.weight for e in spec.endpoints]
         self._cumulative = list(accumulate(weights))
         self._u = blocks(ctx.streams.generator(f"server:{spec.id}:endpoint").random)
@@ -164,7 +166,10 @@ class Server:
                 self._free_cores -= 1
                 self._bc_t(time)
                 self._bc_d(1.0)
-                heappush(self._heap, (time + segment.duration(), self._next_seq(), self._cpu_done, request))
+                heappush(
+                    self._heap,
+                    (time + segment.duration(), self._next_seq(), self._cpu_done, request),
+                )
             else:
                 self._ready.append((request, segment.duration()))
                 self._rq_t(time)
@@ -173,7 +178,9 @@ class Server:
             self._io_count += 1
             self._io_t(time)
             self._io_d(1.0)
-            heappush(self._heap, (time + segment.duration(), self._next_seq(), self._io_done, request))
+            heappush(
+                self._heap, (time + segment.duration(), self._next_seq(), self._io_done, request)
+            )
 
     def _cpu_done(self, time: float, request: Request) -> None:
         if self._ready:

@@ -38,9 +38,7 @@ def truncated_normal_parent(mean: float, variance: float) -> tuple[float, float]
     if mean / sigma >= _NO_TRUNCATION_Z:
         return mean, sigma
     if variance >= mean * mean:
-        raise ValueError(
-            f"a normal truncated at 0 cannot have mean {mean} and variance {variance}"
-        )
+        raise ValueError(f"a normal truncated at 0 cannot have mean {mean} and variance {variance}")
 
     def residual(params: np.ndarray) -> list[float]:
         mu, log_sigma = float(params[0]), float(params[1])

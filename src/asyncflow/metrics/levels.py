@@ -96,7 +96,6 @@ class Level:
         starts = np.concatenate(([t0], t_chg))
         levels = np.concatenate(([self._value], values))
         all_edges = self._edges
-        n_bins = all_edges.size
         # Per-bin maxima: the level after each instant's changes and at each bin start.
         # Several changes at one instant count once, with the value they leave.
         settled = np.append(t_chg[1:] != t_chg[:-1], True) if t_chg.size else np.empty(0, bool)
@@ -109,8 +108,9 @@ class Level:
         edges = all_edges[first + 1 : last + 1]  # bin starts inside (t0, t1]
         if edges.size:
             at_edges = levels[np.searchsorted(starts, edges, side="right") - 1]
-            np.maximum(self.bin_max[first + 1 : last + 1], at_edges,
-                       out=self.bin_max[first + 1 : last + 1])
+            np.maximum(
+                self.bin_max[first + 1 : last + 1], at_edges, out=self.bin_max[first + 1 : last + 1]
+            )
         if first >= 0 and all_edges[first] == t0:
             self.bin_max[first] = max(self.bin_max[first], levels[0])
         # Areas from the cumulative integral A(t) evaluated at t0, bin starts, t1:
@@ -134,4 +134,5 @@ class Level:
         seg_area = levels[:-1] * np.diff(starts)
         at_start = np.concatenate(([0.0], np.cumsum(seg_area)))
         i = np.searchsorted(starts, points, side="right") - 1
-        return at_start[i] + levels[i] * (points - starts[i])
+        result: np.ndarray = at_start[i] + levels[i] * (points - starts[i])
+        return result
