@@ -50,21 +50,25 @@ class RequestLog:
         return first
 
     def columns(self, end_s: float) -> dict[str, np.ndarray]:
-        """Numpy copies of the columns, as seen at time ``end_s``.
+        """The columns as numpy arrays, as seen at time ``end_s`` (no copy).
 
         Outcomes decided ahead of time (a response already on its way back
-        when the run ends) are reported as in flight.
+        when the run ends) are set back to in flight. The arrays share memory
+        with the log, which can no longer grow: call this once, at the end.
         """
-        generated = np.frombuffer(self.generated, dtype=np.float64).copy()
-        finished = np.frombuffer(self.finished, dtype=np.float64).copy()
-        outcome = np.frombuffer(self.outcome, dtype=np.int8).copy()
+        generated = np.frombuffer(self.generated, dtype=np.float64)
+        finished = np.frombuffer(self.finished, dtype=np.float64)
+        outcome = np.frombuffer(self.outcome, dtype=np.int8)
         late = finished > end_s
         outcome[late] = IN_FLIGHT
         finished[late] = np.nan
-        return {
+        columns = {
             "generated_s": generated,
             "finished_s": finished,
             "outcome": outcome,
-            "server": np.frombuffer(self.server, dtype=np.int16).copy(),
-            "endpoint": np.frombuffer(self.endpoint, dtype=np.int16).copy(),
+            "server": np.frombuffer(self.server, dtype=np.int16),
+            "endpoint": np.frombuffer(self.endpoint, dtype=np.int16),
         }
+        for column in columns.values():
+            column.flags.writeable = False
+        return columns
