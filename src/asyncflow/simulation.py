@@ -99,8 +99,7 @@ class Simulation:
             sends = []
             for server_id in covered:
                 edge = out_edge[(lb_spec.id, server_id)]
-                edge.deliver_as_event(ctx, self.servers[server_id].arrive)
-                sends.append(edge.send)
+                sends.append(edge.connect_event(ctx, self.servers[server_id].arrive))
             servers = [self.servers[s] for s in covered]
             self.balancer = LoadBalancer(ctx, lb_spec.id, policy, servers, sends)
         arrive = {sid: server.arrive for sid, server in self.servers.items()}
@@ -109,14 +108,12 @@ class Simulation:
         for edge_spec in scenario.topology_graph.edges:
             edge = self.edges[edge_spec.id]
             if edge_spec.source == nodes.client.id:
-                edge.deliver_as_event(ctx, arrive[edge_spec.target])
-                self.client.forward_to = edge.send
+                self.client.forward_to = edge.connect_event(ctx, arrive[edge_spec.target])
             elif edge_spec.source in self.servers:
-                edge.deliver = self.client.complete
-                self.servers[edge_spec.source].send_out = edge.send
+                self.servers[edge_spec.source].send_out = edge.connect(self.client.complete)
             elif edge_spec.source == scenario.rqs_input.id:
-                edge.deliver = self.client.forward
-                self.generator = Generator(ctx, scenario.rqs_input, edge.send)
+                send = edge.connect(self.client.forward)
+                self.generator = Generator(ctx, scenario.rqs_input, send)
         for server_id, windows in outages.items():
             server = self.servers[server_id]
             for start, end in windows:

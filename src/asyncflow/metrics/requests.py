@@ -62,7 +62,7 @@ class RequestLog:
         late = finished > end_s
         outcome[late] = IN_FLIGHT
         finished[late] = np.nan
-        columns = {
+        columns: dict[str, np.ndarray] = {
             "generated_s": generated,
             "finished_s": finished,
             "outcome": outcome,
