@@ -37,6 +37,12 @@ class RequestTable:
         outcome: 0 in flight, 1 completed, >= 2 failed (``reason_names[code]``).
         server: Index into ``Results.server_ids``; -1 if it reached no server.
         endpoint: Index into that server's endpoints; -1 if none.
+        hops_s: Seconds on each network hop, shape (n, 4), in path order
+            (unused hops are 0).
+        ram_wait_s: Seconds waiting for RAM at the server.
+        cpu_wait_s: Seconds waiting for a core (in the ready queue).
+        cpu_s: Seconds on a core.
+        io_s: Seconds in I/O.
         reason_names: Names of the outcome codes (0 and 1 included).
     """
 
@@ -45,7 +51,26 @@ class RequestTable:
     outcome: np.ndarray
     server: np.ndarray
     endpoint: np.ndarray
+    hops_s: np.ndarray
+    ram_wait_s: np.ndarray
+    cpu_wait_s: np.ndarray
+    cpu_s: np.ndarray
+    io_s: np.ndarray
     reason_names: tuple[str, ...]
+
+    def phases(self) -> dict[str, np.ndarray]:
+        """Seconds each request spent in each phase (float64 copies).
+
+        For a completed request they add up to its latency: ``network`` (all
+        hops), ``ram_wait``, ``cpu_wait``, ``cpu`` and ``io``.
+        """
+        return {
+            "network": self.hops_s.sum(axis=1, dtype=np.float64),
+            "ram_wait": self.ram_wait_s.astype(np.float64),
+            "cpu_wait": self.cpu_wait_s.astype(np.float64),
+            "cpu": self.cpu_s.astype(np.float64),
+            "io": self.io_s.astype(np.float64),
+        }
 
     def __len__(self) -> int:
         return int(self.generated_s.size)
@@ -322,6 +347,7 @@ class Results:
         reason = [None, None, *names[2:]]
         servers = [*self.server_ids, None]  # index -1 → None
         endpoint_names = self._endpoint_names
+        phases = {f"{name}_s": values.tolist() for name, values in r.phases().items()}
         return {
             "request_id": list(range(len(r))),
             "generated_s": r.generated_s.tolist(),
@@ -334,6 +360,7 @@ class Results:
                 endpoint_names[s][e] if s >= 0 and e >= 0 else None
                 for s, e in zip(r.server.tolist(), r.endpoint.tolist(), strict=True)
             ],
+            **phases,
         }
 
     def to_pandas(self) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
@@ -12,19 +13,25 @@ from asyncflow.metrics.levels import Level
 from asyncflow.metrics.requests import RequestLog
 
 
-@dataclass(slots=True)
 class Request:
     """The small mutable state a request carries through the system.
 
     Attributes:
         id: Row of the request in the :class:`RequestLog`.
+        hop: Network hops taken so far.
         endpoint: The endpoint it runs at the server (set on arrival there).
-        step: Index of the endpoint segment it is in.
+        step: Index of the endpoint segment it is in (set with ``endpoint``).
+        mark: When it started waiting in its current queue (set on entry).
     """
 
-    id: int
-    endpoint: object = None
-    step: int = 0
+    __slots__ = ("endpoint", "hop", "id", "mark", "step")
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.hop = 0
+        self.endpoint: Any = None
+        self.step = 0
+        self.mark = 0.0
 
 
 @dataclass(slots=True)

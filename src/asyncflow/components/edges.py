@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from asyncflow.components.context import Request, RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import blocks
+from asyncflow.metrics.requests import MAX_HOPS
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Edge as EdgeSpec
@@ -59,7 +60,17 @@ class Edge:
     most frequent operation of a run (measured in ``bench/run.py``).
     """
 
-    __slots__ = ("_drop_p", "_fail_drop", "_latency", "_level", "_spikes", "_u", "id", "send")
+    __slots__ = (
+        "_drop_p",
+        "_fail_drop",
+        "_hops",
+        "_latency",
+        "_level",
+        "_spikes",
+        "_u",
+        "id",
+        "send",
+    )
 
     def __init__(
         self, ctx: RunContext, spec: EdgeSpec, spikes: Sequence[tuple[float, float, float]]
@@ -71,6 +82,7 @@ class Edge:
         self._fail_drop = ctx.failer("network_drop")
         self._spikes = SpikeSchedule(spikes) if spikes else None
         self._level = ctx.level(spec.id, "in_transit")
+        self._hops = ctx.log.hops
         self.send: Deliver = self._unconnected
 
     def _unconnected(self, time: float, request: Request) -> None:
@@ -89,11 +101,16 @@ class Edge:
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
+        hops = self._hops
 
         def send(time: float, request: Request) -> None:
-            arrival = time + latency()
+            delay = latency()
+            arrival = time + delay
             t_extend((time, arrival))
             d_extend(_UP_DOWN)
+            hop = request.hop
+            hops[request.id * MAX_HOPS + hop] = delay
+            request.hop = hop + 1
             heappush(heap, (arrival, next_seq(), arrive, request))
 
         self.send = send
@@ -106,16 +123,21 @@ class Edge:
         d_extend = self._level.deltas.extend
         drop_p, u, fail_drop = self._drop_p, self._u, self._fail_drop
         spike_at = self._spikes.at if self._spikes is not None else None
+        hops = self._hops
 
         def send(time: float, request: Request) -> None:
             if drop_p and u() < drop_p:
                 fail_drop(time, request)
                 return
-            arrival = time + latency()
+            delay = latency()
             if spike_at is not None:
-                arrival += spike_at(time)
+                delay += spike_at(time)
+            arrival = time + delay
             t_extend((time, arrival))
             d_extend(_UP_DOWN)
+            hop = request.hop
+            hops[request.id * MAX_HOPS + hop] = delay
+            request.hop = hop + 1
             deliver(arrival, request)
 
         self.send = send

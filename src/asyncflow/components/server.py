@@ -90,6 +90,10 @@ class Server:
         self._next_seq = ctx.kernel.next_seq
         self._log_server = ctx.log.server
         self._log_endpoint = ctx.log.endpoint
+        self._ram_wait = ctx.log.ram_wait
+        self._cpu_wait = ctx.log.cpu_wait
+        self._cpu = ctx.log.cpu
+        self._io = ctx.log.io
         self._fail_down = ctx.failer("server_down")
         resources = spec.server_resources
         self.cores = resources.cpu_cores
@@ -141,6 +145,7 @@ class Server:
         ram = endpoint.ram_mb
         if ram:
             if self._ram_queue or ram > self._ram_free:
+                request.mark = time
                 self._ram_queue.append(request)
                 self._rw_t(time)
                 self._rw_d(1.0)
@@ -154,38 +159,38 @@ class Server:
 
     def _advance(self, time: float, request: Request) -> None:
         """Start the request's next segment, or let it leave after the last."""
-        endpoint: CompiledEndpoint = request.endpoint  # type: ignore[assignment]
+        endpoint: CompiledEndpoint = request.endpoint
         segments = endpoint.segments
         step = request.step
         if step == len(segments):
             self._leave(time, request)
             return
         segment = segments[step]
+        duration = segment.duration()
         if segment.is_cpu:
+            self._cpu[request.id] += duration
             if self._free_cores:
                 self._free_cores -= 1
                 self._bc_t(time)
                 self._bc_d(1.0)
-                heappush(
-                    self._heap,
-                    (time + segment.duration(), self._next_seq(), self._cpu_done, request),
-                )
+                heappush(self._heap, (time + duration, self._next_seq(), self._cpu_done, request))
             else:
-                self._ready.append((request, segment.duration()))
+                request.mark = time
+                self._ready.append((request, duration))
                 self._rq_t(time)
                 self._rq_d(1.0)
         else:
+            self._io[request.id] += duration
             self._io_count += 1
             self._io_t(time)
             self._io_d(1.0)
-            heappush(
-                self._heap, (time + segment.duration(), self._next_seq(), self._io_done, request)
-            )
+            heappush(self._heap, (time + duration, self._next_seq(), self._io_done, request))
 
     def _cpu_done(self, time: float, request: Request) -> None:
         if self._ready:
             # The core goes straight to the next request in the ready queue.
             waiting, duration = self._ready.popleft()
+            self._cpu_wait[waiting.id] += time - waiting.mark
             self._rq_t(time)
             self._rq_d(-1.0)
             heappush(self._heap, (time + duration, self._next_seq(), self._cpu_done, waiting))
@@ -207,7 +212,7 @@ class Server:
         self.in_progress -= 1
         if self._inside is not None:
             del self._inside[request.id]
-        endpoint: CompiledEndpoint = request.endpoint  # type: ignore[assignment]
+        endpoint: CompiledEndpoint = request.endpoint
         if endpoint.ram_mb:
             self._ram_free += endpoint.ram_mb
             self._ram_t(time)
@@ -221,10 +226,11 @@ class Server:
         queue = self._ram_queue
         while queue:
             head = queue[0]
-            ram: float = head.endpoint.ram_mb  # type: ignore[attr-defined]
+            ram: float = head.endpoint.ram_mb
             if ram > self._ram_free:
                 return
             queue.popleft()
+            self._ram_wait[head.id] = time - head.mark
             self._ram_free -= ram
             self._rw_t(time)
             self._rw_d(-1.0)
