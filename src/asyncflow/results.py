@@ -39,6 +39,8 @@ class RequestTable:
         endpoint: Index into that server's endpoints; -1 if none.
         hops_s: Seconds on each network hop, shape (n, 4), in path order
             (unused hops are 0).
+        handshake_s: Seconds opening connections (TCP and TLS round trips).
+        connection_wait_s: Seconds waiting in accept backlogs.
         ram_wait_s: Seconds waiting for RAM at the server.
         cpu_wait_s: Seconds waiting for a core (in the ready queue).
         cpu_s: Seconds on a core.
@@ -52,6 +54,8 @@ class RequestTable:
     server: np.ndarray
     endpoint: np.ndarray
     hops_s: np.ndarray
+    handshake_s: np.ndarray
+    connection_wait_s: np.ndarray
     ram_wait_s: np.ndarray
     cpu_wait_s: np.ndarray
     cpu_s: np.ndarray
@@ -62,10 +66,13 @@ class RequestTable:
         """Seconds each request spent in each phase (float64 copies).
 
         For a completed request they add up to its latency: ``network`` (all
-        hops), ``ram_wait``, ``cpu_wait``, ``cpu`` and ``io``.
+        hops), ``handshake``, ``connection_wait``, ``ram_wait``, ``cpu_wait``,
+        ``cpu`` and ``io``.
         """
         return {
             "network": self.hops_s.sum(axis=1, dtype=np.float64),
+            "handshake": self.handshake_s.astype(np.float64),
+            "connection_wait": self.connection_wait_s.astype(np.float64),
             "ram_wait": self.ram_wait_s.astype(np.float64),
             "cpu_wait": self.cpu_wait_s.astype(np.float64),
             "cpu": self.cpu_s.astype(np.float64),

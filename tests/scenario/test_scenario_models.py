@@ -174,6 +174,7 @@ def test_public_names() -> None:
         "builder",
         "distributions",
         "events",
+        "network",
         "loader",
         "models",
         "rules",

@@ -22,9 +22,12 @@ class Request:
         endpoint: The endpoint it runs at the server (set on arrival there).
         step: Index of the endpoint segment it is in (set with ``endpoint``).
         mark: When it started waiting in its current queue (set on entry).
+        conn: The connection it travels on to the next node (None: a new one).
+        pool: The pool that connection belongs to (None: closed after use).
+        held: Connections it holds, released when it ends (connection mode).
     """
 
-    __slots__ = ("endpoint", "hop", "id", "mark", "step")
+    __slots__ = ("conn", "endpoint", "held", "hop", "id", "mark", "pool", "step")
 
     def __init__(self, id: int) -> None:
         self.id = id
@@ -32,6 +35,9 @@ class Request:
         self.endpoint: Any = None
         self.step = 0
         self.mark = 0.0
+        self.conn: Any = None
+        self.pool: Any = None
+        self.held: list[Any] | None = None
 
 
 @dataclass(slots=True)
@@ -66,5 +72,10 @@ class RunContext:
         def fail(time: float, request: Request) -> None:
             finished[request.id] = time
             outcome[request.id] = code
+            held = request.held
+            if held:
+                request.held = []
+                for connection in held:
+                    connection.release(time)
 
         return fail

@@ -1,9 +1,10 @@
-"""Per-request records, kept as compact columns (about 53 bytes a request).
+"""Per-request records, kept as compact columns (about 61 bytes a request).
 
 Besides its outcome, each request records where its time went, as float32
-seconds: each network hop (``hops``, ``MAX_HOPS`` a request, in order), the
-wait for RAM, the wait for a core (ready queue), CPU time and I/O time. For a
-completed request these phases add up to its latency.
+seconds: each network hop (``hops``, ``MAX_HOPS`` a request, in order),
+connection handshakes, the wait in an accept backlog, the wait for RAM, the
+wait for a core (ready queue), CPU time and I/O time. For a completed request
+these phases add up to its latency.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ IN_FLIGHT = 0
 COMPLETED = 1
 OUTCOME_NAMES = ("in_flight", "completed")
 MAX_HOPS = 4  # generator-client, client-balancer, balancer-server, server-client
-PHASES = ("ram_wait", "cpu_wait", "cpu", "io")
+PHASES = ("handshake", "connection_wait", "ram_wait", "cpu_wait", "cpu", "io")
 
 
 class RequestLog:
@@ -28,11 +29,13 @@ class RequestLog:
     """
 
     __slots__ = (
+        "connection_wait",
         "cpu",
         "cpu_wait",
         "endpoint",
         "finished",
         "generated",
+        "handshake",
         "hops",
         "io",
         "outcome",
@@ -48,6 +51,8 @@ class RequestLog:
         self.server = array("h")
         self.endpoint = array("h")
         self.hops = array("f")  # MAX_HOPS values a request
+        self.handshake = array("f")
+        self.connection_wait = array("f")
         self.ram_wait = array("f")
         self.cpu_wait = array("f")
         self.cpu = array("f")
@@ -74,7 +79,14 @@ class RequestLog:
         self.endpoint.frombytes(np.full(n, -1, dtype=np.int16).tobytes())
         zeros = bytes(4 * n)
         self.hops.frombytes(zeros * MAX_HOPS)
-        for column in (self.ram_wait, self.cpu_wait, self.cpu, self.io):
+        for column in (
+            self.handshake,
+            self.connection_wait,
+            self.ram_wait,
+            self.cpu_wait,
+            self.cpu,
+            self.io,
+        ):
             column.frombytes(zeros)
         return first
 
@@ -98,6 +110,8 @@ class RequestLog:
             "server": np.frombuffer(self.server, dtype=np.int16),
             "endpoint": np.frombuffer(self.endpoint, dtype=np.int16),
             "hops_s": np.frombuffer(self.hops, dtype=np.float32).reshape(-1, MAX_HOPS),
+            "handshake_s": np.frombuffer(self.handshake, dtype=np.float32),
+            "connection_wait_s": np.frombuffer(self.connection_wait, dtype=np.float32),
             "ram_wait_s": np.frombuffer(self.ram_wait, dtype=np.float32),
             "cpu_wait_s": np.frombuffer(self.cpu_wait, dtype=np.float32),
             "cpu_s": np.frombuffer(self.cpu, dtype=np.float32),

@@ -18,6 +18,8 @@ from asyncflow.scenario.builder import (
 from asyncflow.scenario.loader import load_scenario, parse_scenario, scenario_json_schema
 from asyncflow.scenario.models import (
     Client,
+    ConnectionLimits,
+    ConnectionPool,
     Distribution,
     Edge,
     Endpoint,
@@ -25,6 +27,7 @@ from asyncflow.scenario.models import (
     EventEnd,
     EventStart,
     LoadBalancer,
+    LoadBalancerResources,
     Nodes,
     ProfilePoint,
     Scenario,
@@ -32,12 +35,15 @@ from asyncflow.scenario.models import (
     ServerResources,
     SimSettings,
     Step,
+    Tls,
     Topology,
     Workload,
 )
 
 __all__ = [
     "Client",
+    "ConnectionLimits",
+    "ConnectionPool",
     "Distribution",
     "Edge",
     "Endpoint",
@@ -45,6 +51,7 @@ __all__ = [
     "EventEnd",
     "EventStart",
     "LoadBalancer",
+    "LoadBalancerResources",
     "Nodes",
     "ProfilePoint",
     "Scenario",
@@ -53,6 +60,7 @@ __all__ = [
     "ServerResources",
     "SimSettings",
     "Step",
+    "Tls",
     "Topology",
     "Workload",
     "cpu",

@@ -50,7 +50,7 @@ Problem = tuple[Loc, str, Any]
 class FrozenModel(BaseModel):
     """Base of every scenario model: immutable, strict about unknown keys.
 
-    No scenario field is a boolean, so ``true``/``false`` anywhere is refused
+    ``true``/``false`` is refused wherever the field is not a boolean
     (pydantic would otherwise read ``cpu_cores: true`` as 1).
     """
 
@@ -60,7 +60,12 @@ class FrozenModel(BaseModel):
     @classmethod
     def _refuse_booleans(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
-            problems = [(loc, _BOOL_RULE, value) for loc, value in _booleans(data)]
+            flags = {name for name, f in cls.model_fields.items() if f.annotation is bool}
+            problems = [
+                (loc, _BOOL_RULE, value)
+                for loc, value in _booleans(data)
+                if not (len(loc) == 1 and loc[0] in flags)
+            ]
             if problems:
                 raise_problems(problems, cls.__name__)
         return data

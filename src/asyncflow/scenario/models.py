@@ -21,11 +21,20 @@ from asyncflow.scenario.distributions import (
     as_duration_input,
 )
 from asyncflow.scenario.events import Event, EventEnd, EventStart
+from asyncflow.scenario.network import (
+    ConnectionLimits,
+    ConnectionPool,
+    LoadBalancerResources,
+    Tls,
+    refuse_pool_on_server,
+)
 from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
 
 __all__ = [
     "Client",
+    "ConnectionLimits",
+    "ConnectionPool",
     "Distribution",
     "Edge",
     "Endpoint",
@@ -33,6 +42,7 @@ __all__ = [
     "EventEnd",
     "EventStart",
     "LoadBalancer",
+    "LoadBalancerResources",
     "Nodes",
     "ProfilePoint",
     "Scenario",
@@ -40,6 +50,7 @@ __all__ = [
     "ServerResources",
     "SimSettings",
     "Step",
+    "Tls",
     "Topology",
     "Workload",
 ]
@@ -163,11 +174,15 @@ class Endpoint(FrozenModel):
         probability: Selection weight relative to the server's other
             endpoints; ``None`` means 1. (0.1 files carry ``probability: 1.0``.)
         steps: The steps, run in order; may be empty.
+        request_kb: Size of the request, sent on links with a bandwidth.
+        response_kb: Size of the response, sent on links with a bandwidth.
     """
 
     endpoint_name: Annotated[str, AfterValidator(str.lower)]
     probability: float | None = Field(default=None, gt=0)
     steps: tuple[Step, ...] = ()
+    request_kb: float = Field(default=0.0, ge=0)
+    response_kb: float = Field(default=0.0, ge=0)
 
     @property
     def weight(self) -> float:
@@ -183,18 +198,29 @@ class Endpoint(FrozenModel):
 # --------------------------------------------------------------------------- nodes
 
 
-class ServerResources(FrozenModel):
+class ServerResources(ConnectionLimits):
     """Capacity of a server.
 
     Attributes:
         cpu_cores: Cores, each running one event loop.
-        ram_mb: RAM in MB shared by the requests inside the server.
+        ram_mb: RAM in MB shared by the requests inside the server and the
+            memory of its open connections.
         db_connection_pool: Accepted for 0.1 compatibility; unused.
+        max_connections: See :class:`ConnectionLimits`.
+        listen_backlog: See :class:`ConnectionLimits`.
+        connection_memory_kb: See :class:`ConnectionLimits`.
     """
 
     cpu_cores: int = Field(default=1, ge=1)
     ram_mb: float = Field(default=1024.0, gt=0)
     db_connection_pool: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Self:
+        problems = self.connection_problems(self.ram_mb)
+        if problems:
+            raise_problems(problems, "ServerResources")
+        return self
 
 
 class Server(FrozenModel):
@@ -203,14 +229,22 @@ class Server(FrozenModel):
     Attributes:
         id: Node id, unique among all nodes.
         type: Always ``server``.
-        server_resources: Cores and RAM.
+        server_resources: Cores, RAM and socket limits.
         endpoints: At least one endpoint; names unique.
+        tls: TLS termination (handshake round trips and CPU of new connections).
     """
 
     id: str
     type: Literal["server"] = "server"
     server_resources: ServerResources = ServerResources()
     endpoints: tuple[Endpoint, ...] = Field(min_length=1)
+    tls: Tls | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_pool(cls, data: Any) -> Any:
+        refuse_pool_on_server(data)
+        return data
 
     @model_validator(mode="after")
     def _check_endpoints(self) -> Self:
@@ -240,10 +274,13 @@ class Client(FrozenModel):
     Attributes:
         id: Node id.
         type: Always ``client``.
+        connection_pool: Keep-alive pool of connections to the next node;
+            without it connection set-up is not modelled.
     """
 
     id: str
     type: Literal["client"] = "client"
+    connection_pool: ConnectionPool | None = None
 
 
 LbAlgorithm = Literal[
@@ -261,6 +298,9 @@ class LoadBalancer(FrozenModel):
         server_covered: Servers it forwards to, in order; no duplicates.
         weights: Server id to weight; required by and only allowed with
             ``weighted_round_robin``; every covered server needs one.
+        resources: Memory and socket limits of its inbound connections.
+        connection_pool: Keep-alive pool of connections to each server.
+        tls: TLS termination of client connections (round trips only).
     """
 
     id: str
@@ -268,6 +308,9 @@ class LoadBalancer(FrozenModel):
     algorithms: LbAlgorithm = "round_robin"
     server_covered: tuple[str, ...] = Field(min_length=1)
     weights: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    resources: LoadBalancerResources | None = None
+    connection_pool: ConnectionPool | None = None
+    tls: Tls | None = None
 
     @model_validator(mode="after")
     def _check_covered_and_weights(self) -> Self:
@@ -282,6 +325,9 @@ class LoadBalancer(FrozenModel):
         elif self.weights is not None:
             rule = "only allowed with algorithms: weighted_round_robin"
             problems.append((("weights",), rule, self.weights))
+        if self.tls is not None and self.tls.cpu_s is not None:
+            rule = "load balancers have no CPU model: give TLS CPU time to servers"
+            problems.append((("tls", "cpu_s"), rule, NO_VALUE))
         if problems:
             raise_problems(problems, "LoadBalancer")
         return self
@@ -336,6 +382,8 @@ class Edge(FrozenModel):
         edge_type: Always ``network_connection``.
         dropout_rate: Probability that a request crossing the link is dropped.
             Defaults to 0 (0.1 defaulted to 0.01).
+        bandwidth_mbps: Capacity of the link in megabits per second, shared by
+            the transfers on it (processor sharing); ``None``: unlimited.
     """
 
     id: str
@@ -344,6 +392,7 @@ class Edge(FrozenModel):
     latency: Duration
     edge_type: Literal["network_connection"] = "network_connection"
     dropout_rate: float = Field(default=0.0, ge=0, le=1)
+    bandwidth_mbps: float | None = Field(default=None, gt=0)
 
 
 class Topology(FrozenModel):

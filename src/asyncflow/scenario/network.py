@@ -1,0 +1,124 @@
+"""Connection limits, keep-alive pools and TLS: the network baseline of nodes.
+
+Servers (in ``server_resources``) and load balancers (in ``resources``) may
+limit their open sockets (``max_connections``), the connections waiting to be
+accepted (``listen_backlog``) and pin memory per open connection
+(``connection_memory_kb``, counted against the node's RAM). Clients and load
+balancers may keep idle connections alive (``connection_pool``); with a pool,
+every new connection pays its handshake. Every field is optional and the
+defaults (no limits, no memory, no pool) leave a scenario's results as they
+were without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+
+from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
+from asyncflow.scenario.distributions import Duration
+
+__all__ = ["ConnectionLimits", "ConnectionPool", "LoadBalancerResources", "Tls"]
+
+
+class ConnectionLimits(FrozenModel):
+    """Socket limits of a node (mixed into its resources).
+
+    Attributes:
+        max_connections: Open sockets at once; ``None`` is unlimited.
+        listen_backlog: Connections that may wait to be accepted when every
+            socket is taken; beyond it they are refused. Needs
+            ``max_connections``. ``None`` or 0: no backlog.
+        connection_memory_kb: Memory each open connection pins (kernel
+            buffers and per-connection state), taken from the node's RAM.
+    """
+
+    max_connections: int | None = Field(default=None, ge=1)
+    listen_backlog: int | None = Field(default=None, ge=0)
+    connection_memory_kb: float = Field(default=0.0, ge=0)
+
+    def connection_problems(self, ram_mb: float) -> list[Problem]:
+        """Rules between the limits and the node's RAM."""
+        problems: list[Problem] = []
+        if self.listen_backlog and self.max_connections is None:
+            rule = (
+                "needs max_connections: a backlog only fills when every socket is taken "
+                "(unlimited sockets never wait)"
+            )
+            problems.append((("listen_backlog",), rule, self.listen_backlog))
+        if self.max_connections is not None and self.connection_memory_kb:
+            needed_mb = self.max_connections * self.connection_memory_kb / 1024.0
+            if needed_mb > ram_mb:
+                rule = (
+                    f"max_connections x connection_memory_kb needs {needed_mb:g} MB but ram_mb "
+                    f"is {ram_mb:g}: lower max_connections (or leave it unset to let memory "
+                    "be the limit)"
+                )
+                problems.append((("connection_memory_kb",), rule, self.connection_memory_kb))
+        return problems
+
+    @property
+    def models_sockets(self) -> bool:
+        """Whether any socket limit or connection memory is set."""
+        return self.max_connections is not None or self.connection_memory_kb > 0
+
+
+class LoadBalancerResources(ConnectionLimits):
+    """Resources of a load balancer: memory for its connections, socket limits.
+
+    Attributes:
+        ram_mb: Memory for connections, in MB.
+    """
+
+    ram_mb: float = Field(default=1024.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Self:
+        problems = self.connection_problems(self.ram_mb)
+        if problems:
+            raise_problems(problems, "LoadBalancerResources")
+        return self
+
+
+class ConnectionPool(FrozenModel):
+    """Idle connections kept per destination by a client or load balancer.
+
+    With a pool, opening a connection costs a handshake: one round trip of
+    the edge for TCP, plus the destination's TLS round trips and CPU.
+
+    Attributes:
+        keep_alive: Reuse idle connections; ``false`` opens one per request.
+        pool_size: Idle connections kept per destination at most.
+        idle_timeout_s: An idle connection is closed after this long unused.
+    """
+
+    keep_alive: bool = True
+    pool_size: int = Field(default=10, ge=1)
+    idle_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class Tls(FrozenModel):
+    """TLS termination at a node: extra handshake cost of new connections.
+
+    Attributes:
+        round_trips: Round trips of the edge added to TCP's one (TLS 1.3: 1).
+        cpu_s: CPU time of a handshake at a server (holds a core); load
+            balancers have no CPU model and take no ``cpu_s``.
+    """
+
+    round_trips: int = Field(default=1, ge=0)
+    cpu_s: Duration | None = None
+
+
+def refuse_pool_on_server(data: Any) -> None:
+    """Servers accept connections but open none: say where a pool belongs."""
+    if isinstance(data, Mapping):
+        for key in ("connection_pool", "keep_alive"):
+            if key in data:
+                rule = (
+                    "servers do not open connections: set connection_pool on the client "
+                    "or the load balancer"
+                )
+                raise_problems([((key,), rule, data[key])], "Server")
