@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis import attribution
 from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
 
 if TYPE_CHECKING:
@@ -305,27 +306,18 @@ class Results:
         latencies = self.latencies()
         finished_ok = r.finished_s[outcome == COMPLETED]
         measured = np.count_nonzero(finished_ok >= self.warm_up_s)
-        servers = {}
-        for i, sid in enumerate(self.server_ids):
-            cores = self.scenario.topology_graph.nodes.servers[i].server_resources.cpu_cores
-            servers[sid] = {
-                "completed": int(np.count_nonzero((outcome == COMPLETED) & (r.server == i))),
-                "cpu_utilization": self.level_mean("busy_cores", sid) / cores,
-                "ready_queue_mean": self.level_mean("ready_queue", sid),
-                "ready_queue_max": self.level_max("ready_queue", sid),
-                "io_waiting_mean": self.level_mean("io_waiting", sid),
-                "ram_in_use_mb_mean": self.level_mean("ram_in_use_mb", sid),
-                "ram_in_use_mb_max": self.level_max("ram_in_use_mb", sid),
-                "ram_wait_queue_mean": self.level_mean("ram_wait_queue", sid),
-                "ram_wait_queue_max": self.level_max("ram_wait_queue", sid),
-            }
+        servers = {sid: self._server_summary(i, sid) for i, sid in enumerate(self.server_ids)}
+        transit = attribution.edge_transit_means(self)
         edges = {
             eid: {
                 "in_transit_mean": self.level_mean("in_transit", eid),
                 "in_transit_max": self.level_max("in_transit", eid),
+                "transit_s_mean": transit[eid],
+                **self._extra_levels(eid, ("in_transit",)),
             }
             for eid in self.edge_ids
         }
+        overall = attribution.breakdowns_by_group(self)["all"]
         return {
             "scenario": self.name,
             "seed": self.seed,
@@ -343,7 +335,66 @@ class Results:
             "throughput_rps": {"mean": float(measured) / self.measured_s},
             "servers": servers,
             "edges": edges,
+            "endpoints": self._endpoint_summary(),
+            "latency_breakdown_s": _none_if_nan(overall["all"].phases_s),
+            "latency_breakdown_tail_s": {
+                f"p{p}": _none_if_nan(overall[f"p{p}"].phases_s) for p in attribution.TAILS
+            },
+            "bottleneck": attribution.find_bottleneck(self).as_dict(),
         }
+
+    def _server_summary(self, index: int, sid: str) -> dict[str, Any]:
+        """Counts, levels and per-request phase means of one server."""
+        r = self.requests
+        resources = self.scenario.topology_graph.nodes.servers[index].server_resources
+        at_server = self._completed_mask() & (r.server == index)
+        stats: dict[str, Any] = {
+            "completed": int(np.count_nonzero((r.outcome == COMPLETED) & (r.server == index))),
+            "cpu_utilization": self.level_mean("busy_cores", sid) / resources.cpu_cores,
+            "ready_queue_mean": self.level_mean("ready_queue", sid),
+            "ready_queue_max": self.level_max("ready_queue", sid),
+            "io_waiting_mean": self.level_mean("io_waiting", sid),
+            "ram_in_use_mb_mean": self.level_mean("ram_in_use_mb", sid),
+            "ram_in_use_mb_max": self.level_max("ram_in_use_mb", sid),
+            "ram_utilization": self.level_mean("ram_in_use_mb", sid) / resources.ram_mb,
+            "ram_wait_queue_mean": self.level_mean("ram_wait_queue", sid),
+            "ram_wait_queue_max": self.level_max("ram_wait_queue", sid),
+        }
+        stats.update(self._extra_levels(sid, _SERVER_LEVELS))
+        stats.update(_phase_means(r.phases(), at_server))
+        return stats
+
+    def _extra_levels(self, node: str, known: tuple[str, ...]) -> dict[str, float]:
+        """Mean and max of every level of ``node`` not among ``known``."""
+        extra: dict[str, float] = {}
+        for metric in self.level_metrics(node):
+            if metric not in known:
+                extra[f"{metric}_mean"] = self.level_mean(metric, node)
+                extra[f"{metric}_max"] = self.level_max(metric, node)
+        return extra
+
+    def _endpoint_summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per server and endpoint: completions, latency statistics, service time."""
+        r = self.requests
+        completed = r.outcome == COMPLETED
+        measured = self._completed_mask()
+        latency = r.finished_s - r.generated_s
+        phases = r.phases()
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for i, sid in enumerate(self.server_ids):
+            at_server = r.server == i
+            entries: dict[str, dict[str, Any]] = {}
+            for j, name in enumerate(self._endpoint_names[i]):
+                here = at_server & (r.endpoint == j)
+                mine = measured & here
+                means = _phase_means(phases, mine)
+                entries[name] = {
+                    "completed": int(np.count_nonzero(completed & here)),
+                    "latency_s": _latency_stats(latency[mine]),
+                    "service_s_mean": means["service_s_mean"],
+                }
+            out[sid] = entries
+        return out
 
     # ------------------------------------------------------------------ tables
 
@@ -389,6 +440,35 @@ class Results:
             writer.writerow(rows.keys())
             for row in zip(*rows.values(), strict=True):
                 writer.writerow(["" if _missing(v) else v for v in row])
+
+
+_BEFORE_ADMISSION = frozenset({"handshake", "connection_wait"})
+_SERVER_LEVELS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
+
+
+def _phase_means(phases: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float | None]:
+    """Mean seconds of each server phase over ``mask``, and their sum as service time.
+
+    The phases after admission (all but the network, handshakes and the
+    accept backlog) add up to the service time: from the request's arrival
+    in the server to its leaving.
+    """
+    n = int(np.count_nonzero(mask))
+    means: dict[str, float | None] = {}
+    service = 0.0
+    for name, values in phases.items():
+        if name == "network":
+            continue
+        mean = float(values[mask].mean()) if n else None
+        means[f"{name}_s_mean"] = mean
+        if name not in _BEFORE_ADMISSION:
+            service += mean or 0.0
+    means["service_s_mean"] = service if n else None
+    return means
+
+
+def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: None if math.isnan(v) else v for k, v in values.items()}
 
 
 def _missing(value: Any) -> bool:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import asyncflow
 from asyncflow.cli import app
 from asyncflow.errors import SimulationError
+from asyncflow.metrics.requests import PHASES
 
 SUMMARY_KEYS = {"scenario", "seed", "simulated_s", "warm_up_s", "wall_s"}
 SUMMARY_SECTIONS = {
@@ -31,7 +32,12 @@ SERVER_KEYS = {
 }
 # Beyond the Results contract, documented in docs/reference/summary.md.
 SERVER_EXTRA_KEYS = {"ready_queue_max", "io_waiting_mean", "ram_wait_queue_max"}
-EDGE_KEYS = {"in_transit_mean", "in_transit_max"}
+SERVER_PHASE_KEYS = {f"{phase}_s_mean" for phase in PHASES} | {
+    "service_s_mean",
+    "ram_utilization",
+}
+EDGE_KEYS = {"in_transit_mean", "in_transit_max", "transit_s_mean"}
+ATTRIBUTION_KEYS = {"endpoints", "latency_breakdown_s", "latency_breakdown_tail_s", "bottleneck"}
 SUMMARY_DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "summary.md"
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -44,6 +50,10 @@ def dotted_keys(summary: dict[str, Any]) -> set[str]:
         if key in {"servers", "edges"}:
             for stats in value.values():
                 keys.update(f"{key}.<id>.{name}" for name in stats)
+        elif key == "endpoints":
+            for endpoints in value.values():
+                for stats in endpoints.values():
+                    keys.update(f"endpoints.<server>.<endpoint>.{name}" for name in stats)
         elif isinstance(value, dict):
             keys.update(f"{key}.{name}" for name in value)
     return keys
@@ -88,12 +98,14 @@ def test_run_with_out_writes_dashboard_csv_and_summary(
 
     assert result.exit_code == 0, result.output
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    assert set(summary) == SUMMARY_KEYS | set(SUMMARY_SECTIONS) | {"servers", "edges"}
+    assert set(summary) == (
+        SUMMARY_KEYS | set(SUMMARY_SECTIONS) | {"servers", "edges"} | ATTRIBUTION_KEYS
+    )
     for section, keys in SUMMARY_SECTIONS.items():
         assert set(summary[section]) == keys, section
     assert list(summary["servers"]) == ["srv-1", "srv-2"]
     for stats in summary["servers"].values():
-        assert set(stats) == SERVER_KEYS | SERVER_EXTRA_KEYS
+        assert set(stats) == SERVER_KEYS | SERVER_EXTRA_KEYS | SERVER_PHASE_KEYS
     assert len(summary["edges"]) == 6
     for stats in summary["edges"].values():
         assert set(stats) == EDGE_KEYS

@@ -1,0 +1,481 @@
+"""Where the time of requests goes: phase breakdowns and a bottleneck verdict.
+
+Every completed request records the seconds it spent in each phase
+(``Results.requests.phases()``: ``network``, ``ram_wait``, ``cpu_wait``,
+``cpu``, ``io``, and whatever phases the engine adds later); they add up to
+its latency. This module averages them over groups of requests — all of
+them, or only the slowest (latency at or above the group's p95 or p99) —
+overall, per server and per endpoint, and places each phase on the node
+where it happened: network time on the edge of each hop, every other phase
+on the server that handled the request.
+
+Only completed requests generated at or after the warm-up are used, like the
+latency statistics of the summary.
+
+The verdict (:func:`find_bottleneck`) names the node and phase with the
+largest share of the p99 tail and the resource with the highest mean
+utilisation. Injected events (latency spikes, outages) usually make the tail
+of a whole run by themselves, which says nothing about capacity; so when a
+run has event windows, the tail is first judged on the requests whose
+lifetime touches no window, and the whole run's tail is reported beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from asyncflow.metrics.requests import COMPLETED
+
+if TYPE_CHECKING:
+    from asyncflow.results import Results
+
+__all__ = [
+    "TAILS",
+    "Bottleneck",
+    "NodeShare",
+    "PhaseBreakdown",
+    "ResourceUse",
+    "breakdown",
+    "breakdowns_by_group",
+    "edge_transit_means",
+    "event_affected_mask",
+    "find_bottleneck",
+    "hop_edges",
+    "measured_mask",
+    "node_phase_seconds",
+    "phase_label",
+    "phase_resource",
+    "resource_utilizations",
+]
+
+TAILS = (95, 99)
+"""Percentiles whose tails are broken down next to all requests."""
+
+MIN_CLEAN_REQUESTS = 200
+"""Fewest requests outside event windows for the verdict to be judged on them."""
+
+_PHASE_LABELS = {
+    "network": "the network",
+    "ram_wait": "waiting for RAM",
+    "cpu_wait": "waiting for a CPU core",
+    "cpu": "CPU work",
+    "io": "I/O",
+    "handshake": "opening connections",
+    "connection_wait": "waiting in an accept backlog",
+    "pool_wait": "waiting for a pooled connection",
+}
+_PHASE_RESOURCES = {
+    "network": "network",
+    "ram_wait": "ram",
+    "cpu_wait": "cpu",
+    "cpu": "cpu",
+    "io": "io",
+    "handshake": "connections",
+    "connection_wait": "connections",
+    "pool_wait": "pool",
+}
+_RESOURCE_LABELS = {"cpu": "CPU", "ram": "RAM", "connections": "connections"}
+# level metric, and the server_resources field holding its capacity
+_CAPACITY_LEVELS = (
+    ("cpu", "busy_cores", "cpu_cores"),
+    ("ram", "ram_in_use_mb", "ram_mb"),
+    ("connections", "connections", "max_connections"),
+)
+
+
+def phase_label(phase: str) -> str:
+    """Return a phase in plain words ("ram_wait" → "waiting for RAM")."""
+    return _PHASE_LABELS.get(phase, phase.replace("_", " "))
+
+
+def phase_resource(phase: str) -> str:
+    """Return the resource a phase uses or waits for ("cpu_wait" → "cpu")."""
+    if phase in _PHASE_RESOURCES:
+        return _PHASE_RESOURCES[phase]
+    return phase.removesuffix("_wait")
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def measured_mask(results: Results) -> np.ndarray:
+    """Completed requests generated at or after the warm-up (a boolean mask)."""
+    r = results.requests
+    mask: np.ndarray = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
+    return mask
+
+
+def event_affected_mask(results: Results) -> np.ndarray:
+    """Requests whose lifetime overlaps at least one event window.
+
+    A request in flight at the end is taken to live until the end of the run.
+    """
+    r = results.requests
+    finished = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
+    affected = np.zeros(len(r), dtype=bool)
+    for window in results.fault_windows:
+        affected |= (r.generated_s <= window.end_s) & (finished >= window.start_s)
+    return affected
+
+
+def _tail_mask(latency: np.ndarray, mask: np.ndarray, percentile: float | None) -> np.ndarray:
+    """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None)."""
+    if percentile is None or not mask.any():
+        return mask
+    threshold = np.percentile(latency[mask], percentile)
+    tail: np.ndarray = mask & (latency >= threshold)
+    return tail
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseBreakdown:
+    """Mean seconds per phase over a group of completed requests.
+
+    Attributes:
+        count: Requests in the group.
+        latency_s: Their mean latency (NaN when the group is empty).
+        phases_s: Mean seconds per phase; they add up to ``latency_s``.
+    """
+
+    count: int
+    latency_s: float
+    phases_s: dict[str, float]
+
+    def shares(self) -> dict[str, float]:
+        """Each phase's share of the mean latency (NaN when it is 0 or unknown)."""
+        total = self.latency_s
+        if not total or not np.isfinite(total):
+            return {phase: float("nan") for phase in self.phases_s}
+        return {phase: value / total for phase, value in self.phases_s.items()}
+
+
+def breakdown(
+    results: Results, mask: np.ndarray | None = None, *, above: float | None = None
+) -> PhaseBreakdown:
+    """Mean seconds per phase over measured requests.
+
+    Args:
+        results: The run.
+        mask: Restrict to these requests (intersected with the measured ones).
+        above: Keep only requests at or above this latency percentile of the
+            group (95 for the slowest 5 %); ``None`` keeps all.
+
+    Returns:
+        The breakdown of the group.
+    """
+    r = results.requests
+    group = measured_mask(results) if mask is None else mask & measured_mask(results)
+    latency = r.finished_s - r.generated_s
+    group = _tail_mask(latency, group, above)
+    phases = r.phases()
+    count = int(np.count_nonzero(group))
+    if count == 0:
+        return PhaseBreakdown(0, float("nan"), {name: float("nan") for name in phases})
+    means = {name: float(values[group].mean()) for name, values in phases.items()}
+    return PhaseBreakdown(count, float(latency[group].mean()), means)
+
+
+def breakdowns_by_group(
+    results: Results, by: str = "overall"
+) -> dict[str, dict[str, PhaseBreakdown]]:
+    """Breakdowns of all requests and of the p95 and p99 tails, per group.
+
+    Args:
+        results: The run.
+        by: ``"overall"`` (one group, ``"all"``), ``"server"`` (server ids) or
+            ``"endpoint"`` (``"server/endpoint"``).
+
+    Returns:
+        ``{group: {"all": ..., "p95": ..., "p99": ...}}``; groups with no
+        measured request are left out (the overall group never is).
+
+    Raises:
+        ValueError: For an unknown ``by``.
+    """
+    groups = _groups(results, by)
+    out: dict[str, dict[str, PhaseBreakdown]] = {}
+    for name, mask in groups.items():
+        entry = {"all": breakdown(results, mask)}
+        if entry["all"].count == 0 and by != "overall":
+            continue
+        for pct in TAILS:
+            entry[f"p{pct}"] = breakdown(results, mask, above=pct)
+        out[name] = entry
+    return out
+
+
+def _groups(results: Results, by: str) -> dict[str, np.ndarray | None]:
+    r = results.requests
+    if by == "overall":
+        return {"all": None}
+    if by == "server":
+        return {sid: r.server == i for i, sid in enumerate(results.server_ids)}
+    if by == "endpoint":
+        groups: dict[str, np.ndarray | None] = {}
+        for i, server in enumerate(results.scenario.topology_graph.nodes.servers):
+            at_server = r.server == i
+            for j, endpoint in enumerate(server.endpoints):
+                groups[f"{server.id}/{endpoint.endpoint_name}"] = at_server & (r.endpoint == j)
+        return groups
+    raise ValueError(f"by must be 'overall', 'server' or 'endpoint', not {by!r}")
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+def hop_edges(results: Results) -> dict[int, tuple[str | None, ...]]:
+    """The edge of each network hop, in path order, for each server index.
+
+    The path is generator → client → (load balancer →) server → client; a
+    column of ``requests.hops_s`` beyond the path maps to ``None``.
+    """
+    scenario = results.scenario
+    nodes = scenario.topology_graph.nodes
+    by_pair: dict[tuple[str, str], str] = {}
+    for edge in scenario.topology_graph.edges:
+        by_pair.setdefault((edge.source, edge.target), edge.id)
+    width = int(results.requests.hops_s.shape[1])
+    client = nodes.client.id
+    paths: dict[int, tuple[str | None, ...]] = {}
+    for i, server in enumerate(nodes.servers):
+        pairs = [(scenario.rqs_input.id, client)]
+        if nodes.load_balancer is not None:
+            pairs += [(client, nodes.load_balancer.id), (nodes.load_balancer.id, server.id)]
+        else:
+            pairs.append((client, server.id))
+        pairs.append((server.id, client))
+        path = [by_pair.get(pair) for pair in pairs][:width]
+        paths[i] = tuple(path + [None] * (width - len(path)))
+    return paths
+
+
+def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, str], float]:
+    """Total seconds the requests of ``mask`` spent per ``(node, phase)``.
+
+    Network time goes to the edge of each hop (``"hop N"`` when the edge is
+    unknown); every other phase to the request's server. Requests that reached
+    no server are ignored.
+    """
+    r = results.requests
+    phases = {k: v for k, v in r.phases().items() if k != "network"}
+    paths = hop_edges(results)
+    totals: dict[tuple[str, str], float] = {}
+    for i, server_id in enumerate(results.server_ids):
+        at_server = mask & (r.server == i)
+        if not at_server.any():
+            continue
+        hop_sums = r.hops_s[at_server].sum(axis=0, dtype=np.float64)
+        for j, edge in enumerate(paths[i]):
+            if hop_sums[j] > 0:
+                key = (edge or f"hop {j + 1}", "network")
+                totals[key] = totals.get(key, 0.0) + float(hop_sums[j])
+        for phase, values in phases.items():
+            totals[(server_id, phase)] = float(values[at_server].sum(dtype=np.float64))
+    return totals
+
+
+def edge_transit_means(results: Results) -> dict[str, float | None]:
+    """Mean seconds a measured request spent on each edge it crossed.
+
+    ``None`` for an edge that no measured request crossed.
+    """
+    r = results.requests
+    measured = measured_mask(results)
+    seconds = dict.fromkeys(results.edge_ids, 0.0)
+    counts = dict.fromkeys(results.edge_ids, 0)
+    for i, path in hop_edges(results).items():
+        at_server = measured & (r.server == i)
+        n = int(np.count_nonzero(at_server))
+        if n == 0:
+            continue
+        hop_sums = r.hops_s[at_server].sum(axis=0, dtype=np.float64)
+        for j, edge in enumerate(path):
+            if edge in seconds:
+                seconds[edge] += float(hop_sums[j])
+                counts[edge] += n
+    return {e: seconds[e] / counts[e] if counts[e] else None for e in results.edge_ids}
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True, slots=True)
+class NodeShare:
+    """A phase on a node and its share of a tail's latency.
+
+    Attributes:
+        node: Server or edge id.
+        phase: Phase name (``"ram_wait"``, ``"network"``, ...).
+        share: Fraction of the tail requests' total latency.
+        event_ids: Event windows targeting that node.
+    """
+
+    node: str
+    phase: str
+    share: float
+    event_ids: tuple[str, ...] = ()
+
+    @property
+    def resource(self) -> str:
+        """The resource the phase uses or waits for."""
+        return phase_resource(self.phase)
+
+    def describe(self) -> str:
+        """The phase and node in words: ``waiting for RAM on srv-1``."""
+        return f"{phase_label(self.phase)} on {self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceUse:
+    """Mean utilisation of one resource of one node over the measured window."""
+
+    node: str
+    resource: str
+    utilization: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bottleneck:
+    """The verdict of a run.
+
+    Attributes:
+        tail: Largest share of the p99 tail in the judged scope (None when no
+            request completed).
+        scope: ``"all requests"`` or ``"requests outside event windows"``.
+        whole_run: Largest share of the whole run's p99 tail.
+        busiest: Resource with the highest mean utilisation.
+        verdict: One plain sentence.
+    """
+
+    tail: NodeShare | None
+    scope: str
+    whole_run: NodeShare | None
+    busiest: ResourceUse | None
+    verdict: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as the summary's ``bottleneck`` entry."""
+        tail, whole, busiest = self.tail, self.whole_run, self.busiest
+        return {
+            "node": tail.node if tail else None,
+            "resource": tail.resource if tail else None,
+            "phase": tail.phase if tail else None,
+            "share_of_p99": tail.share if tail else None,
+            "scope": self.scope,
+            "whole_run": None
+            if whole is None
+            else {
+                "node": whole.node,
+                "resource": whole.resource,
+                "phase": whole.phase,
+                "share_of_p99": whole.share,
+                "event_ids": list(whole.event_ids),
+            },
+            "busiest": None
+            if busiest is None
+            else {
+                "node": busiest.node,
+                "resource": busiest.resource,
+                "utilization": busiest.utilization,
+            },
+            "verdict": self.verdict,
+        }
+
+
+def resource_utilizations(results: Results) -> list[ResourceUse]:
+    """Mean utilisation of each server resource that has a capacity and a level.
+
+    CPU is busy cores over ``cpu_cores``, RAM is RAM in use over ``ram_mb``;
+    open connections over ``max_connections`` appear when both are there.
+    """
+    uses: list[ResourceUse] = []
+    for server in results.scenario.topology_graph.nodes.servers:
+        recorded = set(results.level_metrics(server.id))
+        for resource, metric, field in _CAPACITY_LEVELS:
+            capacity = getattr(server.server_resources, field, None)
+            if metric in recorded and capacity:
+                mean = results.level_mean(metric, server.id)
+                uses.append(ResourceUse(server.id, resource, mean / float(capacity)))
+    return uses
+
+
+def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
+    r = results.requests
+    latency = r.finished_s - r.generated_s
+    tail = _tail_mask(latency, scope, 99)
+    if not tail.any():
+        return None
+    totals = node_phase_seconds(results, tail)
+    if not totals:
+        return None
+    total_latency = float(latency[tail].sum(dtype=np.float64))
+    (node, phase), seconds = max(totals.items(), key=lambda item: item[1])
+    events = tuple(w.event_id for w in results.fault_windows if w.target == node)
+    share = seconds / total_latency if total_latency > 0 else float("nan")
+    return NodeShare(node, phase, share, events)
+
+
+def find_bottleneck(results: Results) -> Bottleneck:
+    """Judge where the tail latency of a run comes from.
+
+    The p99 tail is the set of measured requests with a latency at or above
+    the p99; its total latency is split by node and phase, and the largest
+    part wins. With event windows and at least :data:`MIN_CLEAN_REQUESTS`
+    measured requests outside them, the verdict is judged on those requests
+    (the capacity of the system, not the injected fault), and the whole run's
+    largest part is reported too when it differs.
+
+    Args:
+        results: The run.
+
+    Returns:
+        The verdict, with a sentence such as "p99 is dominated by waiting for
+        RAM on srv-1 (71%); the busiest resource is RAM on srv-1 (77% used)".
+    """
+    measured = measured_mask(results)
+    uses = resource_utilizations(results)
+    busiest = max(uses, key=lambda u: u.utilization) if uses else None
+    whole = _top_share(results, measured)
+    scope, judged = "all requests", whole
+    if results.fault_windows:
+        clean = measured & ~event_affected_mask(results)
+        if np.count_nonzero(clean) >= MIN_CLEAN_REQUESTS:
+            scope, judged = "requests outside event windows", _top_share(results, clean)
+    sentence = _sentence(judged, scope, whole, busiest)
+    return Bottleneck(judged, scope, whole, busiest, sentence)
+
+
+def _sentence(
+    judged: NodeShare | None, scope: str, whole: NodeShare | None, busiest: ResourceUse | None
+) -> str:
+    if judged is None:
+        return "No request completed after the warm-up, so there is no latency to attribute."
+    subject = "p99" if scope == "all requests" else "p99 outside event windows"
+    parts = [_dominance(judged, subject)]
+    differs = whole is not None and (whole.node, whole.phase) != (judged.node, judged.phase)
+    if scope != "all requests" and whole is not None and differs:
+        during = f" during {', '.join(whole.event_ids)}" if whole.event_ids else ""
+        parts.append(_dominance(whole, "the whole run's p99") + during)
+    if busiest is not None:
+        label = _RESOURCE_LABELS.get(busiest.resource, busiest.resource)
+        parts.append(
+            f"the busiest resource is {label} on {busiest.node} "
+            f"({busiest.utilization:.0%} used on average)"
+        )
+    text = "; ".join(parts)
+    if not text.startswith("p99"):
+        text = text[0].upper() + text[1:]
+    return text + "."
+
+
+def _dominance(share: NodeShare, subject: str) -> str:
+    what = f"{share.describe()} ({share.share:.0%})"
+    if share.share >= 0.5:
+        return f"{subject} is dominated by {what}"
+    return f"the largest part of {subject} is {what}"
