@@ -146,6 +146,7 @@ class Results:
         bin_s: float,
         requests: RequestTable,
         levels: dict[tuple[str, str], _LevelStats],
+        refused: dict[str, int] | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -156,6 +157,8 @@ class Results:
         self.bin_s = bin_s
         self.requests = requests
         self._levels = levels
+        self.refused: dict[str, int] = dict(refused or {})
+        """Connections refused per node (nodes that model connections)."""
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)
@@ -183,6 +186,10 @@ class Results:
         columns = ctx.log.columns(simulation.end_s)
         table = RequestTable(**columns, reason_names=tuple(ctx.log.reasons))
         levels = {key: _stats(level) for key, level in ctx.levels.items()}
+        listeners = [s.listener for s in simulation.servers.values()]
+        if simulation.balancer is not None:
+            listeners.append(simulation.balancer.listener)
+        refused = {lst.node_id: lst.refused for lst in listeners if lst is not None}
         return cls(
             scenario=simulation.scenario,
             seed=simulation.seed,
@@ -192,6 +199,7 @@ class Results:
             bin_s=ctx.bin_s,
             requests=table,
             levels=levels,
+            refused=refused,
         )
 
     # ------------------------------------------------------------------ tallies
@@ -334,6 +342,7 @@ class Results:
             "latency_s": _latency_stats(latencies),
             "throughput_rps": {"mean": float(measured) / self.measured_s},
             "servers": servers,
+            "load_balancers": self._balancer_summary(),
             "edges": edges,
             "endpoints": self._endpoint_summary(),
             "latency_breakdown_s": _none_if_nan(overall["all"].phases_s),
@@ -362,7 +371,15 @@ class Results:
         }
         stats.update(self._extra_levels(sid, _SERVER_LEVELS))
         stats.update(_phase_means(r.phases(), at_server))
+        stats["refused"] = self.refused.get(sid, 0)
         return stats
+
+    def _balancer_summary(self) -> dict[str, dict[str, Any]]:
+        """Connection levels and refusals of the load balancer, when there is one."""
+        lb = self.load_balancer_id
+        if lb is None:
+            return {}
+        return {lb: {**self._extra_levels(lb, ()), "refused": self.refused.get(lb, 0)}}
 
     def _extra_levels(self, node: str, known: tuple[str, ...]) -> dict[str, float]:
         """Mean and max of every level of ``node`` not among ``known``."""

@@ -6,12 +6,14 @@ import math
 import os
 import time as wallclock
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.client import Client
-from asyncflow.components.context import RunContext
+from asyncflow.components.connections import Listener, Memory, Pool, connecting_sender
+from asyncflow.components.context import Request, RunContext
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
 from asyncflow.components.policies import make_policy
@@ -22,7 +24,7 @@ from asyncflow.metrics.requests import RequestLog
 
 if TYPE_CHECKING:
     from asyncflow.results import Results
-    from asyncflow.scenario import Scenario
+    from asyncflow.scenario import ConnectionPool, Scenario, Tls
 
 MAX_BINS = 1000
 FLUSHES = 64  # times a run the level buffers are looked at (bounds their memory)
@@ -77,9 +79,11 @@ class Simulation:
             else:
                 spike = event.start.spike_s or 0.0
                 spikes[event.target_id].append((event.start.t_start, event.end.t_end, spike))
+        connected = uses_connections(scenario)
+        self.connected = connected
         self.client = Client(ctx, nodes.client.id)
         self.servers = {
-            s.id: Server(ctx, s, i, tracks_crashes=s.id in outages)
+            s.id: Server(ctx, s, i, tracks_crashes=s.id in outages, with_connections=connected)
             for i, s in enumerate(nodes.servers)
         }
         self.edges = {
@@ -89,30 +93,47 @@ class Simulation:
         lb_spec = nodes.load_balancer
         out_edge = {(e.source, e.target): self.edges[e.id] for e in scenario.topology_graph.edges}
         if lb_spec is not None:
-            covered = lb_spec.server_covered
+            listener = None
+            if connected:
+                ram_mb = lb_spec.resources.ram_mb if lb_spec.resources is not None else math.inf
+                listener = Listener(ctx, lb_spec.id, lb_spec.resources, Memory(ram_mb))
+            sends = [
+                self._sender(
+                    out_edge[(lb_spec.id, sid)],
+                    self.servers[sid].arrive,
+                    lb_spec.connection_pool,
+                    self.servers[sid].listener,
+                    nodes.server(sid).tls,
+                )
+                for sid in lb_spec.server_covered
+            ]
             policy = make_policy(
                 lb_spec.algorithms,
-                covered,
+                lb_spec.server_covered,
                 lb_spec.weights,
                 lambda purpose: ctx.streams.generator(f"balancer:{lb_spec.id}:{purpose}"),
             )
-            sends = []
-            for server_id in covered:
-                edge = out_edge[(lb_spec.id, server_id)]
-                sends.append(edge.connect_event(ctx, self.servers[server_id].arrive))
-            servers = [self.servers[s] for s in covered]
-            self.balancer = LoadBalancer(ctx, lb_spec.id, policy, servers, sends)
-        arrive = {sid: server.arrive for sid, server in self.servers.items()}
-        if self.balancer is not None:
-            arrive[self.balancer.id] = self.balancer.arrive
+            servers = [self.servers[s] for s in lb_spec.server_covered]
+            self.balancer = LoadBalancer(ctx, lb_spec.id, policy, servers, sends, listener)
         for edge_spec in scenario.topology_graph.edges:
             edge = self.edges[edge_spec.id]
             if edge_spec.source == nodes.client.id:
-                self.client.forward_to = edge.connect_event(ctx, arrive[edge_spec.target])
+                if self.balancer is not None:
+                    target: Server | LoadBalancer = self.balancer
+                    tls = lb_spec.tls if lb_spec is not None else None
+                else:
+                    target = self.servers[edge_spec.target]
+                    tls = nodes.server(edge_spec.target).tls
+                self.client.forward_to = self._sender(
+                    edge, target.arrive, nodes.client.connection_pool, target.listener, tls
+                )
             elif edge_spec.source in self.servers:
-                self.servers[edge_spec.source].send_out = edge.connect(self.client.complete)
+                complete = self.client.complete_connected if connected else self.client.complete
+                send = edge.connect_event(ctx, complete) if connected else edge.connect(complete)
+                self.servers[edge_spec.source].send_out = send
             elif edge_spec.source == scenario.rqs_input.id:
-                send = edge.connect(self.client.forward)
+                forward = self.client.forward
+                send = edge.connect_event(ctx, forward) if connected else edge.connect(forward)
                 self.generator = Generator(ctx, scenario.rqs_input, send)
         for server_id, windows in outages.items():
             server = self.servers[server_id]
@@ -120,6 +141,22 @@ class Simulation:
                 ctx.kernel.schedule(start, server.go_down)
                 ctx.kernel.schedule(end, server.go_up)
         self.generator.start()
+
+    def _sender(
+        self,
+        edge: Edge,
+        arrive: Callable[[float, Request], None],
+        pool_spec: ConnectionPool | None,
+        listener: Listener | None,
+        tls: Tls | None,
+    ) -> Callable[[float, Request], None]:
+        """The send function of a client or balancer edge (with connection set-up)."""
+        send = edge.connect_event(self.ctx, arrive)
+        if not self.connected or listener is None:
+            return send
+        pool = Pool(self.ctx, pool_spec, listener) if pool_spec is not None else None
+        round_trips = tls.round_trips if tls is not None else 0
+        return connecting_sender(self.ctx, send, edge.latency, pool, round_trips)
 
     def _flush(self, now: float, _: object = None) -> None:
         for level in self.ctx.levels.values():
@@ -143,6 +180,17 @@ class Simulation:
             level.flush(self.end_s)
         wall = wallclock.perf_counter() - started
         return Results.from_simulation(self, wall)
+
+
+def uses_connections(scenario: Scenario) -> bool:
+    """Whether any node models sockets, connection memory or keep-alive pools."""
+    nodes = scenario.topology_graph.nodes
+    lb = nodes.load_balancer
+    return (
+        any(s.server_resources.models_sockets for s in nodes.servers)
+        or nodes.client.connection_pool is not None
+        or (lb is not None and (lb.resources is not None or lb.connection_pool is not None))
+    )
 
 
 def run(scenario: Scenario | str | os.PathLike[str], *, seed: int | None = None) -> Results:

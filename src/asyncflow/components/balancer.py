@@ -1,9 +1,15 @@
-"""The load balancer: no latency, no capacity; a policy picks the server."""
+"""The load balancer: no latency, no CPU; a policy picks the server.
+
+In connection mode the balancer accepts client connections on its own
+:class:`Listener` (sockets, backlog, connection memory) and holds each until
+its request completes or fails: it relays the response.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from asyncflow.components.connections import Connection, Listener
 from asyncflow.components.context import Request, RunContext
 from asyncflow.components.policies import BalancingPolicy, ServerView
 
@@ -14,7 +20,7 @@ class LoadBalancer:
     When every covered server is down the request fails with ``server_down``.
     """
 
-    __slots__ = ("_choose", "_fail_down", "_sends", "_servers", "id")
+    __slots__ = ("_choose", "_fail_down", "_sends", "_servers", "id", "listener")
 
     def __init__(
         self,
@@ -23,15 +29,32 @@ class LoadBalancer:
         policy: BalancingPolicy,
         servers: Sequence[ServerView],
         sends: Sequence[Callable[[float, Request], None]],
+        listener: Listener | None = None,
     ) -> None:
         self.id = node_id
         self._choose = policy.choose
         self._servers = list(servers)
         self._sends = list(sends)
         self._fail_down = ctx.failer("server_down")
+        self.listener = listener
 
     def arrive(self, time: float, request: Request) -> None:
-        """A request arrives: forward it, or fail it if no server is up."""
+        """A request arrives: accept its connection if new, then forward it."""
+        listener = self.listener
+        if listener is not None:
+            connection = request.conn
+            if connection is None or not connection.alive:
+                listener.accept(time, request, self._connected)
+                return
+        self._forward(time, request)
+
+    def _connected(self, time: float, request: Request, connection: Connection) -> None:
+        if request.held is None:
+            request.held = []
+        request.held.append(connection)
+        self._forward(time, request)
+
+    def _forward(self, time: float, request: Request) -> None:
         i = self._choose(self._servers)
         if i < 0:
             self._fail_down(time, request)

@@ -32,3 +32,13 @@ class Client:
         """A response arrives: the request is completed at ``time``."""
         self._finished[request.id] = time
         self._outcome[request.id] = COMPLETED
+
+    def complete_connected(self, time: float, request: Request) -> None:
+        """Complete, then release the connections still held (connection mode)."""
+        self._finished[request.id] = time
+        self._outcome[request.id] = COMPLETED
+        held = request.held
+        if held:
+            request.held = []
+            for connection in held:
+                connection.release(time)

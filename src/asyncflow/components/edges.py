@@ -85,6 +85,11 @@ class Edge:
         self._hops = ctx.log.hops
         self.send: Deliver = self._unconnected
 
+    @property
+    def latency(self) -> Callable[[], float]:
+        """The latency sampler (handshakes sample round trips from it)."""
+        return self._latency
+
     def _unconnected(self, time: float, request: Request) -> None:
         raise RuntimeError(f"edge {self.id!r} has no target")
 

@@ -26,6 +26,10 @@ class ServerView(Protocol):
     def in_progress(self) -> int:
         """Requests inside the server (waiting for RAM, queued, on CPU or in I/O)."""
 
+    @property
+    def connections(self) -> int:
+        """Open connections when sockets are modelled, else ``in_progress``."""
+
 
 class BalancingPolicy(Protocol):
     """Chooses a server for each request."""
@@ -69,7 +73,10 @@ class RandomChoice:
 
 
 class LeastConnection:
-    """The server with the fewest requests in progress.
+    """The server with the fewest open connections.
+
+    Open connections when connections are modelled, requests in progress
+    otherwise.
 
     Ties go to the first tied server after the previous choice, so an idle
     system is served in turn rather than always by the first server.
@@ -85,8 +92,11 @@ class LeastConnection:
         for k in range(n):
             i = (self._next + k) % n
             server = servers[i]
-            if server.up and (best < 0 or server.in_progress < best_load):
-                best, best_load = i, server.in_progress
+            if not server.up:
+                continue
+            load = server.connections
+            if best < 0 or load < best_load:
+                best, best_load = i, load
         if best >= 0:
             self._next = best + 1
         return best

@@ -23,6 +23,7 @@ from heapq import heapify, heappush
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from asyncflow.components.connections import Connection, Listener
 from asyncflow.components.context import Request, RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import Sampler, blocks
@@ -58,10 +59,19 @@ def _sum_sampler(samplers: Sequence[Sampler]) -> Sampler:
 
 
 def compile_endpoint(
-    ctx: RunContext, server_id: str, index: int, spec: EndpointSpec
+    ctx: RunContext,
+    server_id: str,
+    index: int,
+    spec: EndpointSpec,
+    prefix_cpu: Sampler | None = None,
 ) -> CompiledEndpoint:
-    """Merge an endpoint's steps into alternating CPU and I/O segments."""
+    """Merge an endpoint's steps into alternating CPU and I/O segments.
+
+    ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
+    """
     groups: list[tuple[bool, list[Sampler]]] = []
+    if prefix_cpu is not None:
+        groups.append((True, [prefix_cpu]))
     for k, step in enumerate(spec.steps):
         if step.category == "ram":
             continue
@@ -77,9 +87,22 @@ def compile_endpoint(
 
 
 class Server:
-    """Runtime state and behaviour of one server."""
+    """Runtime state and behaviour of one server.
 
-    def __init__(self, ctx: RunContext, spec: ServerSpec, index: int, tracks_crashes: bool) -> None:
+    With a :class:`Listener` (connection mode), a request arriving on a new
+    connection is accepted first (or waits in the backlog, or is refused);
+    on a new connection a TLS server first spends the handshake's CPU time.
+    Connection memory comes out of the same RAM as the requests'.
+    """
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        spec: ServerSpec,
+        index: int,
+        tracks_crashes: bool,
+        with_connections: bool = False,
+    ) -> None:
         self.id = spec.id
         self.index = index
         self.up = True
@@ -107,6 +130,17 @@ class Server:
         self._endpoints = [
             compile_endpoint(ctx, spec.id, i, e) for i, e in enumerate(spec.endpoints)
         ]
+        tls_cpu = spec.tls.cpu_s if spec.tls is not None else None
+        self._tls_endpoints = None
+        if with_connections and tls_cpu is not None:
+            tls = make_sampler(tls_cpu, ctx.streams.generator(f"server:{spec.id}:tls"))
+            self._tls_endpoints = [
+                compile_endpoint(ctx, spec.id, i, e, prefix_cpu=tls)
+                for i, e in enumerate(spec.endpoints)
+            ]
+        self.listener = (
+            Listener(ctx, spec.id, resources, _ServerMemory(self)) if with_connections else None
+        )
         weights = [e.weight for e in spec.endpoints]
         self._cumulative = list(accumulate(weights))
         self._u = blocks(ctx.streams.generator(f"server:{spec.id}:endpoint").random)
@@ -129,13 +163,39 @@ class Server:
         i = bisect_right(self._cumulative, self._u() * total)
         return endpoints[min(i, len(endpoints) - 1)]
 
+    @property
+    def connections(self) -> int:
+        """Open connections when they are modelled, else requests in progress."""
+        return self.listener.open if self.listener is not None else self.in_progress
+
     def arrive(self, time: float, request: Request) -> None:
         """A request arrives from the network."""
         if not self.up:
             self._fail_down(time, request)
             return
-        self.in_progress += 1
+        listener = self.listener
+        if listener is not None:
+            connection = request.conn
+            if connection is None or not connection.alive:
+                listener.accept(time, request, self._connected)
+                return
+        self._enter(time, request, self._pick_endpoint())
+
+    def _connected(self, time: float, request: Request, connection: Connection) -> None:
+        """A new connection was accepted: the request holds it while inside."""
+        request.conn = connection
+        if request.held is None:
+            request.held = []
+        request.held.append(connection)
         endpoint = self._pick_endpoint()
+        if self._tls_endpoints is not None and request.pool is not None:
+            # A pooled sender opened it: the TLS handshake costs CPU here first.
+            endpoint = self._tls_endpoints[endpoint.index]
+        self._enter(time, request, endpoint)
+
+    def _enter(self, time: float, request: Request, endpoint: CompiledEndpoint) -> None:
+        """Admit the request: RAM first (it may wait for it), then its segments."""
+        self.in_progress += 1
         request.endpoint = endpoint
         request.step = 0
         self._log_server[request.id] = self.index
@@ -212,15 +272,37 @@ class Server:
         self.in_progress -= 1
         if self._inside is not None:
             del self._inside[request.id]
+        connection = request.conn
+        if connection is not None:
+            # The response is sent: the connection goes back to its pool or closes.
+            request.conn = None
+            if request.held is not None:
+                request.held.remove(connection)
+            connection.release(time)
         endpoint: CompiledEndpoint = request.endpoint
         if endpoint.ram_mb:
-            self._ram_free += endpoint.ram_mb
-            self._ram_t(time)
-            self._ram_d(-endpoint.ram_mb)
-            self._admit_waiting(time)
+            self.give_memory(time, endpoint.ram_mb)
         if self.send_out is None:
             raise RuntimeError(f"server {self.id!r} has no outgoing edge")
         self.send_out(time, request)
+
+    def take_memory(self, time: float, mb: float) -> bool:
+        """Reserve RAM for a connection if it is free now."""
+        if mb > self._ram_free:
+            return False
+        self._ram_free -= mb
+        self._ram_t(time)
+        self._ram_d(mb)
+        return True
+
+    def give_memory(self, time: float, mb: float) -> None:
+        """Free RAM; waiting connections, then waiting requests, may take it."""
+        self._ram_free += mb
+        self._ram_t(time)
+        self._ram_d(-mb)
+        if self.listener is not None:
+            self.listener.retry(time)
+        self._admit_waiting(time)
 
     def _admit_waiting(self, time: float) -> None:
         queue = self._ram_queue
@@ -246,8 +328,13 @@ class Server:
         inside = self._inside
         if inside is None:
             raise RuntimeError(f"server {self.id!r} was built without crash tracking")
+        if self.listener is not None:
+            # Every connection dies with the server; connections waiting to be accepted fail.
+            for request in self.listener.crash(time):
+                self._fail_down(time, request)
         victims = set(inside)
         for request in inside.values():
+            request.conn = None
             self._fail_down(time, request)
         inside.clear()
         if victims:
@@ -269,3 +356,18 @@ class Server:
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
         self.up = True
+
+
+class _ServerMemory:
+    """The server's RAM as seen by its listener (connection memory)."""
+
+    __slots__ = ("_server",)
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+
+    def take(self, time: float, mb: float) -> bool:
+        return self._server.take_memory(time, mb)
+
+    def give(self, time: float, mb: float) -> None:
+        self._server.give_memory(time, mb)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -60,11 +60,14 @@ class FrozenModel(BaseModel):
     @classmethod
     def _refuse_booleans(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
-            flags = {name for name, f in cls.model_fields.items() if f.annotation is bool}
+            fields = cls.model_fields
+            flags = {name for name, f in fields.items() if f.annotation is bool}
+            nested = {name for name, f in fields.items() if _holds_model(f.annotation)}
             problems = [
                 (loc, _BOOL_RULE, value)
                 for loc, value in _booleans(data)
                 if not (len(loc) == 1 and loc[0] in flags)
+                and not (len(loc) > 1 and loc[0] in nested)
             ]
             if problems:
                 raise_problems(problems, cls.__name__)
@@ -72,6 +75,13 @@ class FrozenModel(BaseModel):
 
 
 _BOOL_RULE: Final = "must be a number or text, not true/false"
+
+
+def _holds_model(annotation: Any) -> bool:
+    """Whether a field's type is (or contains) a model: it checks its own values."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
 
 
 def _booleans(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, bool]]:
