@@ -31,7 +31,7 @@ SERVER_KEYS = {
     "ram_wait_queue_mean",
 }
 # Beyond the Results contract, documented in docs/reference/summary.md.
-SERVER_EXTRA_KEYS = {"ready_queue_max", "io_waiting_mean", "ram_wait_queue_max"}
+SERVER_EXTRA_KEYS = {"ready_queue_max", "io_waiting_mean", "ram_wait_queue_max", "refused"}
 SERVER_PHASE_KEYS = {f"{phase}_s_mean" for phase in PHASES} | {
     "service_s_mean",
     "ram_utilization",
@@ -47,7 +47,7 @@ def dotted_keys(summary: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
     for key, value in summary.items():
         keys.add(key)
-        if key in {"servers", "edges"}:
+        if key in {"servers", "load_balancers", "edges"}:
             for stats in value.values():
                 keys.update(f"{key}.<id>.{name}" for name in stats)
         elif key == "endpoints":
@@ -99,7 +99,10 @@ def test_run_with_out_writes_dashboard_csv_and_summary(
     assert result.exit_code == 0, result.output
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     assert set(summary) == (
-        SUMMARY_KEYS | set(SUMMARY_SECTIONS) | {"servers", "edges"} | ATTRIBUTION_KEYS
+        SUMMARY_KEYS
+        | set(SUMMARY_SECTIONS)
+        | {"servers", "load_balancers", "edges"}
+        | ATTRIBUTION_KEYS
     )
     for section, keys in SUMMARY_SECTIONS.items():
         assert set(summary[section]) == keys, section
