@@ -1,0 +1,36 @@
+"""Experiments: many runs of a scenario, and comparisons of designs.
+
+- :func:`replicate` runs independent replications (seeds spawned from one
+  master seed) locally in processes, inline, or on any
+  ``concurrent.futures`` executor such as a Dask cluster's, and returns an
+  :class:`Ensemble`: per-figure statistics with confidence intervals,
+  probabilities of meeting objectives, and bands over time.
+- :func:`compare` runs two designs with common random numbers and returns a
+  :class:`Comparison`: paired differences with intervals and verdicts.
+"""
+
+from asyncflow.experiment.comparison import Comparison, Difference, compare
+from asyncflow.experiment.ensemble import Ensemble, Stopping, TimeBand, WarmUp
+from asyncflow.experiment.errors import ExperimentError
+from asyncflow.experiment.executors import dask_executor
+from asyncflow.experiment.objectives import Objective
+from asyncflow.experiment.record import RunRecord
+from asyncflow.experiment.replicate import replicate
+from asyncflow.experiment.seeds import replication_seed, replication_seeds
+
+__all__ = [
+    "Comparison",
+    "Difference",
+    "Ensemble",
+    "ExperimentError",
+    "Objective",
+    "RunRecord",
+    "Stopping",
+    "TimeBand",
+    "WarmUp",
+    "compare",
+    "dask_executor",
+    "replicate",
+    "replication_seed",
+    "replication_seeds",
+]

@@ -1,0 +1,234 @@
+"""Bands over time of an ensemble: mean, confidence band and envelope per bin.
+
+:func:`plot_band` draws one series of one or more ensembles on an Axes the
+caller owns: the mean as a step line, its confidence band shaded, and the
+5-95% envelope across runs as a lighter shade. :func:`mark_events` shades
+the warm-up and each fault window (outage red, spike orange, labelled with
+the event id). :func:`write_bands` draws a page of the usual series —
+throughput, latency percentiles, error rate, each server's ready queue —
+for an ensemble, or for the two designs of a comparison overlaid.
+
+Only reads ensembles; matplotlib is imported when something is drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from asyncflow.report.plots import FAULT_GID, WARM_UP_GID
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from asyncflow.experiment.ensemble import Ensemble, TimeBand
+    from asyncflow.results import FaultWindow
+
+__all__ = ["BAND_GID", "ENVELOPE_GID", "build_bands", "mark_events", "plot_band", "write_bands"]
+
+BAND_GID = "confidence-band"
+"""Artist gid of a shaded confidence band."""
+
+ENVELOPE_GID = "envelope"
+"""Artist gid of a shaded 5-95% envelope."""
+
+_FAULT_COLORS = {"outage": "#d62728", "spike": "#ff7f0e"}
+_DESIGN_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
+_PERCENTILE_COLORS = {"p50": "#1f77b4", "p95": "#ff7f0e", "p99": "#d62728"}
+_DPI = 100
+
+
+def plot_band(
+    ax: Axes,
+    band: TimeBand,
+    *,
+    label: str,
+    color: str,
+    scale: float = 1.0,
+    envelope: bool = True,
+) -> Axes:
+    """Draw one band: mean line, shaded confidence band, lighter envelope.
+
+    Args:
+        ax: Where to draw (x axis: simulated seconds).
+        band: The series across runs (``Ensemble.band(name)``).
+        label: Legend label of the mean line.
+        color: Colour of all three parts.
+        scale: Factor applied to the values (1000 for milliseconds).
+        envelope: Also shade the 5-95% envelope across runs.
+
+    Returns:
+        ``ax``.
+    """
+    t = np.asarray(band.t, dtype=float)
+    if t.size == 0:
+        ax.plot([], [], label=label, color=color)
+        return ax
+    x = np.append(t, t[-1] + band.bin_s)
+
+    def stepped(values: np.ndarray) -> np.ndarray:
+        scaled = np.asarray(values, dtype=float) * scale
+        return np.append(scaled, scaled[-1])
+
+    if envelope:
+        shade = ax.fill_between(
+            x, stepped(band.low), stepped(band.high), step="post", color=color, alpha=0.10, lw=0
+        )
+        shade.set_gid(ENVELOPE_GID)
+    shade = ax.fill_between(
+        x, stepped(band.ci_low), stepped(band.ci_high), step="post", color=color, alpha=0.30, lw=0
+    )
+    shade.set_gid(BAND_GID)
+    ax.step(x, stepped(band.mean), where="post", color=color, linewidth=1.3, label=label)
+    return ax
+
+
+def mark_events(
+    ax: Axes, fault_windows: Sequence[FaultWindow], warm_up_s: float = 0.0, *, label: bool = True
+) -> int:
+    """Shade the warm-up (grey) and every fault window on a time axis.
+
+    Args:
+        ax: A chart whose x axis is simulated time in seconds.
+        fault_windows: The windows (``Ensemble.fault_windows``).
+        warm_up_s: End of the warm-up; nothing is shaded when 0.
+        label: Write each window's ``event_id`` at the top of its span.
+
+    Returns:
+        The number of fault windows shaded.
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    if warm_up_s > 0:
+        ax.axvspan(0.0, warm_up_s, color="0.85", alpha=0.5, linewidth=0).set_gid(WARM_UP_GID)
+    text_transform = blended_transform_factory(ax.transData, ax.transAxes)
+    for window in fault_windows:
+        color = _FAULT_COLORS.get(window.kind, "0.5")
+        span = ax.axvspan(window.start_s, window.end_s, color=color, alpha=0.12, linewidth=0)
+        span.set_gid(FAULT_GID)
+        if label:
+            ax.text(
+                window.start_s,
+                0.98,
+                f" {window.event_id}",
+                transform=text_transform,
+                ha="left",
+                va="top",
+                rotation=90,
+                fontsize="x-small",
+                color=color,
+                clip_on=True,
+            )
+    return len(fault_windows)
+
+
+def _panels(ensembles: Sequence[tuple[str, Ensemble]]) -> list[tuple[str, list[str], float, str]]:
+    """The charts to draw: (title, series names, scale, y label)."""
+    first = ensembles[0][1]
+    names = set(first.series_names)
+    overlay = len(ensembles) > 1
+    latency = ["latency_s.p95"] if overlay else ["latency_s.p50", "latency_s.p95", "latency_s.p99"]
+    panels = [
+        ("Throughput", ["throughput_rps"], 1.0, "requests / s"),
+        ("Latency (by finish time)", [n for n in latency if n in names], 1000.0, "latency (ms)"),
+        ("Error rate", ["error_rate"], 100.0, "% of finished requests"),
+    ]
+    for name in first.series_names:
+        if name.endswith(".ready_queue"):
+            server = name.split(".")[1]
+            panels.append((f"{server}: ready queue", [name], 1.0, "requests waiting for a core"))
+    for name in first.series_names:
+        if name.endswith(".ram_wait_queue") and any(
+            np.nanmax(e.series(name), initial=0.0) > 0
+            for _, e in ensembles
+            if name in e.series_names
+        ):
+            server = name.split(".")[1]
+            panels.append((f"{server}: RAM wait queue", [name], 1.0, "requests waiting for RAM"))
+    return panels
+
+
+def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
+    """A page of bands over time for one ensemble, or several overlaid.
+
+    Args:
+        ensembles: One ensemble, or ``(label, ensemble)`` pairs drawn on the
+            same charts (e.g. the two designs of a comparison).
+
+    Returns:
+        A matplotlib ``Figure`` on an Agg canvas.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    pairs = _pairs(ensembles)
+    panels = _panels(pairs)
+    columns = 2
+    rows = math.ceil(len(panels) / columns)
+    figure = Figure(figsize=(13, 3.6 * rows), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    first = pairs[0][1]
+    for ax, (title, names, scale, ylabel) in zip(axes, panels, strict=False):
+        for index, (label, ensemble) in enumerate(pairs):
+            for j, name in enumerate(names):
+                if name not in ensemble.series_names:
+                    continue
+                suffix = name.rsplit(".", 1)[-1]
+                color = (
+                    _PERCENTILE_COLORS.get(suffix, _DESIGN_COLORS[j % 4])
+                    if len(pairs) == 1
+                    else _DESIGN_COLORS[index % len(_DESIGN_COLORS)]
+                )
+                text = suffix if len(pairs) == 1 and len(names) > 1 else label
+                plot_band(ax, ensemble.band(name), label=text, color=color, scale=scale)
+        mark_events(ax, first.fault_windows, first.warm_up_s)
+        ax.set_title(title)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel(ylabel)
+        ax.set_xlim(0.0, first.end_s)
+        ax.set_ylim(bottom=0.0)
+        ax.grid(visible=True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize="small")
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    figure.suptitle(_title(pairs))
+    return figure
+
+
+def write_bands(
+    ensembles: Ensemble | Sequence[tuple[str, Ensemble]], path: str | PathLike[str]
+) -> Path:
+    """Draw :func:`build_bands` and save it as a PNG.
+
+    Returns:
+        The path written.
+    """
+    target = Path(path)
+    figure = build_bands(ensembles)
+    figure.savefig(target, format="png", dpi=_DPI)
+    return target
+
+
+def _pairs(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> list[tuple[str, Ensemble]]:
+    pairs = list(ensembles) if isinstance(ensembles, Sequence) else [(ensembles.name, ensembles)]
+    if not pairs:
+        raise ValueError("nothing to draw: no ensemble given")
+    return pairs
+
+
+def _title(pairs: Sequence[tuple[str, Any]]) -> str:
+    first = pairs[0][1]
+    level = f"{first.confidence:.0%}"
+    names = " vs ".join(label for label, _ in pairs)
+    return (
+        f"{names}: mean over {first.runs} runs, {level} confidence band (dark), "
+        "5–95% of runs (light)"
+    )
