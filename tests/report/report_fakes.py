@@ -40,6 +40,44 @@ class Window:
     end_s: float
 
 
+@dataclass(frozen=True)
+class FakeRequests:
+    """The request columns the attribution reads: every request completed at server 0."""
+
+    latency: np.ndarray
+
+    @property
+    def generated_s(self) -> np.ndarray:
+        return np.linspace(0.0, 95.0, self.latency.size)
+
+    @property
+    def finished_s(self) -> np.ndarray:
+        return self.generated_s + self.latency
+
+    @property
+    def outcome(self) -> np.ndarray:
+        return np.ones(self.latency.size, dtype=np.int8)
+
+    @property
+    def server(self) -> np.ndarray:
+        return np.zeros(self.latency.size, dtype=np.int16)
+
+    @property
+    def endpoint(self) -> np.ndarray:
+        return np.zeros(self.latency.size, dtype=np.int16)
+
+    @property
+    def hops_s(self) -> np.ndarray:
+        hops = np.zeros((self.latency.size, 4), dtype=np.float32)
+        hops[:, 0] = hops[:, 2] = 0.001
+        return hops
+
+    def phases(self) -> dict[str, np.ndarray]:
+        network = np.full(self.latency.size, 0.002)
+        rest = self.latency - network
+        return {"network": network, "ram_wait": rest * 0.5, "cpu": rest * 0.2, "io": rest * 0.3}
+
+
 @dataclass
 class FakeResults:
     """Follows docs/reference/results-api.md for what the report reads."""
@@ -59,6 +97,10 @@ class FakeResults:
     def _t(self, bin_s: float | None) -> tuple[np.ndarray, float]:
         width = bin_s or self.bin_s
         return np.arange(0.0, self.end_s, width), width
+
+    @property
+    def requests(self) -> FakeRequests:
+        return FakeRequests(self.latency_sample)
 
     def latencies(self) -> np.ndarray:
         return self.latency_sample
@@ -114,8 +156,21 @@ class FakeResults:
                     "ram_in_use_mb_mean": 512.5,
                     "ram_in_use_mb_max": 1024.0,
                     "ram_wait_queue_mean": 0.0,
+                    "service_s_mean": 0.0125,
                 }
                 for sid in self.server_ids
+            },
+            "latency_breakdown_s": {"network": 0.002, "ram_wait": 0.009, "io": 0.005},
+            "latency_breakdown_tail_s": {
+                "p95": {"network": 0.002, "ram_wait": 0.04, "io": 0.02},
+                "p99": {"network": 0.002, "ram_wait": 0.07, "io": 0.03},
+            },
+            "bottleneck": {
+                "node": "srv-1",
+                "resource": "ram",
+                "phase": "ram_wait",
+                "share_of_p99": 0.68,
+                "verdict": "p99 is dominated by waiting for RAM on srv-1 (68%).",
             },
         }
 

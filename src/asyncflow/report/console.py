@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from asyncflow.results import FaultWindow, Results
 
-__all__ = ["print_summary", "summary_renderable"]
+__all__ = ["print_summary", "summary_renderable", "verdict_text"]
 
 _MISSING = "–"
 _LATENCY_KEYS = ("mean", "p50", "p90", "p95", "p99", "max")
@@ -62,7 +62,8 @@ def summary_renderable(
             is a ``Results`` and this is ``None``.
 
     Returns:
-        A rich ``Group``: header, requests, latency, servers, fault windows.
+        A rich ``Group``: header, requests, latency, where the time goes,
+        servers, fault windows, and the bottleneck verdict.
     """
     if isinstance(source, Mapping):
         summary: Mapping[str, Any] = source
@@ -74,11 +75,53 @@ def summary_renderable(
         _header(summary),
         _requests_table(summary),
         _latency_table(summary),
-        _servers_table(summary),
     ]
+    if summary.get("latency_breakdown_s"):
+        parts.append(_breakdown_table(summary))
+    parts.append(_servers_table(summary))
     if windows:
         parts.append(_faults_table(windows))
+    verdict = verdict_text(summary)
+    if verdict is not None:
+        parts.append(verdict)
     return Group(*parts)
+
+
+def verdict_text(summary: Mapping[str, Any]) -> Text | None:
+    """Return the bottleneck verdict line, or ``None`` when the summary has none.
+
+    Args:
+        summary: The dictionary returned by ``Results.summary()``.
+
+    Returns:
+        ``Bottleneck: <sentence>`` as rich text.
+    """
+    bottleneck: Any = summary.get("bottleneck")
+    if not isinstance(bottleneck, Mapping) or not bottleneck.get("verdict"):
+        return None
+    text = Text()
+    text.append("Bottleneck: ", style="bold")
+    text.append(str(bottleneck["verdict"]))
+    return text
+
+
+def _breakdown_table(summary: Mapping[str, Any]) -> Table:
+    """Return the mean time per phase, for all requests and for the tails, in ms.
+
+    Phases that are zero in every row are left out.
+    """
+    rows: list[tuple[str, Mapping[str, Any]]] = [("all", summary["latency_breakdown_s"])]
+    tails: Mapping[str, Any] = summary.get("latency_breakdown_tail_s") or {}
+    rows += [(f">= {name}", values) for name, values in tails.items() if values]
+    phases = [
+        phase
+        for phase in rows[0][1]
+        if any(_is_number(values.get(phase)) and values.get(phase) for _, values in rows)
+    ]
+    table = _table("Where the time goes (mean ms per request)", ("requests", *phases))
+    for label, values in rows:
+        table.add_row(label, *(_milliseconds(values.get(phase)) for phase in phases))
+    return table
 
 
 def _header(summary: Mapping[str, Any]) -> Text:
@@ -140,6 +183,7 @@ def _servers_table(summary: Mapping[str, Any]) -> Table:
         "RAM mean (MB)",
         "RAM max (MB)",
         "RAM wait queue mean",
+        "service mean (ms)",
     )
     table = _table("Servers (levels time-weighted after warm-up)", columns)
     servers: Mapping[str, Mapping[str, Any]] = summary.get("servers", {})
@@ -152,6 +196,7 @@ def _servers_table(summary: Mapping[str, Any]) -> Table:
             _number(stats.get("ram_in_use_mb_mean"), "{:.1f}"),
             _number(stats.get("ram_in_use_mb_max"), "{:.1f}"),
             _number(stats.get("ram_wait_queue_mean"), "{:.3f}"),
+            _milliseconds(stats.get("service_s_mean")),
         )
     return table
 

@@ -1,0 +1,264 @@
+"""More charts of one run: latency CDF, phase breakdown, any node level, edges.
+
+Like :mod:`asyncflow.report.plots`, every function draws on an ``Axes`` the
+caller owns and returns it; charts over time shade the warm-up and every
+event window. Level charts iterate over whatever ``Results.level_metrics``
+returns, so levels the engine records later (open connections, the accept
+backlog) appear without changes here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from asyncflow.analysis.attribution import (
+    breakdowns_by_group,
+    hop_edges,
+    measured_mask,
+    phase_label,
+)
+from asyncflow.report.plots import _finish_time_axes, _steps, _write_empty
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.axes import Axes
+
+    from asyncflow.results import Results
+
+__all__ = [
+    "PHASE_COLORS",
+    "breakdown_rows",
+    "cdf_points",
+    "plot_edge_transit",
+    "plot_hop_durations",
+    "plot_latency_cdf",
+    "plot_levels",
+    "plot_phase_breakdown",
+]
+
+PHASE_COLORS = {
+    "network": "#7f7f7f",
+    "handshake": "#bcbd22",
+    "connection_wait": "#e377c2",
+    "ram_wait": "#9467bd",
+    "cpu_wait": "#d62728",
+    "cpu": "#1f77b4",
+    "io": "#2ca02c",
+}
+"""Colour of each phase, shared by the PNG charts and the HTML report."""
+
+_OTHER_COLORS = ("#8c564b", "#17becf", "#ff7f0e", "#aec7e8")
+_MS_PER_S = 1000.0
+_LEVEL_COLORS = ("#1f77b4", "#9467bd", "#2ca02c", "#ff7f0e", "#d62728", "#17becf", "#8c564b")
+
+
+def phase_color(phase: str, index: int = 0) -> str:
+    """Return the colour of a phase (a fallback by position for new phases)."""
+    return PHASE_COLORS.get(phase, _OTHER_COLORS[index % len(_OTHER_COLORS)])
+
+
+def cdf_points(latencies: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Return an empirical CDF thinned to at most ``points`` quantiles.
+
+    Args:
+        latencies: Latencies in any unit.
+        points: Most points to return (the curve is exact at each of them).
+
+    Returns:
+        ``(values, fractions)``: sorted latency quantiles and the fraction of
+        requests at or below each.
+    """
+    if latencies.size == 0:
+        return np.empty(0), np.empty(0)
+    fractions = np.linspace(0.0, 1.0, min(points, latencies.size))
+    return np.quantile(latencies, fractions), fractions
+
+
+def plot_latency_cdf(results: Results, ax: Axes) -> Axes:
+    """Draw the cumulative distribution of latencies on a log-scaled x axis.
+
+    Args:
+        results: The run to draw (measured requests, as ``latencies()``).
+        ax: Where to draw.
+
+    Returns:
+        ``ax``.
+    """
+    latencies_ms = np.asarray(results.latencies(), dtype=float) * _MS_PER_S
+    ax.set_title("Latency CDF")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("fraction of requests")
+    if latencies_ms.size == 0:
+        _write_empty(ax, "no completed requests")
+        return ax
+    values, fractions = cdf_points(latencies_ms)
+    ax.plot(values, fractions, color="#4c72b0", linewidth=1.6, label="CDF")
+    if values[0] > 0:
+        ax.set_xscale("log")
+    for pct, color in ((50, "#1f77b4"), (95, "#ff7f0e"), (99, "#d62728")):
+        value = float(np.percentile(latencies_ms, pct))
+        ax.axhline(pct / 100.0, color=color, linestyle=":", linewidth=0.8)
+        ax.plot([value], [pct / 100.0], "o", color=color, label=f"p{pct} {value:.1f} ms")
+    ax.set_ylim(0.0, 1.02)
+    ax.grid(visible=True, alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def breakdown_rows(results: Results, by: str = "overall") -> list[tuple[str, dict[str, float]]]:
+    """Rows of mean seconds per phase: all, >= p95, >= p99 for each group.
+
+    Args:
+        results: The run.
+        by: ``"overall"``, ``"server"`` or ``"endpoint"``.
+
+    Returns:
+        ``[(label, {phase: mean seconds}), ...]`` in display order.
+    """
+    rows: list[tuple[str, dict[str, float]]] = []
+    for group, entry in breakdowns_by_group(results, by).items():
+        prefix = "" if by == "overall" else f"{group} · "
+        for tail, item in entry.items():
+            if item.count:
+                label = "all requests" if tail == "all" else f"≥ {tail}"
+                rows.append((prefix + label, item.phases_s))
+    return rows
+
+
+def plot_phase_breakdown(results: Results, ax: Axes, *, by: str = "overall") -> Axes:
+    """Draw where the time goes as stacked horizontal bars (ms per request).
+
+    One bar per group and slice (all requests, at or above p95, at or above
+    p99); phases that are zero everywhere are left out.
+
+    Args:
+        results: The run.
+        ax: Where to draw.
+        by: ``"overall"``, ``"server"`` or ``"endpoint"``.
+
+    Returns:
+        ``ax``.
+    """
+    rows = breakdown_rows(results, by)
+    title = "Where the time goes" + ("" if by == "overall" else f" by {by}")
+    ax.set_title(title)
+    ax.set_xlabel("mean time per request (ms)")
+    if not rows:
+        _write_empty(ax, "no completed requests")
+        return ax
+    _stacked_bars(ax, rows)
+    return ax
+
+
+def _stacked_bars(ax: Axes, rows: Sequence[tuple[str, dict[str, float]]]) -> None:
+    phases = [p for p in rows[0][1] if any(values.get(p, 0.0) > 0 for _, values in rows)]
+    y = np.arange(len(rows))[::-1]
+    left = np.zeros(len(rows))
+    for index, phase in enumerate(phases):
+        widths = np.array([values.get(phase, 0.0) for _, values in rows]) * _MS_PER_S
+        ax.barh(
+            y,
+            widths,
+            left=left,
+            color=phase_color(phase, index),
+            label=phase_label(phase),
+            gid=f"phase-{phase}",
+        )
+        left += widths
+    ax.set_yticks(y, [label for label, _ in rows], fontsize="small")
+    ax.set_xlim(0.0, float(left.max()) * 1.05 if left.max() > 0 else 1.0)
+    ax.grid(visible=True, axis="x", alpha=0.3)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=min(len(phases), 4) or 1,
+        fontsize="small",
+        frameon=False,
+    )
+
+
+def plot_levels(
+    results: Results, ax: Axes, node: str, metrics: Sequence[str] | None = None
+) -> Axes:
+    """Draw levels of a node over time: the mean per bin, and the max lighter.
+
+    Args:
+        results: The run.
+        ax: Where to draw.
+        node: Server, load balancer or edge id.
+        metrics: Which levels; ``None`` draws every level of the node.
+
+    Returns:
+        ``ax``.
+    """
+    chosen = tuple(results.level_metrics(node) if metrics is None else metrics)
+    for index, metric in enumerate(chosen):
+        level = results.series(metric, node)
+        color = _LEVEL_COLORS[index % len(_LEVEL_COLORS)]
+        label = metric.replace("_", " ")
+        _steps(ax, level.t, level.mean, level.bin_s, label=f"{label} (mean)", color=color)
+        _steps(ax, level.t, level.max, level.bin_s, label=f"{label} (max)", color=color, light=True)
+    if not chosen:
+        _write_empty(ax, "no level recorded")
+    title = f"{node}: " + (", ".join(m.replace("_", " ") for m in chosen) or "levels")
+    _finish_time_axes(results, ax, title=title, ylabel="level")
+    return ax
+
+
+def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
+    """Draw the requests in transit on an edge; its spike windows are shaded.
+
+    Args:
+        results: The run.
+        ax: Where to draw.
+        edge_id: Which edge.
+
+    Returns:
+        ``ax``.
+    """
+    plot_levels(results, ax, edge_id, ("in_transit",))
+    ax.set_title(f"{edge_id}: requests in transit")
+    ax.set_ylabel("requests")
+    return ax
+
+
+def edge_durations(results: Results, edge_id: str) -> np.ndarray:
+    """Seconds each measured request spent crossing ``edge_id`` (empty if none)."""
+    r = results.requests
+    measured = measured_mask(results)
+    parts = []
+    for i, path in hop_edges(results).items():
+        for j, edge in enumerate(path):
+            if edge == edge_id:
+                parts.append(np.asarray(r.hops_s[measured & (r.server == i), j], dtype=float))
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def plot_hop_durations(results: Results, ax: Axes, edge_id: str, *, bins: int = 50) -> Axes:
+    """Draw a histogram of the time measured requests spent crossing an edge.
+
+    Args:
+        results: The run.
+        ax: Where to draw.
+        edge_id: Which edge.
+        bins: Number of bins.
+
+    Returns:
+        ``ax``.
+    """
+    values_ms = edge_durations(results, edge_id) * _MS_PER_S
+    ax.set_title(f"{edge_id}: time on the edge")
+    ax.set_xlabel("ms per request")
+    ax.set_ylabel("requests")
+    if values_ms.size == 0:
+        _write_empty(ax, "no measured request crossed it")
+        return ax
+    ax.hist(values_ms, bins=bins, color="#7f7f7f", alpha=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.7)
+    ax.axvline(float(values_ms.mean()), color="#d62728", linestyle="--", label="mean")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
