@@ -449,6 +449,46 @@ class Results:
             frame[column] = frame[column].astype("category")
         return frame
 
+    def write_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the request table as Parquet (needs the ``parquet`` extra).
+
+        Same columns as :meth:`write_csv`; text columns are dictionary-encoded
+        and missing values are nulls.
+        """
+        pa, pq = _pyarrow()
+        r = self.requests
+        n = len(r)
+        reasons = r.reason_names
+        outcome_code = np.minimum(r.outcome, 2).astype(np.int32)
+        reason_code = r.outcome.astype(np.int32) - 2
+        server = r.server.astype(np.int32)
+        # one code per (server, endpoint) pair, into a dictionary of endpoint names
+        offsets = np.cumsum(
+            [0, *(len(self._endpoint_names[i]) for i in range(len(self.server_ids)))]
+        )
+        endpoint_code = np.where(server >= 0, offsets[np.maximum(server, 0)] + r.endpoint, -1)
+        endpoint_names = [
+            name for i in range(len(self.server_ids)) for name in self._endpoint_names[i]
+        ]
+
+        def text(codes: np.ndarray, dictionary: list[str]) -> Any:
+            return pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0, type=pa.int32()), pa.array(dictionary, pa.string())
+            )
+
+        columns: dict[str, Any] = {
+            "request_id": np.arange(n, dtype=np.int64),
+            "generated_s": r.generated_s,
+            "finished_s": pa.array(r.finished_s, from_pandas=True),
+            "latency_s": pa.array(r.finished_s - r.generated_s, from_pandas=True),
+            "outcome": text(outcome_code, ["in_flight", "completed", "failed"]),
+            "reason": text(reason_code, list(reasons[2:])),
+            "server": text(server, list(self.server_ids)),
+            "endpoint": text(np.where(r.endpoint >= 0, endpoint_code, -1), endpoint_names),
+        }
+        columns.update({f"{name}_s": values for name, values in r.phases().items()})
+        pq.write_table(pa.table(columns), path)
+
     def write_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the request table as CSV (empty cells for missing values)."""
         rows = self._table_rows()
@@ -486,6 +526,16 @@ def _phase_means(phases: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, f
 
 def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
     return {k: None if math.isnan(v) else v for k, v in values.items()}
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    """Import pyarrow and its Parquet module, or say which extra to install."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("Parquet export needs pyarrow: pip install 'asyncflow[parquet]'") from exc
+    return pa, pq
 
 
 def _missing(value: Any) -> bool:
