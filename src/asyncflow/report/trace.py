@@ -1,0 +1,283 @@
+"""Request traces in the Chrome trace-event format (opened by Perfetto).
+
+:func:`write_trace` writes a JSON object ``{"traceEvents": [...],
+"displayTimeUnit": "ms", "otherData": {...}}`` for a sample of requests (each
+finished request with probability ``sample_rate``) plus the ``slowest``
+completed ones. Times are microseconds of simulated time.
+
+Tracks: each node is a process (``pid``) named after it — one per edge and
+server, in path order, and one called ``requests`` holding each traced
+request's whole life. Spans of different requests overlap in time, and the
+format wants the spans of one thread to nest, so every process is split into
+lanes (``tid``): a span goes to the first lane free at its start. One span per
+phase: network hops on their edge, the server phases on the server.
+
+Span start times are rebuilt from the generation time and the phases'
+durations in path order: the hops up to the server, then at the server
+``handshake``, ``connection_wait``, ``ram_wait``, then ``cpu_wait``, ``cpu``
+and ``io``, then the way back. The engine records each phase's total per
+request, not each step, so for an endpoint with several CPU and I/O steps the
+order inside the server is approximate (all core waits, then all CPU, then all
+I/O); each span's duration is exact, and the request's spans end exactly at
+its finish time.
+
+Event windows are instant markers (global scope) at their start and end, and
+spans on an ``events`` track.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from asyncflow.analysis.attribution import hop_edges
+from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from asyncflow.results import Results
+
+__all__ = ["select_requests", "trace_events", "write_trace"]
+
+_US = 1_000_000.0
+_SERVER_ORDER = ("handshake", "connection_wait", "ram_wait", "cpu_wait", "cpu", "io")
+
+
+def select_requests(
+    results: Results, *, sample_rate: float = 0.01, slowest: int = 50, seed: int = 0
+) -> np.ndarray:
+    """Ids of the requests to trace, sorted.
+
+    Args:
+        results: The run.
+        sample_rate: Probability that each finished request (completed or
+            failed) is traced.
+        slowest: How many of the slowest completed requests to add.
+        seed: Seed of the sampling.
+
+    Returns:
+        Sorted request ids (indices into ``results.requests``).
+
+    Raises:
+        ValueError: If ``sample_rate`` is not in [0, 1] or ``slowest`` < 0.
+    """
+    if not 0.0 <= sample_rate <= 1.0:
+        raise ValueError(f"sample_rate must be between 0 and 1: {sample_rate}")
+    if slowest < 0:
+        raise ValueError(f"slowest must be >= 0: {slowest}")
+    r = results.requests
+    finished = np.flatnonzero(r.outcome != IN_FLIGHT)
+    rng = np.random.default_rng(seed)
+    sampled = finished[rng.random(finished.size) < sample_rate]
+    completed = np.flatnonzero(r.outcome == COMPLETED)
+    if slowest and completed.size:
+        latency = r.finished_s[completed] - r.generated_s[completed]
+        count = min(slowest, completed.size)
+        top = completed[np.argpartition(latency, completed.size - count)[-count:]]
+        sampled = np.union1d(sampled, top)
+    return np.unique(sampled)
+
+
+class _Lanes:
+    """Assigns spans of one process to the first lane free at their start."""
+
+    def __init__(self) -> None:
+        self.free_at: list[float] = []
+        self.free: list[int] = []  # heap of lanes that became free
+        self.busy: list[tuple[float, int]] = []  # heap of (end, lane)
+
+    def take(self, start: float, end: float) -> int:
+        while self.busy and self.busy[0][0] <= start:
+            _, lane = heapq.heappop(self.busy)
+            heapq.heappush(self.free, lane)
+        lane = heapq.heappop(self.free) if self.free else len(self.free_at)
+        if lane == len(self.free_at):
+            self.free_at.append(end)
+        heapq.heappush(self.busy, (end, lane))
+        return lane
+
+
+def _spans(results: Results, ids: np.ndarray) -> list[tuple[str, str, float, float, int]]:
+    """``(node, phase, start_s, end_s, request id)`` of each traced request's phases."""
+    r = results.requests
+    paths = hop_edges(results)
+    phases = r.phases()
+    server_phases = [p for p in _SERVER_ORDER if p in phases]
+    server_phases += [p for p in phases if p != "network" and p not in server_phases]
+    spans: list[tuple[str, str, float, float, int]] = []
+    for rid in ids.tolist():
+        s = int(r.server[rid])
+        t = float(r.generated_s[rid])
+        hops = r.hops_s[rid].astype(float)
+        path = paths.get(s) or paths.get(0, ())
+        before = 3 if results.load_balancer_id is not None else 2
+        steps: list[tuple[str, str, float]] = []
+        for j in range(min(before, hops.size)):
+            steps.append((_edge_name(path, j), "network", hops[j]))
+        if s >= 0:
+            sid = results.server_ids[s]
+            steps += [(sid, p, float(phases[p][rid])) for p in server_phases]
+        for j in range(before, hops.size):
+            steps.append((_edge_name(path, j), "network", hops[j]))
+        for node, phase, duration in steps:
+            if duration > 0:
+                spans.append((node, phase, t, t + duration, rid))
+                t += duration
+    return spans
+
+
+def _edge_name(path: tuple[str | None, ...], hop: int) -> str:
+    edge = path[hop] if hop < len(path) else None
+    return edge or f"hop {hop + 1}"
+
+
+def trace_events(
+    results: Results, *, sample_rate: float = 0.01, slowest: int = 50, seed: int = 0
+) -> dict[str, Any]:
+    """Build the trace of a run (see the module docstring) without writing it.
+
+    Args:
+        results: The run.
+        sample_rate: Probability that each finished request is traced.
+        slowest: How many of the slowest completed requests to add.
+        seed: Seed of the sampling.
+
+    Returns:
+        The JSON-ready trace object.
+    """
+    ids = select_requests(results, sample_rate=sample_rate, slowest=slowest, seed=seed)
+    r = results.requests
+    reasons = r.reason_names
+    order = ["events", "requests", *_node_order(results)]
+    pids = {name: index + 1 for index, name in enumerate(order)}
+    lanes: dict[str, _Lanes] = {name: _Lanes() for name in order}
+    events: list[dict[str, Any]] = []
+
+    def span(node: str, name: str, start: float, end: float, args: dict[str, Any]) -> None:
+        pids.setdefault(node, len(pids) + 1)
+        lane = lanes.setdefault(node, _Lanes()).take(start, end)
+        events.append(
+            {
+                "name": name,
+                "cat": args.pop("cat"),
+                "ph": "X",
+                "ts": start * _US,
+                "dur": (end - start) * _US,
+                "pid": pids[node],
+                "tid": lane + 1,
+                "args": args,
+            }
+        )
+
+    for window in sorted(results.fault_windows, key=lambda w: w.start_s):
+        args = {"cat": "event", "kind": window.kind, "target": window.target}
+        span("events", window.event_id, window.start_s, window.end_s, args)
+        for label, at in (("start", window.start_s), ("end", window.end_s)):
+            events.append(
+                {
+                    "name": f"{window.event_id} {label}",
+                    "cat": "event",
+                    "ph": "i",
+                    "s": "g",
+                    "ts": at * _US,
+                    "pid": pids["events"],
+                    "tid": 1,
+                    "args": {"kind": window.kind, "target": window.target},
+                }
+            )
+    for rid in ids.tolist():
+        end = float(r.finished_s[rid])
+        code = int(r.outcome[rid])
+        outcome = "completed" if code == COMPLETED else f"failed: {reasons[code]}"
+        args = {"cat": "request", "request_id": rid, "outcome": outcome}
+        if math.isfinite(end):
+            span("requests", f"request {rid}", float(r.generated_s[rid]), end, args)
+    spans = sorted(_spans(results, ids), key=lambda item: (item[2], item[4]))
+    for node, phase, start, end, rid in spans:
+        span(node, phase, start, end, {"cat": "phase", "request_id": rid})
+    return {
+        "traceEvents": _metadata(pids, lanes) + events,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "scenario": results.name,
+            "seed": results.seed,
+            "traced_requests": int(ids.size),
+            "sample_rate": sample_rate,
+            "slowest": slowest,
+        },
+    }
+
+
+def _node_order(results: Results) -> list[str]:
+    """Edges and servers in path order: in, (balancer,) servers, back."""
+    order: list[str] = []
+    for path in hop_edges(results).values():
+        for edge in path:
+            if edge is not None and edge not in order:
+                order.append(edge)
+    before = 3 if results.load_balancer_id is not None else 2
+    inbound = [e for e in order if _hop_index(results, e) < before]
+    outbound = [e for e in order if e not in inbound]
+    return inbound + list(results.server_ids) + outbound
+
+
+def _hop_index(results: Results, edge: str) -> int:
+    for path in hop_edges(results).values():
+        if edge in path:
+            return path.index(edge)
+    return 0
+
+
+def _metadata(pids: dict[str, int], lanes: dict[str, _Lanes]) -> list[dict[str, Any]]:
+    """Process names and order, and a name for each lane."""
+    meta: list[dict[str, Any]] = []
+    for name, pid in pids.items():
+        meta.append({"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}})
+        meta.append(
+            {"name": "process_sort_index", "ph": "M", "pid": pid, "args": {"sort_index": pid}}
+        )
+        for lane in range(max(1, len(lanes[name].free_at))):
+            meta.append(
+                {
+                    "name": "thread_name",
+                    "ph": "M",
+                    "pid": pid,
+                    "tid": lane + 1,
+                    "args": {"name": f"{name} #{lane + 1}"},
+                }
+            )
+    return meta
+
+
+def write_trace(
+    results: Results,
+    path: str | PathLike[str],
+    *,
+    sample_rate: float = 0.01,
+    slowest: int = 50,
+    seed: int = 0,
+) -> Path:
+    """Write a sample of requests as a Chrome trace-event JSON file.
+
+    Open it in Perfetto (ui.perfetto.dev) or ``chrome://tracing``.
+
+    Args:
+        results: The run.
+        path: The ``.json`` file to write; its parent directory must exist.
+        sample_rate: Probability that each finished request is traced.
+        slowest: How many of the slowest completed requests to add.
+        seed: Seed of the sampling (the same seed traces the same requests).
+
+    Returns:
+        The path written.
+    """
+    trace = trace_events(results, sample_rate=sample_rate, slowest=slowest, seed=seed)
+    target = Path(path)
+    target.write_text(json.dumps(trace, separators=(",", ":")), encoding="utf-8")
+    return target
