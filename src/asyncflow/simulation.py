@@ -156,7 +156,7 @@ class Simulation:
             return send
         pool = Pool(self.ctx, pool_spec, listener) if pool_spec is not None else None
         round_trips = tls.round_trips if tls is not None else 0
-        return connecting_sender(self.ctx, send, edge.latency, pool, round_trips)
+        return connecting_sender(self.ctx, edge, send, pool, round_trips)
 
     def _flush(self, now: float, _: object = None) -> None:
         for level in self.ctx.levels.values():

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncflow.scenario import ScenarioBuilder
+from asyncflow.scenario import ScenarioBuilder, parse_scenario
 from asyncflow.scenario.builder import cpu, deterministic, endpoint, exponential, io, ram, uniform
 from asyncflow.simulation import Simulation
 
@@ -79,7 +79,46 @@ def small_scenarios(draw: Any) -> Any:
         )
     warm_up = draw(st.sampled_from([0.0, 1.0]))
     builder.settings(horizon_s=horizon, warm_up_s=warm_up)
-    return builder.build()
+    data = builder.to_dict()
+    if draw(st.booleans()):
+        _add_connections(draw, data["topology_graph"]["nodes"])
+    return parse_scenario(data)
+
+
+def _add_connections(draw: Any, nodes: dict[str, Any]) -> None:
+    """Socket limits, connection memory, pools and TLS, each maybe."""
+    pools = st.fixed_dictionaries(
+        {
+            "keep_alive": st.booleans(),
+            "pool_size": st.integers(1, 4),
+            "idle_timeout_s": st.floats(0.01, 2.0),
+        }
+    )
+    for server in nodes["servers"]:
+        if draw(st.booleans()):
+            limit = draw(st.integers(1, 5))
+            server["server_resources"].update(
+                max_connections=limit,
+                listen_backlog=draw(st.integers(0, 5)),
+                connection_memory_kb=draw(st.sampled_from([0, 64, 1024])),
+            )
+        if draw(st.booleans()):
+            server["tls"] = {
+                "round_trips": draw(st.integers(0, 2)),
+                "cpu_s": draw(st.sampled_from([0.0005, 0.002])),
+            }
+    if draw(st.booleans()):
+        nodes["client"]["connection_pool"] = draw(pools)
+    if "load_balancer" in nodes:
+        if draw(st.booleans()):
+            nodes["load_balancer"]["resources"] = {
+                "ram_mb": 64,
+                "max_connections": draw(st.integers(1, 6)),
+                "listen_backlog": draw(st.integers(0, 6)),
+                "connection_memory_kb": 1024,
+            }
+        if draw(st.booleans()):
+            nodes["load_balancer"]["connection_pool"] = draw(pools)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,7 +142,12 @@ def test_every_request_is_accounted_for(scenario: Any, seed: int) -> None:
         for e in results.edge_ids
     )
     in_servers = sum(s.in_progress for s in simulation.servers.values())
-    assert on_edges + in_servers == in_flight
+    in_backlogs = sum(
+        node.listener.backlog_length
+        for node in [*simulation.servers.values(), simulation.balancer]
+        if node is not None and node.listener is not None
+    )
+    assert on_edges + in_servers + in_backlogs == in_flight
     # No negative waits: finished requests finish after they are generated.
     done = outcome != 0
     assert np.all(r.finished_s[done] >= r.generated_s[done])

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from asyncflow.components.context import Request, RunContext
 
 if TYPE_CHECKING:
+    from asyncflow.components.edges import Edge
     from asyncflow.scenario import ConnectionLimits, ConnectionPool
 
 Proceed = Callable[[float, Request, "Connection"], None]
@@ -110,6 +111,11 @@ class Listener:
         self._connections = ctx.level(node_id, "connections")
         self._backlog_level = ctx.level(node_id, "backlog")
         self._memory_level = ctx.level(node_id, "connection_memory_mb")
+
+    @property
+    def backlog_length(self) -> int:
+        """Connections waiting to be accepted."""
+        return len(self._backlog)
 
     def accept(self, time: float, request: Request, proceed: Proceed) -> None:
         """A request arrives on a new connection: open it, queue it, or refuse it."""
@@ -196,8 +202,8 @@ class Pool:
         idle = self._idle
         while idle:
             connection = idle.pop()
+            connection.stamp += 1  # its pending idle expiry no longer applies
             if connection.alive:
-                connection.stamp += 1
                 return connection
         return None
 
@@ -221,8 +227,8 @@ class Pool:
 
 def connecting_sender(
     ctx: RunContext,
+    edge: Edge,
     send: Callable[[float, Request], None],
-    latency: Callable[[], float],
     pool: Pool | None,
     tls_round_trips: int,
 ) -> Callable[[float, Request], None]:
@@ -231,12 +237,15 @@ def connecting_sender(
     With a pool, an idle connection is reused when there is one; otherwise a
     new connection is opened first: one round trip for TCP plus the
     destination's TLS round trips, each two samples of the edge's latency,
-    recorded as the request's ``handshake`` phase. Without a pool the
+    recorded as the request's ``handshake`` phase (the request is on the
+    link meanwhile, as far as its in-transit level goes). Without a pool the
     request asks for a new connection and connection set-up costs nothing
     (as when connections are not modelled).
     """
     handshake = ctx.log.handshake
     round_trips = 1 + tls_round_trips
+    latency = edge.latency
+    record_transit = edge.record_transit
 
     def send_connected(time: float, request: Request) -> None:
         request.pool = pool
@@ -253,6 +262,7 @@ def connecting_sender(
             return
         delay = sum(latency() + latency() for _ in range(round_trips))
         handshake[request.id] += delay
+        record_transit(time, time + delay)
         send(time + delay, request)
 
     return send_connected

@@ -85,6 +85,11 @@ class Edge:
         self._hops = ctx.log.hops
         self.send: Deliver = self._unconnected
 
+    def record_transit(self, start: float, end: float) -> None:
+        """Count a request as on this link from ``start`` to ``end`` (a handshake)."""
+        self._level.times.extend((start, end))
+        self._level.deltas.extend(_UP_DOWN)
+
     @property
     def latency(self) -> Callable[[], float]:
         """The latency sampler (handshakes sample round trips from it)."""

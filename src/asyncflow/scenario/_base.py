@@ -66,7 +66,8 @@ class FrozenModel(BaseModel):
             problems = [
                 (loc, _BOOL_RULE, value)
                 for loc, value in _booleans(data)
-                if not (len(loc) == 1 and loc[0] in flags)
+                if loc[0] in fields  # unknown keys get their own error
+                and not (len(loc) == 1 and loc[0] in flags)
                 and not (len(loc) > 1 and loc[0] in nested)
             ]
             if problems:

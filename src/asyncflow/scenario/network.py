@@ -94,7 +94,7 @@ class ConnectionPool(FrozenModel):
         idle_timeout_s: An idle connection is closed after this long unused.
     """
 
-    keep_alive: bool = True
+    keep_alive: bool = Field(default=True, strict=True)
     pool_size: int = Field(default=10, ge=1)
     idle_timeout_s: float = Field(default=60.0, gt=0)
 
