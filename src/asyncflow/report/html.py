@@ -113,7 +113,8 @@ def html_report(results: Results) -> str:
     parts += ['<h2 id="charts">Charts</h2>', '<div class="grid">']
     parts += [_chart_div(chart_id, wide) for chart_id, wide in _layout(figures)]
     parts += ["</div>", '<h2 id="scenario">Scenario</h2>']
-    parts.append(f'<pre id="scenario-yaml">{_e(_scenario_yaml(results))}</pre>')
+    parts.append("<details open><summary>The scenario as simulated (YAML)</summary>")
+    parts.append(f'<pre id="scenario-yaml">{_e(_scenario_yaml(results))}</pre></details>')
     figures_json = json.dumps(figures, allow_nan=False, separators=(",", ":"))
     parts.append(
         '<script type="application/json" id="figures">'

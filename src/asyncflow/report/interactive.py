@@ -205,9 +205,9 @@ def breakdown_figure(results: Results, by: str = "overall") -> Figure:
         "barmode": "stack",
         "xaxis": {"title": {"text": "mean time per request (ms)"}},
         "yaxis": {"autorange": "reversed", "automargin": True},
-        "legend": {"orientation": "h", "y": -0.2, "yanchor": "top"},
-        "height": max(300, 160 + 34 * len(rows)),
-        "margin": {"t": 60, "r": 30, "l": 60, "b": 110},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        "height": max(300, 170 + 34 * len(rows)),
+        "margin": {"t": 110, "r": 30, "l": 60, "b": 50},
     }
     return {"data": data, "layout": layout}
 

@@ -1,0 +1,89 @@
+"""Per-node PNG pages and the new charts, drawn from a real run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from asyncflow.report.charts import (
+    breakdown_rows,
+    cdf_points,
+    plot_latency_cdf,
+    plot_levels,
+    plot_phase_breakdown,
+)
+from asyncflow.report.dashboard import build_node_page, write_node_pages
+from asyncflow.report.plots import FAULT_GID
+from asyncflow.results import Results
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def new_ax() -> Any:
+    return Figure().add_subplot()
+
+
+def test_a_page_per_server_and_edge(lb_run: Results, tmp_path: Path) -> None:
+    written = write_node_pages(lb_run, tmp_path / "nodes")
+
+    names = [path.name for path in written]
+    assert names[:2] == ["server-srv-1.png", "server-srv-2.png"]
+    assert names[2:] == [f"edge-{edge}.png" for edge in lb_run.edge_ids]
+    for path in written:
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_server_page_shows_every_level_and_marks_events(lb_run: Results) -> None:
+    figure = build_node_page(lb_run, "srv-1")
+    titles = [ax.get_title() for ax in figure.axes]
+
+    assert "srv-1: queues" in titles
+    assert "srv-1: cores and RAM" in titles
+    assert "srv-1: where the time goes by endpoint" in titles
+    levels = next(ax for ax in figure.axes if ax.get_title() == "srv-1: io waiting")
+    assert sum(p.get_gid() == FAULT_GID for p in levels.patches) == len(lb_run.fault_windows)
+
+
+def test_edge_page_and_unknown_node(lb_run: Results) -> None:
+    figure = build_node_page(lb_run, "client-lb")
+
+    assert [ax.get_title() for ax in figure.axes] == [
+        "client-lb: requests in transit",
+        "client-lb: time on the edge",
+    ]
+    with pytest.raises(KeyError, match="no server, edge or load balancer 'nope'"):
+        build_node_page(lb_run, "nope")
+
+
+def test_levels_chart_draws_whatever_a_node_records(lb_run: Results) -> None:
+    ax = plot_levels(lb_run, new_ax(), "srv-2")
+
+    labels = {line.get_label() for line in ax.get_lines()}
+    for metric in lb_run.level_metrics("srv-2"):
+        assert f"{metric.replace('_', ' ')} (mean)" in labels
+
+
+def test_breakdown_bars_stack_to_the_mean_latency(lb_run: Results) -> None:
+    ax = plot_phase_breakdown(lb_run, new_ax())
+    rows = breakdown_rows(lb_run)
+
+    assert [label for label, _ in rows] == ["all requests", "≥ p95", "≥ p99"]
+    widths: dict[float, float] = {}
+    for patch in ax.patches:
+        widths[patch.get_y()] = widths.get(patch.get_y(), 0.0) + patch.get_width()
+    top = max(widths)  # first row is drawn highest
+    assert widths[top] == pytest.approx(float(lb_run.latencies().mean()) * 1000, rel=1e-4)
+
+
+def test_cdf_is_monotone_and_reaches_one(lb_run: Results) -> None:
+    values, fractions = cdf_points(lb_run.latencies())
+
+    assert np.all(np.diff(values) >= 0)
+    assert fractions[0] == 0.0
+    assert fractions[-1] == 1.0
+    ax = plot_latency_cdf(lb_run, new_ax())
+    assert ax.get_xscale() == "log"
