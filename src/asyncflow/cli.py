@@ -202,7 +202,7 @@ def run(
     if warm_up is not None:
         chosen = _warm_up(warm_up)
         if chosen == "auto":
-            _exit_bad_input("error: --warm-up auto needs --runs N", ())
+            _exit_usage("error: --warm-up auto needs --runs N")
         model = _with_warm_up(scenario, model, chosen)
     results = _simulate(scenario, model, seed)
     if not quiet:
@@ -366,6 +366,12 @@ def _write_outputs(results: Results, *, out: Path | None, summary_json: Path | N
     return written
 
 
+def _exit_usage(message: str) -> NoReturn:
+    """Print one line on stderr and exit with code 2."""
+    typer.echo(message, err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def _exit_bad_input(header: str, problems: tuple[str, ...]) -> NoReturn:
     """Print a header and each problem line on stderr, then exit with code 2."""
     typer.echo(header, err=True)
@@ -406,7 +412,7 @@ def _objectives(texts: list[str]) -> list[Objective]:
     try:
         return [Objective.parse(text) for text in texts]
     except ExperimentError as error:
-        _exit_bad_input(f"error: bad --slo: {error}", ())
+        _exit_usage(f"error: bad --slo: {error}")
 
 
 def _warm_up(text: str | None) -> WarmUpArg:
@@ -420,9 +426,7 @@ def _warm_up(text: str | None) -> WarmUpArg:
     except ValueError:
         value = -1.0
     if not value >= 0.0:
-        _exit_bad_input(
-            f"error: --warm-up must be a number of seconds >= 0 or 'auto' (got {text!r})", ()
-        )
+        _exit_usage(f"error: --warm-up must be a number of seconds >= 0 or 'auto' (got {text!r})")
     return value
 
 
@@ -433,7 +437,7 @@ def _with_warm_up(path: Path, model: Scenario, seconds: float | str | None) -> S
     try:
         return with_warm_up(model, float(seconds or 0.0))
     except ExperimentError as error:
-        _exit_bad_input(f"error: bad --warm-up for {path}: {error}", ())
+        _exit_usage(f"error: bad --warm-up for {path}: {error}")
 
 
 def _refuse_ensemble_options(**given: Any) -> None:
@@ -445,7 +449,7 @@ def _refuse_ensemble_options(**given: Any) -> None:
         if value not in (None, [], defaults.get(name))
     ]
     if used:
-        _exit_bad_input(f"error: {', '.join(used)} need --runs N (or --precision P)", ())
+        _exit_usage(f"error: {', '.join(used)} need --runs N (or --precision P)")
 
 
 @contextmanager
@@ -460,7 +464,7 @@ def _executor(dask: str | None) -> Iterator[Executor | None]:
         try:
             executor = stack.enter_context(dask_executor(dask))
         except ImportError as error:
-            _exit_bad_input(f"error: {error}", ())
+            _exit_usage(f"error: {error}")
         except (OSError, TimeoutError, ValueError) as error:
             typer.echo(f"error: cannot reach the Dask scheduler at {dask}: {error}", err=True)
             raise typer.Exit(EXIT_RUN_FAILED) from None
@@ -475,7 +479,7 @@ def _experiment_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except ExperimentError as error:
-        _exit_bad_input(f"error: {error}", ())
+        _exit_usage(f"error: {error}")
     except ScenarioError as error:
         _exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
     except AsyncFlowError as error:
@@ -515,7 +519,7 @@ def _run_ensemble(
             for goal in plan.objectives:
                 ensemble.values(goal.path)
         except ExperimentError as error:
-            _exit_bad_input(f"error: bad --slo: {error}", ())
+            _exit_usage(f"error: bad --slo: {error}")
     if not quiet:
         _console().print(ensemble_renderable(ensemble, plan.objectives))
     written = _write_ensemble(ensemble, plan.objectives, out=out, summary_json=summary_json)
