@@ -127,7 +127,10 @@ class Simulation:
                 self.client.forward_to = self._sender(
                     edge, target.arrive, nodes.client.connection_pool, target.listener, tls
                 )
-            elif edge_spec.source in self.servers:
+            if edge_spec.target in self.servers:
+                self.servers[edge_spec.target].inbound = edge
+            if edge_spec.source in self.servers:
+                self.servers[edge_spec.source].outbound = edge
                 complete = self.client.complete_connected if connected else self.client.complete
                 send = edge.connect_event(ctx, complete) if connected else edge.connect(complete)
                 self.servers[edge_spec.source].send_out = send

@@ -82,7 +82,21 @@ def small_scenarios(draw: Any) -> Any:
     data = builder.to_dict()
     if draw(st.booleans()):
         _add_connections(draw, data["topology_graph"]["nodes"])
+    if draw(st.booleans()):
+        _add_bandwidth(draw, data)
     return parse_scenario(data)
+
+
+def _add_bandwidth(draw: Any, data: dict[str, Any]) -> None:
+    """Bodies on the links into and out of servers, some with a bandwidth."""
+    servers = {s["id"] for s in data["topology_graph"]["nodes"]["servers"]}
+    for edge in data["topology_graph"]["edges"]:
+        if {edge["source"], edge["target"]} & servers and draw(st.booleans()):
+            edge["bandwidth_mbps"] = draw(st.sampled_from([1.0, 10.0, 100.0]))
+    for server in data["topology_graph"]["nodes"]["servers"]:
+        for endpoint in server["endpoints"]:
+            endpoint["request_kb"] = draw(st.sampled_from([0.0, 4.0, 64.0]))
+            endpoint["response_kb"] = draw(st.sampled_from([0.0, 16.0, 256.0]))
 
 
 def _add_connections(draw: Any, nodes: dict[str, Any]) -> None:

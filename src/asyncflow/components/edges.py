@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from heapq import heappush
 from typing import TYPE_CHECKING
 
+from asyncflow.components.bandwidth import SharedLink
 from asyncflow.components.context import Request, RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import blocks
@@ -69,6 +70,7 @@ class Edge:
         "_spikes",
         "_u",
         "id",
+        "link",
         "send",
     )
 
@@ -83,7 +85,16 @@ class Edge:
         self._spikes = SpikeSchedule(spikes) if spikes else None
         self._level = ctx.level(spec.id, "in_transit")
         self._hops = ctx.log.hops
+        self.link = SharedLink(ctx, spec.bandwidth_mbps) if spec.bandwidth_mbps else None
         self.send: Deliver = self._unconnected
+
+    def enter_transit(self, time: float) -> None:
+        """A request starts a transfer on this link (a body through its bandwidth)."""
+        self._level.change(time, 1.0)
+
+    def leave_transit(self, time: float) -> None:
+        """The transfer is over."""
+        self._level.change(time, -1.0)
 
     def record_transit(self, start: float, end: float) -> None:
         """Count a request as on this link from ``start`` to ``end`` (a handshake)."""

@@ -27,11 +27,14 @@ from asyncflow.components.connections import Connection, Listener
 from asyncflow.components.context import Request, RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import Sampler, blocks
+from asyncflow.metrics.requests import MAX_HOPS
 
 if TYPE_CHECKING:
+    from asyncflow.components.edges import Edge
     from asyncflow.scenario import Endpoint as EndpointSpec
     from asyncflow.scenario import Server as ServerSpec
 
+KIB = 1024.0  # bytes in the KB of request_kb / response_kb
 _SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
 
 
@@ -45,11 +48,13 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class CompiledEndpoint:
-    """An endpoint ready to run: its index, RAM need and segments."""
+    """An endpoint ready to run: its index, RAM need, segments and body sizes."""
 
     index: int
     ram_mb: float
     segments: tuple[Segment, ...]
+    request_bytes: float = 0.0
+    response_bytes: float = 0.0
 
 
 def _sum_sampler(samplers: Sequence[Sampler]) -> Sampler:
@@ -83,7 +88,9 @@ def compile_endpoint(
         else:
             groups.append((is_cpu, [sampler]))
     segments = tuple(Segment(is_cpu, _sum_sampler(s)) for is_cpu, s in groups)
-    return CompiledEndpoint(index, spec.ram_mb, segments)
+    return CompiledEndpoint(
+        index, spec.ram_mb, segments, spec.request_kb * KIB, spec.response_kb * KIB
+    )
 
 
 class Server:
@@ -108,6 +115,9 @@ class Server:
         self.up = True
         self.in_progress = 0
         self.send_out: Callable[[float, Request], None] | None = None
+        self.inbound: Edge | None = None  # the edge requests arrive on (request bodies)
+        self.outbound: Edge | None = None  # the edge responses leave on
+        self._hops = ctx.log.hops
         self._ctx = ctx
         self._heap = ctx.kernel.heap
         self._next_seq = ctx.kernel.next_seq
@@ -194,6 +204,26 @@ class Server:
         self._enter(time, request, endpoint)
 
     def _enter(self, time: float, request: Request, endpoint: CompiledEndpoint) -> None:
+        """Receive the request's body if it has one, then admit it."""
+        inbound = self.inbound
+        if endpoint.request_bytes and inbound is not None and inbound.link is not None:
+            request.endpoint = endpoint
+            inbound.enter_transit(time)
+            inbound.link.start(time, endpoint.request_bytes, request, self._received)
+            return
+        self._admit(time, request, endpoint)
+
+    def _received(self, time: float, request: Request, seconds: float) -> None:
+        """The request body is in: its time counts on the inbound hop."""
+        if self.inbound is not None:  # always: a body is received through it
+            self.inbound.leave_transit(time)
+        self._hops[request.id * MAX_HOPS + request.hop - 1] += seconds
+        if not self.up:
+            self._fail_down(time, request)
+            return
+        self._admit(time, request, request.endpoint)
+
+    def _admit(self, time: float, request: Request, endpoint: CompiledEndpoint) -> None:
         """Admit the request: RAM first (it may wait for it), then its segments."""
         self.in_progress += 1
         request.endpoint = endpoint
@@ -282,6 +312,22 @@ class Server:
         endpoint: CompiledEndpoint = request.endpoint
         if endpoint.ram_mb:
             self.give_memory(time, endpoint.ram_mb)
+        outbound = self.outbound
+        if endpoint.response_bytes and outbound is not None and outbound.link is not None:
+            outbound.enter_transit(time)
+            outbound.link.start(time, endpoint.response_bytes, request, self._responded)
+            return
+        self._send_response(time, request)
+
+    def _responded(self, time: float, request: Request, seconds: float) -> None:
+        """The response body is out: send it on, its time counted on that hop."""
+        if self.outbound is not None:  # always: a body is sent through it
+            self.outbound.leave_transit(time)
+        hop = request.hop
+        self._send_response(time, request)
+        self._hops[request.id * MAX_HOPS + hop] += seconds
+
+    def _send_response(self, time: float, request: Request) -> None:
         if self.send_out is None:
             raise RuntimeError(f"server {self.id!r} has no outgoing edge")
         self.send_out(time, request)

@@ -37,7 +37,22 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         problems += graph.edge_id_problems()
         problems += graph.edge_endpoint_problems()
         problems += graph.shape_problems()
+        problems += _bandwidth_problems(scenario)
     problems += _event_problems(scenario)
+    return problems
+
+
+def _bandwidth_problems(scenario: Scenario) -> list[Problem]:
+    """Bandwidth carries request bodies into servers and responses out of them only."""
+    servers = {s.id for s in scenario.topology_graph.nodes.servers}
+    problems: list[Problem] = []
+    for i, edge in enumerate(scenario.topology_graph.edges):
+        if edge.bandwidth_mbps is not None and not ({edge.source, edge.target} & servers):
+            rule = (
+                "only edges into or out of a server carry bodies (request_kb in, "
+                "response_kb out); this one would never use its bandwidth"
+            )
+            problems.append(((*_EDGES, i, "bandwidth_mbps"), rule, edge.bandwidth_mbps))
     return problems
 
 
