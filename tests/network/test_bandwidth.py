@@ -67,5 +67,5 @@ def test_request_bodies_use_the_inbound_link_and_phases_add_up() -> None:
 def test_bandwidth_on_an_edge_no_body_crosses_is_refused() -> None:
     data = _responses(1.0).model_dump(exclude_none=True)
     data["topology_graph"]["edges"][0]["bandwidth_mbps"] = 10
-    with pytest.raises(asyncflow.ScenarioError, match="edges\\[0\\].bandwidth_mbps: only edges"):
+    with pytest.raises(asyncflow.ScenarioError, match=r"edges\[0\]\.bandwidth_mbps: only edges"):
         parse_scenario(data)

@@ -94,9 +94,9 @@ def _add_bandwidth(draw: Any, data: dict[str, Any]) -> None:
         if {edge["source"], edge["target"]} & servers and draw(st.booleans()):
             edge["bandwidth_mbps"] = draw(st.sampled_from([1.0, 10.0, 100.0]))
     for server in data["topology_graph"]["nodes"]["servers"]:
-        for endpoint in server["endpoints"]:
-            endpoint["request_kb"] = draw(st.sampled_from([0.0, 4.0, 64.0]))
-            endpoint["response_kb"] = draw(st.sampled_from([0.0, 16.0, 256.0]))
+        for spec in server["endpoints"]:
+            spec["request_kb"] = draw(st.sampled_from([0.0, 4.0, 64.0]))
+            spec["response_kb"] = draw(st.sampled_from([0.0, 16.0, 256.0]))
 
 
 def _add_connections(draw: Any, nodes: dict[str, Any]) -> None:
