@@ -135,7 +135,7 @@ def _add_connections(draw: Any, nodes: dict[str, Any]) -> None:
             nodes["load_balancer"]["connection_pool"] = draw(pools)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=small_scenarios(), seed=st.integers(0, 2**32))
 def test_every_request_is_accounted_for(scenario: Any, seed: int) -> None:
     simulation = Simulation(scenario, seed)

@@ -10,7 +10,9 @@ when the backlog is full too.
 A :class:`Pool` is the opening side (client or load balancer): it keeps up to
 ``pool_size`` idle connections per destination for ``idle_timeout_s``. An
 idle connection stays open at the destination, holding its socket and
-memory. Without a pool every request opens a connection of its own.
+memory. A connection released while a request of the same pool waits in the
+destination's backlog goes to that request at once. Without a pool every
+request opens a connection of its own.
 
 A request holds the connection it arrived on at a server until it leaves the
 server, and the one it arrived on at a load balancer until it completes or
@@ -103,6 +105,7 @@ class Listener:
         self.connection_mb = (limits.connection_memory_kb / 1024.0) if limits else 0.0
         self.memory = memory
         self.open = 0
+        self.idle = 0  # open but parked in a sender's keep-alive pool
         self.refused = 0
         self.epoch = 0
         self._backlog: deque[tuple[Request, Proceed]] = deque()
@@ -111,6 +114,11 @@ class Listener:
         self._connections = ctx.level(node_id, "connections")
         self._backlog_level = ctx.level(node_id, "backlog")
         self._memory_level = ctx.level(node_id, "connection_memory_mb")
+
+    @property
+    def active(self) -> int:
+        """Open connections in use by a request (not idle in a pool)."""
+        return self.open - self.idle
 
     @property
     def backlog_length(self) -> int:
@@ -169,6 +177,21 @@ class Listener:
             self._wait[request.id] += time - request.mark
             proceed(time, request, connection)
 
+    def hand_over(self, time: float, pool: Pool, connection: Connection) -> bool:
+        """Give a connection released to ``pool`` to a request of that pool in the backlog.
+
+        A sender with a request waiting to connect uses a connection that
+        comes free instead (the pending connection attempt is dropped).
+        """
+        for k, (request, proceed) in enumerate(self._backlog):
+            if request.pool is pool:
+                del self._backlog[k]
+                self._backlog_level.change(time, -1.0)
+                self._wait[request.id] += time - request.mark
+                proceed(time, request, connection)
+                return True
+        return False
+
     def crash(self, time: float) -> list[Request]:
         """The node went down: every connection dies; return the requests in the backlog."""
         waiting = [request for request, _ in self._backlog]
@@ -181,6 +204,7 @@ class Listener:
             if value:
                 level.change(time, -value)
         self.open = 0
+        self.idle = 0
         self.epoch += 1
         return waiting
 
@@ -204,15 +228,21 @@ class Pool:
             connection = idle.pop()
             connection.stamp += 1  # its pending idle expiry no longer applies
             if connection.alive:
+                connection.listener.idle -= 1
                 return connection
         return None
 
     def keep(self, time: float, connection: Connection) -> bool:
         """Keep a released connection idle; False when it must be closed instead."""
-        if not (self.keep_alive and connection.alive and len(self._idle) < self.size):
+        if not (self.keep_alive and connection.alive):
             return False
         connection.stamp += 1
+        if self.listener.backlog_length and self.listener.hand_over(time, self, connection):
+            return True
+        if len(self._idle) >= self.size:
+            return False
         self._idle.append(connection)
+        connection.listener.idle += 1
         expiry = (connection, connection.stamp)
         heappush(self._heap, (time + self.idle_timeout_s, self._next_seq(), self._expire, expiry))
         return True
@@ -222,7 +252,9 @@ class Pool:
         if connection.stamp != stamp:
             return  # reused (or released again) since: a later expiry governs it
         self._idle.remove(connection)
-        connection.listener.close(time, connection)
+        if connection.alive:
+            connection.listener.idle -= 1
+            connection.listener.close(time, connection)
 
 
 def connecting_sender(
@@ -246,6 +278,8 @@ def connecting_sender(
     round_trips = 1 + tls_round_trips
     latency = edge.latency
     record_transit = edge.record_transit
+    heap = ctx.kernel.heap
+    next_seq = ctx.kernel.next_seq
 
     def send_connected(time: float, request: Request) -> None:
         request.pool = pool
@@ -263,6 +297,7 @@ def connecting_sender(
         delay = sum(latency() + latency() for _ in range(round_trips))
         handshake[request.id] += delay
         record_transit(time, time + delay)
-        send(time + delay, request)
+        # The request goes out once the handshake is over (drops are decided then).
+        heappush(heap, (time + delay, next_seq(), send, request))
 
     return send_connected

@@ -28,7 +28,7 @@ class ServerView(Protocol):
 
     @property
     def connections(self) -> int:
-        """Open connections when sockets are modelled, else ``in_progress``."""
+        """Active connections when sockets are modelled, else ``in_progress``."""
 
 
 class BalancingPolicy(Protocol):
@@ -73,10 +73,10 @@ class RandomChoice:
 
 
 class LeastConnection:
-    """The server with the fewest open connections.
+    """The server with the fewest active connections.
 
-    Open connections when connections are modelled, requests in progress
-    otherwise.
+    Connections in use (idle keep-alive connections do not count) when
+    connections are modelled, requests in progress otherwise.
 
     Ties go to the first tied server after the previous choice, so an idle
     system is served in turn rather than always by the first server.

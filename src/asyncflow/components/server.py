@@ -175,8 +175,8 @@ class Server:
 
     @property
     def connections(self) -> int:
-        """Open connections when they are modelled, else requests in progress."""
-        return self.listener.open if self.listener is not None else self.in_progress
+        """Connections in use (not idle in a pool) when modelled, else requests in progress."""
+        return self.listener.active if self.listener is not None else self.in_progress
 
     def arrive(self, time: float, request: Request) -> None:
         """A request arrives from the network."""

@@ -2,6 +2,7 @@
 
 from asyncflow.scenario.builder import (
     ScenarioBuilder,
+    connection_pool,
     cpu,
     deterministic,
     empirical,
@@ -13,6 +14,7 @@ from asyncflow.scenario.builder import (
     normal,
     poisson,
     ram,
+    tls,
     uniform,
 )
 from asyncflow.scenario.loader import load_scenario, parse_scenario, scenario_json_schema
@@ -63,6 +65,7 @@ __all__ = [
     "Tls",
     "Topology",
     "Workload",
+    "connection_pool",
     "cpu",
     "deterministic",
     "empirical",
@@ -77,5 +80,6 @@ __all__ = [
     "poisson",
     "ram",
     "scenario_json_schema",
+    "tls",
     "uniform",
 ]

@@ -29,6 +29,7 @@ from asyncflow.scenario.models import Scenario
 __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
+    "connection_pool",
     "cpu",
     "deterministic",
     "empirical",
@@ -40,6 +41,7 @@ __all__ = [
     "normal",
     "poisson",
     "ram",
+    "tls",
     "uniform",
 ]
 
@@ -118,11 +120,40 @@ def ram(mb: float) -> dict[str, Any]:
     return {"kind": "ram", "step_operation": {"necessary_ram": mb}}
 
 
-def endpoint(name: str, *steps: Mapping[str, Any], weight: float | None = None) -> dict[str, Any]:
-    """An endpoint; ``weight`` is its selection weight (``probability`` in files)."""
+def endpoint(
+    name: str,
+    *steps: Mapping[str, Any],
+    weight: float | None = None,
+    request_kb: float | None = None,
+    response_kb: float | None = None,
+) -> dict[str, Any]:
+    """An endpoint; ``weight`` is its selection weight (``probability`` in files).
+
+    ``request_kb`` and ``response_kb`` are body sizes, sent through the
+    bandwidth of the links into and out of the server.
+    """
     spec: dict[str, Any] = {"endpoint_name": name, "steps": [dict(step) for step in steps]}
     if weight is not None:
         spec["probability"] = weight
+    if request_kb is not None:
+        spec["request_kb"] = request_kb
+    if response_kb is not None:
+        spec["response_kb"] = response_kb
+    return spec
+
+
+def connection_pool(
+    *, keep_alive: bool = True, pool_size: int = 10, idle_timeout_s: float = 60.0
+) -> dict[str, Any]:
+    """A keep-alive pool for a client or load balancer (``connection_pool``)."""
+    return {"keep_alive": keep_alive, "pool_size": pool_size, "idle_timeout_s": idle_timeout_s}
+
+
+def tls(round_trips: int = 1, cpu_s: DistributionLike | None = None) -> dict[str, Any]:
+    """TLS termination at a server (``cpu_s``) or load balancer (round trips only)."""
+    spec: dict[str, Any] = {"round_trips": round_trips}
+    if cpu_s is not None:
+        spec["cpu_s"] = _plain(cpu_s)
     return spec
 
 
@@ -199,13 +230,17 @@ class ScenarioBuilder:
         self._workload = spec
         return self
 
-    def client(self, id: str = "client-1") -> Self:
-        """Set the client's id.
+    def client(
+        self, id: str = "client-1", *, connection_pool: Mapping[str, Any] | None = None
+    ) -> Self:
+        """Set the client's id and, optionally, its keep-alive pool.
 
         Returns:
             The builder.
         """
         self._client = {"id": id}
+        if connection_pool is not None:
+            self._client["connection_pool"] = dict(connection_pool)
         return self
 
     def server(
@@ -216,6 +251,10 @@ class ScenarioBuilder:
         cpu_cores: int = 1,
         ram_mb: float = 1024.0,
         db_connection_pool: int | None = None,
+        max_connections: int | None = None,
+        listen_backlog: int | None = None,
+        connection_memory_kb: float | None = None,
+        tls: Mapping[str, Any] | None = None,
     ) -> Self:
         """Add a server.
 
@@ -225,20 +264,30 @@ class ScenarioBuilder:
             cpu_cores: Cores (event loops).
             ram_mb: RAM in MB.
             db_connection_pool: Accepted for 0.1 compatibility; unused.
+            max_connections: Open sockets at once (unlimited when omitted).
+            listen_backlog: Connections that may wait to be accepted.
+            connection_memory_kb: Memory each open connection pins.
+            tls: TLS termination, e.g. from :func:`tls`.
 
         Returns:
             The builder.
         """
         resources: dict[str, Any] = {"cpu_cores": cpu_cores, "ram_mb": ram_mb}
-        if db_connection_pool is not None:
-            resources["db_connection_pool"] = db_connection_pool
-        self._servers.append(
-            {
-                "id": id,
-                "server_resources": resources,
-                "endpoints": [dict(e) for e in endpoints],
-            }
-        )
+        optional = {
+            "db_connection_pool": db_connection_pool,
+            "max_connections": max_connections,
+            "listen_backlog": listen_backlog,
+            "connection_memory_kb": connection_memory_kb,
+        }
+        resources.update({k: v for k, v in optional.items() if v is not None})
+        server: dict[str, Any] = {
+            "id": id,
+            "server_resources": resources,
+            "endpoints": [dict(e) for e in endpoints],
+        }
+        if tls is not None:
+            server["tls"] = dict(tls)
+        self._servers.append(server)
         return self
 
     def load_balancer(
@@ -248,6 +297,9 @@ class ScenarioBuilder:
         servers: Sequence[str],
         algorithm: str = "round_robin",
         weights: Mapping[str, float] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        connection_pool: Mapping[str, Any] | None = None,
+        tls: Mapping[str, Any] | None = None,
     ) -> Self:
         """Set the load balancer.
 
@@ -257,13 +309,21 @@ class ScenarioBuilder:
             algorithm: ``round_robin``, ``random``, ``least_connection``,
                 ``power_of_two_choices`` or ``weighted_round_robin``.
             weights: Server id to weight (``weighted_round_robin`` only).
+            resources: ``ram_mb`` and socket limits of its client connections.
+            connection_pool: Keep-alive pool towards each server.
+            tls: TLS termination of client connections (round trips).
 
         Returns:
             The builder.
         """
         spec: dict[str, Any] = {"id": id, "algorithms": algorithm, "server_covered": list(servers)}
-        if weights is not None:
-            spec["weights"] = dict(weights)
+        extras = {
+            "weights": weights,
+            "resources": resources,
+            "connection_pool": connection_pool,
+            "tls": tls,
+        }
+        spec.update({k: dict(v) for k, v in extras.items() if v is not None})
         self._load_balancer = spec
         return self
 
@@ -275,6 +335,7 @@ class ScenarioBuilder:
         latency: DistributionLike,
         id: str | None = None,
         dropout_rate: float = 0.0,
+        bandwidth_mbps: float | None = None,
     ) -> Self:
         """Add a network link; its id defaults to ``"source->target"``.
 
@@ -284,19 +345,21 @@ class ScenarioBuilder:
             latency: Delay in seconds (a number is a constant).
             id: Edge id.
             dropout_rate: Probability of dropping a request.
+            bandwidth_mbps: Capacity shared by the bodies crossing the link.
 
         Returns:
             The builder.
         """
-        self._edges.append(
-            {
-                "id": id if id is not None else f"{source}->{target}",
-                "source": source,
-                "target": target,
-                "latency": _plain(latency),
-                "dropout_rate": dropout_rate,
-            }
-        )
+        spec: dict[str, Any] = {
+            "id": id if id is not None else f"{source}->{target}",
+            "source": source,
+            "target": target,
+            "latency": _plain(latency),
+            "dropout_rate": dropout_rate,
+        }
+        if bandwidth_mbps is not None:
+            spec["bandwidth_mbps"] = bandwidth_mbps
+        self._edges.append(spec)
         return self
 
     def wire(self, *, latency: DistributionLike, dropout_rate: float = 0.0) -> Self:
