@@ -1,0 +1,51 @@
+"""Draw docs/img/lb_socket_exhaustion.png from examples/lb_socket_exhaustion.yml.
+
+Run from the repository root: ``.venv/bin/python examples/socket_exhaustion_plot.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+import asyncflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    results = asyncflow.run(ROOT / "examples" / "lb_socket_exhaustion.yml")
+    figure = Figure(figsize=(10, 8), layout="constrained")
+    top, middle, bottom = figure.subplots(3, 1, sharex=True)
+    latency = results.latency_over_time(bin_s=2)
+    for p in (50, 99):
+        top.step(latency.t, latency.values[p] * 1000, where="post", label=f"p{p}")
+    top.set_ylabel("latency (ms)")
+    connections = results.series("connections", "lb-1")
+    backlog = results.series("backlog", "lb-1")
+    middle.step(connections.t, connections.mean, where="post", label="open connections")
+    middle.step(backlog.t, backlog.mean, where="post", label="accept backlog")
+    middle.axhline(48, color="grey", linestyle=":", label="max_connections")
+    middle.axhline(128, color="grey", linestyle="--", label="listen_backlog")
+    middle.set_ylabel("lb-1 (time-weighted mean)")
+    rates = results.throughput(bin_s=2)
+    bottom.step(rates.t, rates.completed, where="post", label="completed")
+    for reason, values in rates.failed.items():
+        if values.any():
+            bottom.step(rates.t, values, where="post", label=reason)
+    bottom.set_ylabel("requests / s")
+    bottom.set_xlabel("simulated time (s)")
+    for axes in (top, middle, bottom):
+        axes.axvspan(120, 180, color="orange", alpha=0.12)
+        axes.legend(loc="upper right", fontsize=8)
+        axes.grid(alpha=0.3)
+    top.set_title("Traffic spike (x4, 120-180 s) against a balancer with 48 sockets")
+    out = ROOT / "docs" / "img" / "lb_socket_exhaustion.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
