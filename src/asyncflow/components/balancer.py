@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from asyncflow.components.connections import Connection, Listener
+from asyncflow.components.connections import Connection, Listener, hold
 from asyncflow.components.context import Request, RunContext
 from asyncflow.components.policies import BalancingPolicy, ServerView
 
@@ -41,17 +41,11 @@ class LoadBalancer:
     def arrive(self, time: float, request: Request) -> None:
         """A request arrives: accept its connection if new, then forward it."""
         listener = self.listener
-        if listener is not None:
-            connection = request.conn
-            if connection is None or not connection.alive:
-                listener.accept(time, request, self._connected)
-                return
-        self._forward(time, request)
+        if listener is None or listener.admit(time, request, self._connected):
+            self._forward(time, request)
 
     def _connected(self, time: float, request: Request, connection: Connection) -> None:
-        if request.held is None:
-            request.held = []
-        request.held.append(connection)
+        hold(request, connection)
         self._forward(time, request)
 
     def _forward(self, time: float, request: Request) -> None:

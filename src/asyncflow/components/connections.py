@@ -125,6 +125,18 @@ class Listener:
         """Connections waiting to be accepted."""
         return len(self._backlog)
 
+    def admit(self, time: float, request: Request, proceed: Proceed) -> bool:
+        """Let ``request`` through if it came on a live connection; else accept one.
+
+        Returns True when the request may go on now with the connection it has;
+        otherwise :meth:`accept` has it (``proceed`` is called once connected).
+        """
+        connection = request.conn
+        if connection is not None and connection.alive:
+            return True
+        self.accept(time, request, proceed)
+        return False
+
     def accept(self, time: float, request: Request, proceed: Proceed) -> None:
         """A request arrives on a new connection: open it, queue it, or refuse it."""
         if not self._backlog:
@@ -257,6 +269,13 @@ class Pool:
             connection.listener.close(time, connection)
 
 
+def hold(request: Request, connection: Connection) -> None:
+    """``request`` holds ``connection`` until it releases it or ends."""
+    if request.held is None:
+        request.held = []
+    request.held.append(connection)
+
+
 def connecting_sender(
     ctx: RunContext,
     edge: Edge,
@@ -286,9 +305,7 @@ def connecting_sender(
         connection = pool.take() if pool is not None else None
         request.conn = connection
         if connection is not None:
-            if request.held is None:
-                request.held = []
-            request.held.append(connection)
+            hold(request, connection)
             send(time, request)
             return
         if pool is None:

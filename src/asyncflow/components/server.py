@@ -23,7 +23,7 @@ from heapq import heapify, heappush
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from asyncflow.components.connections import Connection, Listener
+from asyncflow.components.connections import Connection, Listener, hold
 from asyncflow.components.context import Request, RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import Sampler, blocks
@@ -184,19 +184,13 @@ class Server:
             self._fail_down(time, request)
             return
         listener = self.listener
-        if listener is not None:
-            connection = request.conn
-            if connection is None or not connection.alive:
-                listener.accept(time, request, self._connected)
-                return
-        self._enter(time, request, self._pick_endpoint())
+        if listener is None or listener.admit(time, request, self._connected):
+            self._enter(time, request, self._pick_endpoint())
 
     def _connected(self, time: float, request: Request, connection: Connection) -> None:
         """A new connection was accepted: the request holds it while inside."""
         request.conn = connection
-        if request.held is None:
-            request.held = []
-        request.held.append(connection)
+        hold(request, connection)
         endpoint = self._pick_endpoint()
         if self._tls_endpoints is not None and request.pool is not None:
             # A pooled sender opened it: the TLS handshake costs CPU here first.
