@@ -71,13 +71,12 @@ class Memory:
 class Connection:
     """An open connection to a node's listener, owned by the pool that opened it."""
 
-    __slots__ = ("epoch", "listener", "pool", "stamp")
+    __slots__ = ("epoch", "listener", "pool")
 
     def __init__(self, listener: Listener, pool: Pool | None) -> None:
         self.listener = listener
         self.pool = pool
         self.epoch = listener.epoch
-        self.stamp = 0
 
     @property
     def alive(self) -> bool:
@@ -222,23 +221,29 @@ class Listener:
 
 
 class Pool:
-    """Idle keep-alive connections from one sender to one destination."""
+    """Idle keep-alive connections from one sender to one destination.
+
+    Idle connections form a stack: the most recently released is reused
+    first, so the bottom is always the one idle longest. One kernel event at a
+    time (a sweep at the bottom's expiry) closes the connections whose idle
+    timeout has passed, instead of one event per release.
+    """
 
     def __init__(self, ctx: RunContext, spec: ConnectionPool, listener: Listener) -> None:
         self.keep_alive = spec.keep_alive
         self.size = spec.pool_size
         self.idle_timeout_s = spec.idle_timeout_s
         self.listener = listener
-        self._idle: list[Connection] = []
+        self._idle: deque[tuple[Connection, float]] = deque()
         self._heap = ctx.kernel.heap
         self._next_seq = ctx.kernel.next_seq
+        self._sweep_pending = False
 
     def take(self) -> Connection | None:
         """The most recently used idle connection still alive, if any."""
         idle = self._idle
         while idle:
-            connection = idle.pop()
-            connection.stamp += 1  # its pending idle expiry no longer applies
+            connection, _ = idle.pop()
             if connection.alive:
                 connection.listener.idle -= 1
                 return connection
@@ -248,25 +253,32 @@ class Pool:
         """Keep a released connection idle; False when it must be closed instead."""
         if not (self.keep_alive and connection.alive):
             return False
-        connection.stamp += 1
         if self.listener.backlog_length and self.listener.hand_over(time, self, connection):
             return True
         if len(self._idle) >= self.size:
             return False
-        self._idle.append(connection)
+        self._idle.append((connection, time))
         connection.listener.idle += 1
-        expiry = (connection, connection.stamp)
-        heappush(self._heap, (time + self.idle_timeout_s, self._next_seq(), self._expire, expiry))
+        if not self._sweep_pending:
+            self._schedule_sweep(time + self.idle_timeout_s)
         return True
 
-    def _expire(self, time: float, expiry: tuple[Connection, int]) -> None:
-        connection, stamp = expiry
-        if connection.stamp != stamp:
-            return  # reused (or released again) since: a later expiry governs it
-        self._idle.remove(connection)
-        if connection.alive:
-            connection.listener.idle -= 1
-            connection.listener.close(time, connection)
+    def _schedule_sweep(self, at: float) -> None:
+        self._sweep_pending = True
+        heappush(self._heap, (at, self._next_seq(), self._sweep, None))
+
+    def _sweep(self, time: float, _: object) -> None:
+        """Close the connections idle for ``idle_timeout_s`` or more."""
+        self._sweep_pending = False
+        idle = self._idle
+        timeout = self.idle_timeout_s
+        while idle and idle[0][1] + timeout <= time:
+            connection, _ = idle.popleft()
+            if connection.alive:
+                connection.listener.idle -= 1
+                connection.listener.close(time, connection)
+        if idle:
+            self._schedule_sweep(idle[0][1] + timeout)
 
 
 def hold(request: Request, connection: Connection) -> None:
