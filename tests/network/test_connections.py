@@ -125,6 +125,9 @@ def test_connection_memory_counts_against_ram_and_limits_sockets() -> None:
     assert summary["refused"] > 0
     refused = results.summary()["requests"]["failed_by_reason"]["connection_refused"]
     assert refused == summary["refused"]
+    # The request table says which server refused them.
+    r = results.requests
+    assert set(r.server[r.outcome == r.reason_names.index("connection_refused")].tolist()) == {0}
 
 
 def test_backlog_wait_is_its_own_phase() -> None:

@@ -94,9 +94,16 @@ class Listener:
     """Sockets, accept backlog and connection memory of one node."""
 
     def __init__(
-        self, ctx: RunContext, node_id: str, limits: ConnectionLimits | None, memory: NodeMemory
+        self,
+        ctx: RunContext,
+        node_id: str,
+        limits: ConnectionLimits | None,
+        memory: NodeMemory,
+        server_index: int = -1,
     ) -> None:
         self.node_id = node_id
+        self._server_index = server_index  # written to refused requests' rows
+        self._log_server = ctx.log.server
         self.max_connections = (
             limits.max_connections if limits and limits.max_connections else math.inf
         )
@@ -149,6 +156,8 @@ class Listener:
             self._backlog_level.change(time, 1.0)
             return
         self.refused += 1
+        if self._server_index >= 0:
+            self._log_server[request.id] = self._server_index
         self._fail_refused(time, request)
 
     def _open(self, time: float, pool: Pool | None) -> Connection | None:

@@ -149,7 +149,9 @@ class Server:
                 for i, e in enumerate(spec.endpoints)
             ]
         self.listener = (
-            Listener(ctx, spec.id, resources, _ServerMemory(self)) if with_connections else None
+            Listener(ctx, spec.id, resources, _ServerMemory(self), index)
+            if with_connections
+            else None
         )
         weights = [e.weight for e in spec.endpoints]
         self._cumulative = list(accumulate(weights))
