@@ -77,7 +77,7 @@ _PHASE_RESOURCES = {
     "connection_wait": "connections",
     "pool_wait": "pool",
 }
-_RESOURCE_LABELS = {"cpu": "CPU", "ram": "RAM", "connections": "connections"}
+_RESOURCE_LABELS = {"cpu": "CPU", "ram": "RAM", "connections": "open connections"}
 # level metric, and the server_resources field holding its capacity
 _CAPACITY_LEVELS = (
     ("cpu", "busy_cores", "cpu_cores"),
@@ -312,14 +312,17 @@ class NodeShare:
     Attributes:
         node: Server or edge id.
         phase: Phase name (``"ram_wait"``, ``"network"``, ...).
-        share: Fraction of the tail requests' total latency.
+        share: Fraction of the tail requests' total latency spent in the
+            phase, on every node.
         event_ids: Event windows targeting that node.
+        node_share: The part of ``share`` spent on ``node`` itself.
     """
 
     node: str
     phase: str
     share: float
     event_ids: tuple[str, ...] = ()
+    node_share: float | None = None
 
     @property
     def resource(self) -> str:
@@ -327,8 +330,16 @@ class NodeShare:
         return phase_resource(self.phase)
 
     def describe(self) -> str:
-        """The phase and node in words: ``waiting for RAM on srv-1``."""
-        return f"{phase_label(self.phase)} on {self.node}"
+        """The phase, its share and its node in words.
+
+        ``waiting for RAM on srv-1 (71%)`` when that node holds nearly all of
+        the phase, else ``I/O (40%), most of it on srv-2 (22%)``.
+        """
+        label = phase_label(self.phase)
+        node_share = self.share if self.node_share is None else self.node_share
+        if node_share >= 0.9 * self.share:
+            return f"{label} on {self.node} ({self.share:.0%})"
+        return f"{label} ({self.share:.0%}), most of it on {self.node} ({node_share:.0%})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,20 +403,32 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
     """Mean utilisation of each server resource that has a capacity and a level.
 
     CPU is busy cores over ``cpu_cores``, RAM is RAM in use over ``ram_mb``;
-    open connections over ``max_connections`` appear when both are there.
+    open connections over ``max_connections`` (servers and the load
+    balancer) appear when both are there.
     """
+    nodes = results.scenario.topology_graph.nodes
+    holders: list[tuple[str, Any]] = [(s.id, s.server_resources) for s in nodes.servers]
+    balancer = nodes.load_balancer
+    if balancer is not None and balancer.resources is not None:
+        holders.append((balancer.id, balancer.resources))
     uses: list[ResourceUse] = []
-    for server in results.scenario.topology_graph.nodes.servers:
-        recorded = set(results.level_metrics(server.id))
+    for node, resources in holders:
+        recorded = set(results.level_metrics(node))
         for resource, metric, field in _CAPACITY_LEVELS:
-            capacity = getattr(server.server_resources, field, None)
+            capacity = getattr(resources, field, None)
             if metric in recorded and capacity:
-                mean = results.level_mean(metric, server.id)
-                uses.append(ResourceUse(server.id, resource, mean / float(capacity)))
+                mean = results.level_mean(metric, node)
+                uses.append(ResourceUse(node, resource, mean / float(capacity)))
     return uses
 
 
 def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
+    """The phase with the largest share of the scope's p99 tail, and its main node.
+
+    Phases are compared over all nodes together (two equal servers do not
+    split a queue's share in halves); the node named is the one holding the
+    largest part of that phase.
+    """
     r = results.requests
     latency = r.finished_s - r.generated_s
     tail = _tail_mask(latency, scope, 99)
@@ -415,10 +438,17 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     if not totals:
         return None
     total_latency = float(latency[tail].sum(dtype=np.float64))
-    (node, phase), seconds = max(totals.items(), key=lambda item: item[1])
+    by_phase: dict[str, float] = {}
+    for (_, phase), seconds in totals.items():
+        by_phase[phase] = by_phase.get(phase, 0.0) + seconds
+    phase = max(by_phase, key=lambda name: by_phase[name])
+    node = max((n for n, p in totals if p == phase), key=lambda n: totals[(n, phase)])
     events = tuple(w.event_id for w in results.fault_windows if w.target == node)
-    share = seconds / total_latency if total_latency > 0 else float("nan")
-    return NodeShare(node, phase, share, events)
+    if total_latency <= 0:
+        return NodeShare(node, phase, float("nan"), events, float("nan"))
+    share = by_phase[phase] / total_latency
+    node_share = totals[(node, phase)] / total_latency
+    return NodeShare(node, phase, share, events, node_share)
 
 
 def find_bottleneck(results: Results) -> Bottleneck:
@@ -475,7 +505,7 @@ def _sentence(
 
 
 def _dominance(share: NodeShare, subject: str) -> str:
-    what = f"{share.describe()} ({share.share:.0%})"
+    what = share.describe()
     if share.share >= 0.5:
         return f"{subject} is dominated by {what}"
     return f"the largest part of {subject} is {what}"
