@@ -198,3 +198,24 @@ def test_no_completed_request_gives_no_verdict(cpu_bound: Results) -> None:
 def test_phase_words(phase: str, label: str, resource: str) -> None:
     assert phase_label(phase) == label
     assert phase_resource(phase) == resource
+
+
+def test_a_phase_spread_over_nodes_names_the_main_one() -> None:
+    from asyncflow.analysis.attribution import NodeShare
+
+    alone = NodeShare("srv-1", "ram_wait", 0.71, (), 0.70)
+    spread = NodeShare("srv-2", "io", 0.55, (), 0.28)
+
+    assert alone.describe() == "waiting for RAM on srv-1 (71%)"
+    assert spread.describe() == "I/O (55%), most of it on srv-2 (28%)"
+    assert spread.resource == "io"
+
+
+def test_balanced_servers_do_not_split_the_verdict(balanced_with_spike: Results) -> None:
+    verdict = find_bottleneck(balanced_with_spike)
+
+    assert verdict.tail is not None
+    totals = node_phase_seconds(balanced_with_spike, measured_mask(balanced_with_spike))
+    assert verdict.tail.phase in {phase for _, phase in totals}
+    assert verdict.tail.node_share is not None
+    assert verdict.tail.node_share <= verdict.tail.share
