@@ -61,7 +61,10 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     (
         "unknown key without a close match",
         lambda d: nodes(d)["client"].update(colour="red"),
-        ["topology_graph.nodes.client.colour: unknown field (expected one of: id, type, connection_pool)"],
+        [
+            "topology_graph.nodes.client.colour: unknown field "
+            "(expected one of: id, type, connection_pool)"
+        ],
     ),
     (
         "misspelled enum value",
