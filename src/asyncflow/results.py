@@ -422,7 +422,11 @@ class Results:
         reason = [None, None, *names[2:]]
         servers = [*self.server_ids, None]  # index -1 → None
         endpoint_names = self._endpoint_names
-        phases = {f"{name}_s": values.tolist() for name, values in r.phases().items()}
+        # Phases are float32: shown at that precision, so 0.005 reads 0.005.
+        phases = {
+            f"{name}_s": v.astype(np.float32).astype(str).astype(np.float64).tolist()
+            for name, v in r.phases().items()
+        }
         return {
             "request_id": list(range(len(r))),
             "generated_s": r.generated_s.tolist(),
@@ -492,11 +496,12 @@ class Results:
     def write_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the request table as CSV (empty cells for missing values)."""
         rows = self._table_rows()
+        # Column by column: None and NaN (the only value unequal to itself) become "".
+        columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(rows.keys())
-            for row in zip(*rows.values(), strict=True):
-                writer.writerow(["" if _missing(v) else v for v in row])
+            writer.writerows(zip(*columns, strict=True))
 
 
 _BEFORE_ADMISSION = frozenset({"handshake", "connection_wait"})
@@ -536,10 +541,6 @@ def _pyarrow() -> tuple[Any, Any]:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("Parquet export needs pyarrow: pip install 'asyncflow[parquet]'") from exc
     return pa, pq
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
