@@ -98,7 +98,7 @@ DaskOption = Annotated[
     typer.Option(
         "--dask",
         metavar="ADDRESS",
-        help="Run on a Dask cluster, e.g. tcp://host:8786 (pip install 'asyncflow[dask]').",
+        help="Run on a Dask cluster, e.g. tcp://host:8786 (pip install 'asyncflow\\[dask]').",
         show_default=False,
         rich_help_panel=_ENSEMBLE,
     ),

@@ -22,6 +22,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from asyncflow.experiment.comparison import NO_DIFFERENCE
+
 if TYPE_CHECKING:
     from asyncflow.experiment.comparison import Comparison
     from asyncflow.experiment.ensemble import Ensemble
@@ -92,7 +94,7 @@ def ensemble_renderable(ensemble: Ensemble, objectives: Iterable[Objective] = ()
         "(min, max and the interval bounds are in the JSON summary)",
         title_justify="left",
     )
-    table.add_column("figure", no_wrap=True, overflow="ellipsis")
+    table.add_column("figure", overflow="fold")
     rows = [(path, ensemble.stats(path)) for path in ensemble.figures]
     partial = any(s.n < ensemble.runs for _, s in rows)
     for column in ("mean", f"± {level}", "std", *(("n",) if partial else ())):
@@ -136,21 +138,25 @@ def comparison_renderable(comparison: Comparison) -> RenderableType:
     level = f"{comparison.confidence:.0%}"
     header = (
         f"A = [bold]{a.name}[/bold], B = [bold]{b.name}[/bold]: {comparison.runs} paired runs "
-        f"(common random numbers), seed {a.seed}; difference is B − A"
+        f"(common random numbers), seed {a.seed}"
     )
-    table = Table(title=f"Paired differences ({level} intervals)", title_justify="left")
-    for column in ("figure", "A mean", "B mean", "B − A", f"{level} CI", "relative", "verdict"):
-        table.add_column(column, justify="left" if column in {"figure", "verdict"} else "right")
+    table = Table(
+        title=f"Paired differences B − A: mean ± half-width of the {level} interval "
+        "(n.s.: no significant difference; relative differences are in the JSON summary)",
+        title_justify="left",
+    )
+    table.add_column("figure", overflow="fold")
+    for column in ("A mean", "B − A", f"± {level}"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=8)
+    table.add_column("verdict", no_wrap=True)
     for path, d in comparison.differences().items():
         style = _VERDICT_STYLES.get(d.verdict, "")
-        relative = f"{d.relative:+.1%}" if math.isfinite(d.relative) else "–"
+        verdict = "n.s." if d.verdict == NO_DIFFERENCE else d.verdict
         table.add_row(
             path,
             _number(a.stats(path).mean),
-            _number(b.stats(path).mean),
             _number(d.mean),
-            f"{_number(d.ci_low)} – {_number(d.ci_high)}",
-            relative,
-            f"[{style}]{d.verdict}[/{style}]" if style else d.verdict,
+            _number((d.ci_high - d.ci_low) / 2.0),
+            f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
     return Group(header, table)
