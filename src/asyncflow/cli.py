@@ -3,6 +3,7 @@
 Commands::
 
     asyncflow run SCENARIO [--seed N] [--out DIR] [--summary-json PATH] [--quiet]
+                  [--report PATH.html] [--trace PATH.json] [--trace-rate R] [--trace-slowest N]
                   [--runs N] [--jobs J] [--confidence C] [--slo OBJECTIVE]...
                   [--precision P] [--max-runs M] [--metric PATH] [--warm-up S|auto]
                   [--dask ADDRESS]
@@ -59,6 +60,7 @@ ScenarioPath = Annotated[
     ),
 ]
 _ENSEMBLE = "Monte Carlo"
+_OUTPUTS = "Reports"
 Runs = Annotated[
     int | None,
     typer.Option(
@@ -133,7 +135,8 @@ def run(
             "--out",
             metavar="DIR",
             file_okay=False,
-            help="Directory for dashboard.png, requests.csv and summary.json (created if needed).",
+            help="Directory for dashboard.png, a page per node (nodes/), requests.csv, "
+            "timeseries.csv and summary.json (created if needed).",
             show_default=False,
         ),
     ] = None,
@@ -174,6 +177,44 @@ def run(
     ] = "latency_s.mean",
     warm_up: WarmUpOption = None,
     dask: DaskOption = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="PATH.html",
+            dir_okay=False,
+            help="Write a self-contained HTML report (interactive charts, works offline; "
+            "pip install 'asyncflow\\[report]').",
+            show_default=False,
+            rich_help_panel=_OUTPUTS,
+        ),
+    ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option(
+            "--trace",
+            metavar="PATH.json",
+            dir_okay=False,
+            help="Write a sample of requests as Chrome trace events (open in Perfetto).",
+            show_default=False,
+            rich_help_panel=_OUTPUTS,
+        ),
+    ] = None,
+    trace_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of requests sampled into --trace.",
+            rich_help_panel=_OUTPUTS,
+        ),
+    ] = 0.01,
+    trace_slowest: Annotated[
+        int,
+        typer.Option(
+            min=0, help="The slowest requests added to --trace.", rich_help_panel=_OUTPUTS
+        ),
+    ] = 50,
 ) -> None:
     """Run a scenario, print its summary and optionally write reports.
 
@@ -194,6 +235,8 @@ def run(
             warm_up=_warm_up(warm_up),
             dask=dask,
         )
+        if report is not None or trace is not None:
+            _exit_usage("error: --report and --trace describe a single run; drop --runs")
         _run_ensemble(scenario, model, plan, out=out, summary_json=summary_json, quiet=quiet)
         return
     _refuse_ensemble_options(
@@ -212,6 +255,9 @@ def run(
 
         print_summary(results, Console())
     written = _write_outputs(results, out=out, summary_json=summary_json)
+    written += _write_extras(
+        results, report=report, trace=trace, trace_rate=trace_rate, trace_slowest=trace_slowest
+    )
     if not quiet:
         for path in written:
             typer.echo(f"wrote {path}")
@@ -345,8 +391,9 @@ def _simulate(path: Path, model: Scenario, seed: int | None) -> Results:
 
 def _write_outputs(results: Results, *, out: Path | None, summary_json: Path | None) -> list[Path]:
     """Write the requested files and return their paths in writing order."""
-    from asyncflow.report.dashboard import write_dashboard
+    from asyncflow.report.dashboard import write_dashboard, write_node_pages
     from asyncflow.report.export import write_summary_json
+    from asyncflow.report.tables import write_timeseries_csv
 
     written: list[Path] = []
     try:
@@ -356,11 +403,44 @@ def _write_outputs(results: Results, *, out: Path | None, summary_json: Path | N
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             written.append(write_dashboard(results, out / "dashboard.png"))
+            written += write_node_pages(results, out / "nodes")
             results.write_csv(out / "requests.csv")
             written.append(out / "requests.csv")
+            written.append(write_timeseries_csv(results, out / "timeseries.csv"))
             written.append(write_summary_json(summary, out / "summary.json"))
     except OSError as error:
         where = error.filename if error.filename is not None else (out or summary_json)
+        typer.echo(f"error: cannot write {where}: {error.strerror or error}", err=True)
+        raise typer.Exit(EXIT_RUN_FAILED) from None
+    return written
+
+
+def _write_extras(
+    results: Results,
+    *,
+    report: Path | None,
+    trace: Path | None,
+    trace_rate: float,
+    trace_slowest: int,
+) -> list[Path]:
+    """Write the HTML report and the trace when asked for."""
+    written: list[Path] = []
+    try:
+        if report is not None:
+            from asyncflow.report.html import write_html_report
+
+            written.append(write_html_report(results, report))
+        if trace is not None:
+            from asyncflow.report.trace import write_trace
+
+            written.append(
+                write_trace(results, trace, sample_rate=trace_rate, slowest=trace_slowest)
+            )
+    except ImportError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_RUN_FAILED) from None
+    except OSError as error:
+        where = error.filename if error.filename is not None else (report or trace)
         typer.echo(f"error: cannot write {where}: {error.strerror or error}", err=True)
         raise typer.Exit(EXIT_RUN_FAILED) from None
     return written
