@@ -124,6 +124,20 @@ class FaultWindow:
     end_s: float
 
 
+def fault_windows_of(scenario: Scenario) -> tuple[FaultWindow, ...]:
+    """The injected events of a scenario as windows, in scenario order."""
+    return tuple(
+        FaultWindow(
+            e.event_id,
+            "outage" if e.is_outage else "spike",
+            e.target_id,
+            e.start.t_start,
+            e.end.t_end,
+        )
+        for e in scenario.events
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _LevelStats:
     area: float
@@ -168,16 +182,7 @@ class Results:
         self._endpoint_names = {
             i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
         }
-        self.fault_windows: tuple[FaultWindow, ...] = tuple(
-            FaultWindow(
-                e.event_id,
-                "outage" if e.is_outage else "spike",
-                e.target_id,
-                e.start.t_start,
-                e.end.t_end,
-            )
-            for e in scenario.events
-        )
+        self.fault_windows = fault_windows_of(scenario)
 
     @classmethod
     def from_simulation(cls, simulation: Simulation, wall_s: float) -> Results:

@@ -37,7 +37,7 @@ from asyncflow.analysis.stats import (
 )
 from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.objectives import Objective
-from asyncflow.results import FaultWindow
+from asyncflow.results import fault_windows_of
 
 if TYPE_CHECKING:
     from asyncflow.experiment.record import RunRecord
@@ -160,16 +160,7 @@ class Ensemble:
         self.bin_s = self._records[0].bin_s
         bins = next(iter(self._records[0].series.values())).size
         self.t = np.arange(bins) * self.bin_s
-        self.fault_windows = tuple(
-            FaultWindow(
-                e.event_id,
-                "outage" if e.is_outage else "spike",
-                e.target_id,
-                e.start.t_start,
-                e.end.t_end,
-            )
-            for e in scenario.events
-        )
+        self.fault_windows = fault_windows_of(scenario)
         self._figures = _union(r.figures for r in self._records)
         self._series_names = _union(r.series for r in self._records)
 
