@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asyncflow.report.plots import FAULT_GID, WARM_UP_GID
+from asyncflow.report.plots import WARM_UP_GID, shade_windows
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -39,7 +39,6 @@ BAND_GID = "confidence-band"
 ENVELOPE_GID = "envelope"
 """Artist gid of a shaded 5-95% envelope."""
 
-_FAULT_COLORS = {"outage": "#d62728", "spike": "#ff7f0e"}
 _DESIGN_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 _PERCENTILE_COLORS = {"p50": "#1f77b4", "p95": "#ff7f0e", "p99": "#d62728"}
 _DPI = 100
@@ -104,29 +103,9 @@ def mark_events(
     Returns:
         The number of fault windows shaded.
     """
-    from matplotlib.transforms import blended_transform_factory
-
     if warm_up_s > 0:
         ax.axvspan(0.0, warm_up_s, color="0.85", alpha=0.5, linewidth=0).set_gid(WARM_UP_GID)
-    text_transform = blended_transform_factory(ax.transData, ax.transAxes)
-    for window in fault_windows:
-        color = _FAULT_COLORS.get(window.kind, "0.5")
-        span = ax.axvspan(window.start_s, window.end_s, color=color, alpha=0.12, linewidth=0)
-        span.set_gid(FAULT_GID)
-        if label:
-            ax.text(
-                window.start_s,
-                0.98,
-                f" {window.event_id}",
-                transform=text_transform,
-                ha="left",
-                va="top",
-                rotation=90,
-                fontsize="x-small",
-                color=color,
-                clip_on=True,
-            )
-    return len(fault_windows)
+    return shade_windows(ax, fault_windows, label=label)
 
 
 def _panels(ensembles: Sequence[tuple[str, Ensemble]]) -> list[tuple[str, list[str], float, str]]:

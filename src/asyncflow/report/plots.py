@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import NDArray
 
-    from asyncflow.results import Results
+    from asyncflow.results import FaultWindow, Results
 
 __all__ = [
     "FAULT_GID",
@@ -34,6 +34,7 @@ __all__ = [
     "plot_server_resources",
     "plot_throughput",
     "shade_fault_windows",
+    "shade_windows",
 ]
 
 FAULT_GID = "fault-window"
@@ -242,10 +243,24 @@ def shade_fault_windows(results: Results, ax: Axes, *, label: bool = True) -> in
     Returns:
         The number of windows shaded.
     """
+    return shade_windows(ax, results.fault_windows, label=label)
+
+
+def shade_windows(ax: Axes, windows: Sequence[FaultWindow], *, label: bool = True) -> int:
+    """Shade fault windows on a time axis (red outages, orange spikes).
+
+    Args:
+        ax: A chart whose x axis is simulated time in seconds.
+        windows: The windows to shade.
+        label: Write each window's ``event_id`` at the top of its span.
+
+    Returns:
+        The number of windows shaded.
+    """
     from matplotlib.transforms import blended_transform_factory
 
     text_transform = blended_transform_factory(ax.transData, ax.transAxes)
-    for window in results.fault_windows:
+    for window in windows:
         color = _FAULT_COLORS.get(window.kind, "0.5")
         span = ax.axvspan(window.start_s, window.end_s, color=color, alpha=0.12, linewidth=0)
         span.set_gid(FAULT_GID)
@@ -262,7 +277,7 @@ def shade_fault_windows(results: Results, ax: Axes, *, label: bool = True) -> in
                 color=color,
                 clip_on=True,
             )
-    return len(results.fault_windows)
+    return len(windows)
 
 
 def _server_capacity(results: Results, server_id: str) -> tuple[float | None, float | None]:
