@@ -110,8 +110,10 @@ def test_run_with_out_writes_dashboard_csv_and_summary(
     for stats in summary["servers"].values():
         assert set(stats) == SERVER_KEYS | SERVER_EXTRA_KEYS | SERVER_PHASE_KEYS
     assert len(summary["edges"]) == 6
-    for stats in summary["edges"].values():
-        assert set(stats) == EDGE_KEYS
+    spiked = {"client-lb", "lb-srv2", "gen-client"}  # the edges with latency spikes
+    for edge_id, stats in summary["edges"].items():
+        extra = {"spike_s_mean", "spike_s_max"} if edge_id in spiked else set()
+        assert set(stats) == EDGE_KEYS | extra, edge_id
     assert_every_key_is_documented(summary)
     assert summary["scenario"] == "event_inj_lb"
     assert summary["seed"] == 3

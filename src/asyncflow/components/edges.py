@@ -83,6 +83,13 @@ class Edge:
         self._u = blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
         self._fail_drop = ctx.failer("network_drop")
         self._spikes = SpikeSchedule(spikes) if spikes else None
+        if spikes:
+            # The added latency is known in advance: record it as a level of its own.
+            spike_level = ctx.level(spec.id, "spike_s")
+            for start, end, spike in spikes:
+                spike_level.change(start, spike)
+                if end < ctx.end_s:
+                    spike_level.change(end, -spike)
         self._level = ctx.level(spec.id, "in_transit")
         self._hops = ctx.log.hops
         self.link = SharedLink(ctx, spec.bandwidth_mbps) if spec.bandwidth_mbps else None
