@@ -29,12 +29,15 @@ class Request:
 
     __slots__ = ("conn", "endpoint", "held", "hop", "id", "mark", "pool", "step")
 
+    endpoint: Any
+    step: int
+    mark: float
+
     def __init__(self, id: int) -> None:
+        # ``endpoint``, ``step`` and ``mark`` are always set before they are read
+        # (a request is created per arrival: every attribute set here costs).
         self.id = id
         self.hop = 0
-        self.endpoint: Any = None
-        self.step = 0
-        self.mark = 0.0
         self.conn: Any = None
         self.pool: Any = None
         self.held: list[Any] | None = None
