@@ -127,13 +127,15 @@ class Simulation:
                 self.client.forward_to = self._sender(
                     edge, target.arrive, nodes.client.connection_pool, target.listener, tls
                 )
-            if edge_spec.target in self.servers:
-                self.servers[edge_spec.target].inbound = edge
-            if edge_spec.source in self.servers:
-                self.servers[edge_spec.source].outbound = edge
+            elif edge_spec.source in self.servers:
                 complete = self.client.complete_connected if connected else self.client.complete
                 send = edge.connect_event(ctx, complete) if connected else edge.connect(complete)
-                self.servers[edge_spec.source].send_out = send
+                inbound = next(
+                    self.edges[e.id]
+                    for e in scenario.topology_graph.edges
+                    if e.target == edge_spec.source
+                )
+                self.servers[edge_spec.source].connect(inbound, edge, send)
             elif edge_spec.source == scenario.rqs_input.id:
                 forward = self.client.forward
                 send = edge.connect_event(ctx, forward) if connected else edge.connect(forward)

@@ -41,8 +41,13 @@ class LoadBalancer:
     def arrive(self, time: float, request: Request) -> None:
         """A request arrives: accept its connection if new, then forward it."""
         listener = self.listener
-        if listener is None or listener.admit(time, request, self._connected):
-            self._forward(time, request)
+        if listener is not None and not listener.admit(time, request, self._connected):
+            return
+        i = self._choose(self._servers)
+        if i < 0:
+            self._fail_down(time, request)
+        else:
+            self._sends[i](time, request)
 
     def _connected(self, time: float, request: Request, connection: Connection) -> None:
         hold(request, connection)

@@ -31,6 +31,7 @@ from asyncflow.metrics.requests import MAX_HOPS
 
 if TYPE_CHECKING:
     from asyncflow.components.edges import Edge
+    from asyncflow.scenario import Distribution
     from asyncflow.scenario import Endpoint as EndpointSpec
     from asyncflow.scenario import Server as ServerSpec
 
@@ -40,10 +41,15 @@ _SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A run of consecutive CPU or I/O steps, with its total duration sampler."""
+    """A run of consecutive CPU or I/O steps, with its total duration sampler.
+
+    ``fixed`` is the duration when it is constant, else -1: the hot path then
+    skips a sampler call (most scenarios give constant step times).
+    """
 
     is_cpu: bool
     duration: Sampler
+    fixed: float = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,13 @@ class CompiledEndpoint:
     segments: tuple[Segment, ...]
     request_bytes: float = 0.0
     response_bytes: float = 0.0
+
+
+def _constant(steps: Sequence[Distribution | None]) -> float:
+    """The total of constant steps, or -1 when any step is random."""
+    if any(d is None or d.distribution != "deterministic" for d in steps):
+        return -1.0
+    return sum(d.moments()[0] for d in steps if d is not None)
 
 
 def _sum_sampler(samplers: Sequence[Sampler]) -> Sampler:
@@ -75,8 +88,10 @@ def compile_endpoint(
     ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
     """
     groups: list[tuple[bool, list[Sampler]]] = []
+    step_groups: list[list[Distribution | None]] = []  # None: not a constant
     if prefix_cpu is not None:
         groups.append((True, [prefix_cpu]))
+        step_groups.append([None])
     for k, step in enumerate(spec.steps):
         if step.category == "ram":
             continue
@@ -85,9 +100,14 @@ def compile_endpoint(
         sampler = make_sampler(step.duration, rng)
         if groups and groups[-1][0] == is_cpu:
             groups[-1][1].append(sampler)
+            step_groups[-1].append(step.duration)
         else:
             groups.append((is_cpu, [sampler]))
-    segments = tuple(Segment(is_cpu, _sum_sampler(s)) for is_cpu, s in groups)
+            step_groups.append([step.duration])
+    segments = tuple(
+        Segment(is_cpu, _sum_sampler(samplers), _constant(steps))
+        for (is_cpu, samplers), steps in zip(groups, step_groups, strict=True)
+    )
     return CompiledEndpoint(
         index, spec.ram_mb, segments, spec.request_kb * KIB, spec.response_kb * KIB
     )
@@ -114,7 +134,7 @@ class Server:
         self.index = index
         self.up = True
         self.in_progress = 0
-        self.send_out: Callable[[float, Request], None] | None = None
+        self.send_out: Callable[[float, Request], None] = self._unconnected
         self.inbound: Edge | None = None  # the edge requests arrive on (request bodies)
         self.outbound: Edge | None = None  # the edge responses leave on
         self._hops = ctx.log.hops
@@ -155,6 +175,8 @@ class Server:
         )
         weights = [e.weight for e in spec.endpoints]
         self._cumulative = list(accumulate(weights))
+        self._single_endpoint = self._endpoints[0] if len(self._endpoints) == 1 else None
+        self._receives_bodies = False  # set by connect() once the edges are known
         self._u = blocks(ctx.streams.generator(f"server:{spec.id}:endpoint").random)
         levels = [ctx.level(spec.id, m) for m in _SERVER_METRICS]
         self._levels = levels
@@ -175,6 +197,9 @@ class Server:
         i = bisect_right(self._cumulative, self._u() * total)
         return endpoints[min(i, len(endpoints) - 1)]
 
+    def _unconnected(self, time: float, request: Request) -> None:
+        raise RuntimeError(f"server {self.id!r} has no outgoing edge")
+
     @property
     def connections(self) -> int:
         """Connections in use (not idle in a pool) when modelled, else requests in progress."""
@@ -187,7 +212,11 @@ class Server:
             return
         listener = self.listener
         if listener is None or listener.admit(time, request, self._connected):
-            self._enter(time, request, self._pick_endpoint())
+            endpoint = self._single_endpoint or self._pick_endpoint()
+            if self._receives_bodies:
+                self._enter(time, request, endpoint)
+            else:
+                self._admit(time, request, endpoint)
 
     def _connected(self, time: float, request: Request, connection: Connection) -> None:
         """A new connection was accepted: the request holds it while inside."""
@@ -252,7 +281,9 @@ class Server:
             self._leave(time, request)
             return
         segment = segments[step]
-        duration = segment.duration()
+        duration = segment.fixed
+        if duration < 0.0:
+            duration = segment.duration()
         if segment.is_cpu:
             self._cpu[request.id] += duration
             if self._free_cores:
@@ -306,27 +337,40 @@ class Server:
                 request.held.remove(connection)
             connection.release(time)
         endpoint: CompiledEndpoint = request.endpoint
-        if endpoint.ram_mb:
-            self.give_memory(time, endpoint.ram_mb)
+        ram = endpoint.ram_mb
+        if ram:
+            self._ram_free += ram
+            self._ram_t(time)
+            self._ram_d(-ram)
+            if self.listener is not None:
+                self.listener.retry(time)
+            if self._ram_queue:
+                self._admit_waiting(time)
         outbound = self.outbound
         if endpoint.response_bytes and outbound is not None and outbound.link is not None:
             outbound.enter_transit(time)
             outbound.link.start(time, endpoint.response_bytes, request, self._responded)
             return
-        self._send_response(time, request)
+        self.send_out(time, request)
 
     def _responded(self, time: float, request: Request, seconds: float) -> None:
         """The response body is out: send it on, its time counted on that hop."""
         if self.outbound is not None:  # always: a body is sent through it
             self.outbound.leave_transit(time)
         hop = request.hop
-        self._send_response(time, request)
+        self.send_out(time, request)
         self._hops[request.id * MAX_HOPS + hop] += seconds
 
-    def _send_response(self, time: float, request: Request) -> None:
-        if self.send_out is None:
-            raise RuntimeError(f"server {self.id!r} has no outgoing edge")
-        self.send_out(time, request)
+    def connect(
+        self, inbound: Edge, outbound: Edge, send_out: Callable[[float, Request], None]
+    ) -> None:
+        """Wire the edges requests arrive on and responses leave on."""
+        self.inbound = inbound
+        self.outbound = outbound
+        self.send_out = send_out
+        self._receives_bodies = inbound.link is not None and any(
+            e.request_bytes for e in self._endpoints
+        )
 
     def take_memory(self, time: float, mb: float) -> bool:
         """Reserve RAM for a connection if it is free now."""
