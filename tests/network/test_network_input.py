@@ -113,6 +113,35 @@ CASES: list[tuple[str, Mutation, str]] = [
         lambda d: d["topology_graph"]["edges"][0].update(bandwidth_mbps=0),
         "topology_graph.edges[0].bandwidth_mbps: must be > 0 (got 0)",
     ),
+    (
+        "negative request body",
+        lambda d: _nodes(d)["servers"][0]["endpoints"][0].update(request_kb=-1),
+        f"{SERVER}.endpoints[0].request_kb: must be >= 0 (got -1)",
+    ),
+    (
+        "negative response body",
+        lambda d: _nodes(d)["servers"][0]["endpoints"][0].update(response_kb=-5),
+        f"{SERVER}.endpoints[0].response_kb: must be >= 0 (got -5)",
+    ),
+    (
+        "negative TLS round trips",
+        lambda d: _nodes(d)["servers"][0].update(tls={"round_trips": -1}),
+        f"{SERVER}.tls.round_trips: must be >= 0 (got -1)",
+    ),
+    (
+        "zero idle timeout",
+        lambda d: _nodes(d)["load_balancer"].update(connection_pool={"idle_timeout_s": 0}),
+        f"{LB}.connection_pool.idle_timeout_s: must be > 0 (got 0)",
+    ),
+    (
+        "balancer memory too small for its sockets",
+        lambda d: _nodes(d)["load_balancer"].update(
+            resources={"ram_mb": 1, "max_connections": 100, "connection_memory_kb": 64}
+        ),
+        f"{LB}.resources.connection_memory_kb: max_connections x connection_memory_kb needs "
+        "6.25 MB but ram_mb is 1: lower max_connections (or leave it unset to let memory be the "
+        "limit) (got 64.0)",
+    ),
 ]
 
 
