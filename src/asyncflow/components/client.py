@@ -35,8 +35,7 @@ class Client:
 
     def complete_connected(self, time: float, request: Request) -> None:
         """Complete, then release the connections still held (connection mode)."""
-        self._finished[request.id] = time
-        self._outcome[request.id] = COMPLETED
+        self.complete(time, request)
         held = request.held
         if held:
             request.held = []

@@ -41,10 +41,10 @@ Proceed = Callable[[float, Request, "Connection"], None]
 class NodeMemory(Protocol):
     """The RAM a listener takes its connections' memory from."""
 
-    def take(self, time: float, mb: float) -> bool:
+    def take_memory(self, time: float, mb: float) -> bool:
         """Reserve ``mb`` if available."""
 
-    def give(self, time: float, mb: float) -> None:
+    def give_memory(self, time: float, mb: float) -> None:
         """Return ``mb``."""
 
 
@@ -56,14 +56,14 @@ class Memory:
     def __init__(self, ram_mb: float) -> None:
         self.free = ram_mb
 
-    def take(self, time: float, mb: float) -> bool:
+    def take_memory(self, time: float, mb: float) -> bool:
         """Reserve ``mb`` if available."""
         if mb > self.free:
             return False
         self.free -= mb
         return True
 
-    def give(self, time: float, mb: float) -> None:
+    def give_memory(self, time: float, mb: float) -> None:
         """Return ``mb``."""
         self.free += mb
 
@@ -164,7 +164,7 @@ class Listener:
         if self.open >= self.max_connections:
             return None
         mb = self.connection_mb
-        if mb and not self.memory.take(time, mb):
+        if mb and not self.memory.take_memory(time, mb):
             return None
         self.open += 1
         self._connections.change(time, 1.0)
@@ -181,7 +181,7 @@ class Listener:
         mb = self.connection_mb
         if mb:
             self._memory_level.change(time, -mb)
-            self.memory.give(time, mb)
+            self.memory.give_memory(time, mb)
         self.retry(time)
 
     def retry(self, time: float) -> None:

@@ -168,11 +168,7 @@ class Server:
                 compile_endpoint(ctx, spec.id, i, e, prefix_cpu=tls)
                 for i, e in enumerate(spec.endpoints)
             ]
-        self.listener = (
-            Listener(ctx, spec.id, resources, _ServerMemory(self), index)
-            if with_connections
-            else None
-        )
+        self.listener = Listener(ctx, spec.id, resources, self, index) if with_connections else None
         weights = [e.weight for e in spec.endpoints]
         self._cumulative = list(accumulate(weights))
         self._single_endpoint = self._endpoints[0] if len(self._endpoints) == 1 else None
@@ -337,15 +333,8 @@ class Server:
                 request.held.remove(connection)
             connection.release(time)
         endpoint: CompiledEndpoint = request.endpoint
-        ram = endpoint.ram_mb
-        if ram:
-            self._ram_free += ram
-            self._ram_t(time)
-            self._ram_d(-ram)
-            if self.listener is not None:
-                self.listener.retry(time)
-            if self._ram_queue:
-                self._admit_waiting(time)
+        if endpoint.ram_mb:
+            self.give_memory(time, endpoint.ram_mb)
         outbound = self.outbound
         if endpoint.response_bytes and outbound is not None and outbound.link is not None:
             outbound.enter_transit(time)
@@ -388,7 +377,8 @@ class Server:
         self._ram_d(-mb)
         if self.listener is not None:
             self.listener.retry(time)
-        self._admit_waiting(time)
+        if self._ram_queue:
+            self._admit_waiting(time)
 
     def _admit_waiting(self, time: float) -> None:
         queue = self._ram_queue
@@ -442,18 +432,3 @@ class Server:
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
         self.up = True
-
-
-class _ServerMemory:
-    """The server's RAM as seen by its listener (connection memory)."""
-
-    __slots__ = ("_server",)
-
-    def __init__(self, server: Server) -> None:
-        self._server = server
-
-    def take(self, time: float, mb: float) -> bool:
-        return self._server.take_memory(time, mb)
-
-    def give(self, time: float, mb: float) -> None:
-        self._server.give_memory(time, mb)

@@ -25,7 +25,6 @@ class Level:
     """One level's change buffer and its exact binned integrals."""
 
     __slots__ = (
-        "_bin_s",
         "_edges",
         "_t_last",
         "_value",
@@ -43,7 +42,6 @@ class Level:
         self.name = name
         self.times = array("d")
         self.deltas = array("d")
-        self._bin_s = bin_s
         self._edges = np.arange(n_bins) * bin_s
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
