@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
-from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
+from asyncflow.metrics.phases import (
+    CALLS_NETWORK,
+    CONNECTION_WAIT,
+    CPU,
+    CPU_WAIT,
+    HANDSHAKE,
+    HOP_SLOTS,
+    IO,
+    RAM_WAIT,
+)
+from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT, RequestLog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,8 +48,13 @@ class RequestTable:
         outcome: 0 in flight, 1 completed, >= 2 failed (``reason_names[code]``).
         server: Index into ``Results.server_ids``; -1 if it reached no server.
         endpoint: Index into that server's endpoints; -1 if none.
-        hops_s: Seconds on each network hop, shape (n, 4), in path order
-            (unused hops are 0).
+        workload: Index into ``Results.workload_ids``.
+        failed_at: Where a failed request failed: index into
+            ``Results.places`` (a node or edge id); -1 otherwise.
+        hops_s: Seconds on each hop of the request's own path, shape (n, 4):
+            from its workload, out to its entry node, from a balancer to the
+            server, and the reply (hops it does not take are 0).
+        call_network_s: Seconds on the network of the calls it waited for.
         handshake_s: Seconds opening connections (TCP and TLS round trips).
         connection_wait_s: Seconds waiting in accept backlogs.
         ram_wait_s: Seconds waiting for RAM at the server.
@@ -54,7 +69,10 @@ class RequestTable:
     outcome: np.ndarray
     server: np.ndarray
     endpoint: np.ndarray
+    workload: np.ndarray
+    failed_at: np.ndarray
     hops_s: np.ndarray
+    call_network_s: np.ndarray
     handshake_s: np.ndarray
     connection_wait_s: np.ndarray
     ram_wait_s: np.ndarray
@@ -71,7 +89,7 @@ class RequestTable:
         ``cpu`` and ``io``.
         """
         return {
-            "network": self.hops_s.sum(axis=1, dtype=np.float64),
+            "network": self.hops_s.sum(axis=1, dtype=np.float64) + self.call_network_s,
             "handshake": self.handshake_s.astype(np.float64),
             "connection_wait": self.connection_wait_s.astype(np.float64),
             "ram_wait": self.ram_wait_s.astype(np.float64),
@@ -188,12 +206,10 @@ class Results:
     def from_simulation(cls, simulation: Simulation, wall_s: float) -> Results:
         """Collect a finished simulation's records."""
         ctx = simulation.ctx
-        columns = ctx.log.columns(simulation.end_s)
-        table = RequestTable(**columns, reason_names=tuple(ctx.log.reasons))
+        table = _request_table(ctx.log)
         levels = {key: _stats(level) for key, level in ctx.levels.items()}
         listeners = [s.listener for s in simulation.servers.values()]
-        if simulation.balancer is not None:
-            listeners.append(simulation.balancer.listener)
+        listeners += [b.listener for b in simulation.balancers.values()]
         refused = {lst.node_id: lst.refused for lst in listeners if lst is not None}
         return cls(
             scenario=simulation.scenario,
@@ -556,6 +572,38 @@ def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
     stats.update({f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)})
     stats["max"] = float(latencies.max())
     return stats
+
+
+def _request_table(log: RequestLog) -> RequestTable:
+    """The request log's columns as a table (views, no copies)."""
+    columns = log.columns()
+    for column in columns.values():
+        column.flags.writeable = False
+    view = log.phases.view()
+    kept = log.phases.kept
+    n = view.shape[0]
+
+    def slot(k: int) -> np.ndarray:
+        if k in kept:
+            column: np.ndarray = view[:, kept.index(k)]
+        else:
+            column = np.zeros(n, dtype=np.float32)
+        column.flags.writeable = False
+        return column
+
+    hops = view[:, [kept.index(k) for k in HOP_SLOTS]]
+    return RequestTable(
+        **columns,
+        hops_s=hops,
+        call_network_s=slot(CALLS_NETWORK),
+        handshake_s=slot(HANDSHAKE),
+        connection_wait_s=slot(CONNECTION_WAIT),
+        ram_wait_s=slot(RAM_WAIT),
+        cpu_wait_s=slot(CPU_WAIT),
+        cpu_s=slot(CPU),
+        io_s=slot(IO),
+        reason_names=tuple(log.reasons.names),
+    )
 
 
 def _stats(level: Level) -> _LevelStats:

@@ -5,26 +5,45 @@ from __future__ import annotations
 import math
 import os
 import time as wallclock
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from asyncflow.components.balancer import LoadBalancer
-from asyncflow.components.client import Client
-from asyncflow.components.connections import Listener, Memory, Pool, connecting_sender
-from asyncflow.components.context import Request, RunContext
-from asyncflow.components.edges import Edge
-from asyncflow.components.generator import Generator
-from asyncflow.components.policies import make_policy
+import numpy as np
+
+from asyncflow.components.calls import (
+    DONE,
+    HANDSHAKING,
+    SENDING,
+    Call,
+    cut_transit,
+    fold_pending,
+    totals,
+)
+from asyncflow.components.context import RunContext
 from asyncflow.components.server import Server
+from asyncflow.components.wiring import BuildOptions, Wiring
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
-from asyncflow.metrics.requests import RequestLog
+from asyncflow.metrics.phases import (
+    HANDSHAKE,
+    HOP_BALANCER,
+    HOP_GENERATOR,
+    HOP_OUT,
+    HOP_REPLY,
+    SLOTS,
+)
+from asyncflow.metrics.requests import (
+    IN_FLIGHT,
+    CallLog,
+    CriticalPathLog,
+    Reasons,
+    RequestLog,
+)
 
 if TYPE_CHECKING:
     from asyncflow.results import Results
-    from asyncflow.scenario import ConnectionPool, Scenario, Tls
+    from asyncflow.scenario import Scenario
 
 MAX_BINS = 1000
 FLUSHES = 64  # times a run the level buffers are looked at (bounds their memory)
@@ -46,122 +65,50 @@ class Simulation:
     """One run of a scenario: the components wired to a kernel.
 
     ``Simulation(scenario, seed).run()`` runs to the horizon; ``advance(t)``
-    runs in slices (for live progress and, later, learning environments).
+    runs in slices (for live progress and learning environments). With
+    ``record_calls`` every call (requests included) gets a row of its own in
+    ``Results.calls``.
     """
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, *, record_calls: bool = False) -> None:
         self.scenario = scenario
         settings = scenario.sim_settings
         self.end_s = float(settings.total_simulation_time)
         kernel = Kernel()
+        slots = tuple(range(SLOTS))
+        reasons = Reasons()
         self.ctx = RunContext(
             kernel=kernel,
             streams=RandomStreams(seed),
-            log=RequestLog(),
+            log=RequestLog(reasons, slots),
+            reasons=reasons,
+            critical=CriticalPathLog(slots),
+            calls=CallLog(slots) if record_calls else None,
             end_s=self.end_s,
             bin_s=series_bin_s(self.end_s, settings.sample_period_s),
             warm_up_s=float(settings.warm_up_s),
         )
         self.seed = seed
-        self._build()
+        self.connected = uses_connections(scenario)
+        outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
+        wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages))
+        self.runtime = runtime = wiring.build()
+        self.client = runtime.client
+        self.servers = runtime.servers
+        self.balancers = runtime.balancers
+        self.edges = runtime.edges
+        for generator in runtime.generators:
+            generator.start()
         self._flush_every_s = self.end_s / FLUSHES
         kernel.schedule(self._flush_every_s, self._flush)
+        self._finished = False
 
-    def _build(self) -> None:
-        ctx = self.ctx
-        scenario = self.scenario
-        nodes = scenario.topology_graph.nodes
-        spikes: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-        outages: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for event in scenario.events:
-            if event.is_outage:
-                outages[event.target_id].append((event.start.t_start, event.end.t_end))
-            else:
-                spike = event.start.spike_s or 0.0
-                spikes[event.target_id].append((event.start.t_start, event.end.t_end, spike))
-        connected = uses_connections(scenario)
-        self.connected = connected
-        self.client = Client(ctx, nodes.client.id)
-        self.servers = {
-            s.id: Server(ctx, s, i, tracks_crashes=s.id in outages, with_connections=connected)
-            for i, s in enumerate(nodes.servers)
-        }
-        self.edges = {
-            e.id: Edge(ctx, e, spikes.get(e.id, [])) for e in scenario.topology_graph.edges
-        }
-        self.balancer: LoadBalancer | None = None
-        lb_spec = nodes.load_balancer
-        out_edge = {(e.source, e.target): self.edges[e.id] for e in scenario.topology_graph.edges}
-        if lb_spec is not None:
-            listener = None
-            if connected:
-                ram_mb = lb_spec.resources.ram_mb if lb_spec.resources is not None else math.inf
-                listener = Listener(ctx, lb_spec.id, lb_spec.resources, Memory(ram_mb))
-            sends = [
-                self._sender(
-                    out_edge[(lb_spec.id, sid)],
-                    self.servers[sid].arrive,
-                    lb_spec.connection_pool,
-                    self.servers[sid].listener,
-                    nodes.server(sid).tls,
-                )
-                for sid in lb_spec.server_covered
-            ]
-            policy = make_policy(
-                lb_spec.algorithms,
-                lb_spec.server_covered,
-                lb_spec.weights,
-                lambda purpose: ctx.streams.generator(f"balancer:{lb_spec.id}:{purpose}"),
-            )
-            servers = [self.servers[s] for s in lb_spec.server_covered]
-            self.balancer = LoadBalancer(ctx, lb_spec.id, policy, servers, sends, listener)
-        for edge_spec in scenario.topology_graph.edges:
-            edge = self.edges[edge_spec.id]
-            if edge_spec.source == nodes.client.id:
-                if self.balancer is not None:
-                    target: Server | LoadBalancer = self.balancer
-                    tls = lb_spec.tls if lb_spec is not None else None
-                else:
-                    target = self.servers[edge_spec.target]
-                    tls = nodes.server(edge_spec.target).tls
-                self.client.forward_to = self._sender(
-                    edge, target.arrive, nodes.client.connection_pool, target.listener, tls
-                )
-            elif edge_spec.source in self.servers:
-                complete = self.client.complete_connected if connected else self.client.complete
-                send = edge.connect_event(ctx, complete) if connected else edge.connect(complete)
-                inbound = next(
-                    self.edges[e.id]
-                    for e in scenario.topology_graph.edges
-                    if e.target == edge_spec.source
-                )
-                self.servers[edge_spec.source].connect(inbound, edge, send)
-            elif edge_spec.source == scenario.rqs_input.id:
-                forward = self.client.forward
-                send = edge.connect_event(ctx, forward) if connected else edge.connect(forward)
-                self.generator = Generator(ctx, scenario.rqs_input, send)
-        for server_id, windows in outages.items():
-            server = self.servers[server_id]
-            for start, end in windows:
-                ctx.kernel.schedule(start, server.go_down)
-                ctx.kernel.schedule(end, server.go_up)
-        self.generator.start()
-
-    def _sender(
-        self,
-        edge: Edge,
-        arrive: Callable[[float, Request], None],
-        pool_spec: ConnectionPool | None,
-        listener: Listener | None,
-        tls: Tls | None,
-    ) -> Callable[[float, Request], None]:
-        """The send function of a client or balancer edge (with connection set-up)."""
-        send = edge.connect_event(self.ctx, arrive)
-        if not self.connected or listener is None:
-            return send
-        pool = Pool(self.ctx, pool_spec, listener) if pool_spec is not None else None
-        round_trips = tls.round_trips if tls is not None else 0
-        return connecting_sender(self.ctx, edge, send, pool, round_trips)
+    @property
+    def balancer(self) -> Any:
+        """The load balancer, when there is exactly one (else None)."""
+        if len(self.balancers) == 1:
+            return next(iter(self.balancers.values()))
+        return None
 
     def _flush(self, now: float, _: object = None) -> None:
         for level in self.ctx.levels.values():
@@ -170,6 +117,11 @@ class Simulation:
         nxt = now + self._flush_every_s
         if nxt < self.end_s:
             self.ctx.kernel.schedule(nxt, self._flush)
+
+    @property
+    def now(self) -> float:
+        """The simulated time reached."""
+        return self.ctx.kernel.now
 
     def advance(self, until: float) -> None:
         """Run up to ``until`` (at most the horizon)."""
@@ -181,10 +133,88 @@ class Simulation:
 
         started = wallclock.perf_counter()
         self.advance(self.end_s)
-        for level in self.ctx.levels.values():
-            level.flush(self.end_s)
+        self.finish()
         wall = wallclock.perf_counter() - started
         return Results.from_simulation(self, wall)
+
+    def finish(self) -> None:
+        """Close the books at the horizon: levels integrated, requests in flight settled.
+
+        A request whose reply was decided ahead of time but arrives after
+        the horizon is in flight, its reply hop cut to the part travelled;
+        every request still in the system gets the phases of the time it
+        has lived (see :func:`~asyncflow.components.calls.fold_pending`).
+        """
+        if self._finished:
+            return
+        self._finished = True
+        end = self.end_s
+        for level in self.ctx.levels.values():
+            level.flush(end)
+        log = self.ctx.log
+        finished = np.frombuffer(log.finished, dtype=np.float64)
+        late = np.flatnonzero(finished > end)
+        if late.size:
+            outcome = np.frombuffer(log.outcome, dtype=np.int8)
+            kept = log.phases.kept
+            phases = log.phases.view()
+            if HOP_REPLY in kept:
+                column = kept.index(HOP_REPLY)
+                phases[late, column] -= (finished[late] - end).astype(np.float32)
+            outcome[late] = IN_FLIGHT
+            finished[late] = np.nan
+        roots: dict[int, Call] = {}
+        for call in self._live_calls():
+            while call.parent is not None:
+                call = call.parent
+            roots.setdefault(id(call), call)
+        for root in sorted(roots.values(), key=lambda c: c.root):
+            fold_pending(root, end)
+            log.phases.write(root.root, totals(root))
+
+    def _live_calls(self) -> Iterator[Call]:
+        """Every call still in the system: in an event, a queue or a transfer.
+
+        A call on its way (or opening a connection) has its hop counted in
+        full; the part after the horizon is taken back here, from its
+        pending arrival.
+        """
+        calls_log = self.ctx.calls
+        for time, _, callback, arg in self.ctx.kernel.heap:
+            if type(arg) is not Call or arg.state == DONE:
+                continue
+            if arg.state in (SENDING, HANDSHAKING) and time > self.end_s:
+                cut_transit(arg, self._transit_slot(callback, arg), time - self.end_s)
+            if arg.cancelled:
+                if calls_log is not None:
+                    self.ctx.close_call(self.end_s, arg, self.ctx.code("cancelled"))
+                continue
+            yield arg
+        for server in self.servers.values():
+            for resource in (server.cores, server.ram):
+                yield from (w.item for w in resource.waiters())
+        listeners = [s.listener for s in self.servers.values()]
+        listeners += [b.listener for b in self.balancers.values()]
+        for listener in listeners:
+            if listener is not None:
+                yield from (w.item[0] for w in listener.sockets.waiters())
+        for edge in self.edges.values():
+            if edge.link is not None:
+                yield from edge.link.calls()
+
+    def _transit_slot(self, callback: Any, call: Call) -> int:
+        """The phase slot of the hop (or handshake) an event delivers at its end."""
+        if call.state == HANDSHAKING:
+            return HANDSHAKE
+        target = getattr(callback, "__self__", None)
+        name = getattr(callback, "__name__", "")
+        if name == "on_reply":
+            return HOP_REPLY
+        if target is None:  # Client.forward: the hop from the workload
+            return HOP_GENERATOR
+        if isinstance(target, Server) and call.site.target_id in self.balancers:
+            return HOP_BALANCER
+        return HOP_OUT
 
 
 def uses_connections(scenario: Scenario) -> bool:
@@ -198,12 +228,19 @@ def uses_connections(scenario: Scenario) -> bool:
     )
 
 
-def run(scenario: Scenario | str | os.PathLike[str], *, seed: int | None = None) -> Results:
+def run(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    record_calls: bool = False,
+) -> Results:
     """Simulate ``scenario`` (a model or a YAML/JSON path) and return its results.
 
     Args:
         scenario: A validated :class:`~asyncflow.scenario.Scenario`, or a path.
         seed: Overrides ``sim_settings.seed``; when both are absent the seed is 0.
+        record_calls: Keep one row per call in ``Results.calls`` (the call
+            table; requests are calls too).
 
     Returns:
         The run's :class:`~asyncflow.results.Results`.
@@ -214,4 +251,4 @@ def run(scenario: Scenario | str | os.PathLike[str], *, seed: int | None = None)
         scenario = load_scenario(Path(scenario))
     if seed is None:
         seed = scenario.sim_settings.seed if scenario.sim_settings.seed is not None else 0
-    return Simulation(scenario, seed).run()
+    return Simulation(scenario, seed, record_calls=record_calls).run()

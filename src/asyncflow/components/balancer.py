@@ -1,26 +1,39 @@
 """The load balancer: no latency, no CPU; a policy picks the server.
 
-In connection mode the balancer accepts client connections on its own
+In connection mode the balancer accepts its callers' connections on its own
 :class:`Listener` (sockets, backlog, connection memory) and holds each until
-its request completes or fails: it relays the response.
+its call ends: it relays the reply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from asyncflow.components.calls import SENDING, Call
 from asyncflow.components.connections import Connection, Listener, hold
-from asyncflow.components.context import Request, RunContext
+from asyncflow.components.context import RunContext
 from asyncflow.components.policies import BalancingPolicy, ServerView
 
 
 class LoadBalancer:
-    """Forwards each arriving request to a covered server chosen by its policy.
+    """Forwards each arriving call to a covered server chosen by its policy.
 
-    When every covered server is down the request fails with ``server_down``.
+    When every covered server is down the call fails with ``server_down``.
     """
 
-    __slots__ = ("_choose", "_fail_down", "_sends", "_servers", "id", "listener")
+    kind = "load_balancer"
+
+    __slots__ = (
+        "_choose",
+        "_ctx",
+        "_down",
+        "_fail",
+        "_place",
+        "_sends",
+        "_servers",
+        "id",
+        "listener",
+    )
 
     def __init__(
         self,
@@ -28,34 +41,41 @@ class LoadBalancer:
         node_id: str,
         policy: BalancingPolicy,
         servers: Sequence[ServerView],
-        sends: Sequence[Callable[[float, Request], None]],
+        sends: Sequence[Callable[[float, Call], None]],
         listener: Listener | None = None,
     ) -> None:
         self.id = node_id
+        self._ctx = ctx
         self._choose = policy.choose
         self._servers = list(servers)
         self._sends = list(sends)
-        self._fail_down = ctx.failer("server_down")
+        self._fail = ctx.fail
+        self._down = ctx.code("server_down")
+        self._place = ctx.place(node_id)
         self.listener = listener
 
-    def arrive(self, time: float, request: Request) -> None:
-        """A request arrives: accept its connection if new, then forward it."""
-        listener = self.listener
-        if listener is not None and not listener.admit(time, request, self._connected):
+    def arrive(self, time: float, call: Call) -> None:
+        """A call arrives: accept its connection if new, then forward it."""
+        if call.cancelled:
+            self._ctx.close_call(time, call, self._ctx.code("cancelled"))
             return
+        listener = self.listener
+        if listener is not None and not listener.admit(time, call, self._connected):
+            return
+        i = self._choose(self._servers)  # _forward, inlined: once per request
+        if i < 0:
+            self._fail(time, call, self._down, self._place)
+        else:
+            self._sends[i](time, call)
+
+    def _connected(self, time: float, call: Call, connection: Connection) -> None:
+        hold(call, connection)
+        call.state = SENDING
+        self._forward(time, call)
+
+    def _forward(self, time: float, call: Call) -> None:
         i = self._choose(self._servers)
         if i < 0:
-            self._fail_down(time, request)
+            self._fail(time, call, self._down, self._place)
         else:
-            self._sends[i](time, request)
-
-    def _connected(self, time: float, request: Request, connection: Connection) -> None:
-        hold(request, connection)
-        self._forward(time, request)
-
-    def _forward(self, time: float, request: Request) -> None:
-        i = self._choose(self._servers)
-        if i < 0:
-            self._fail_down(time, request)
-        else:
-            self._sends[i](time, request)
+            self._sends[i](time, call)

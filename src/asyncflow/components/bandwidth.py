@@ -12,12 +12,13 @@ share changes. Mean transfer time on a link fed by Poisson arrivals is then
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from itertools import count
 
-from asyncflow.components.context import Request, RunContext
+from asyncflow.components.calls import Call
+from asyncflow.components.context import RunContext
 
-Done = Callable[[float, Request, float], None]
+Done = Callable[[float, Call, float], None]
 _SLACK = 1e-9  # bytes: transfers within this of the virtual clock are done
 
 
@@ -30,7 +31,7 @@ class SharedLink:
         self._virtual = 0.0
         self._t_last = 0.0
         self._order = count()
-        self._transfers: list[tuple[float, int, Request, float, Done]] = []
+        self._transfers: list[tuple[float, int, Call, float, Done]] = []
         self._pending: int | None = None
 
     @property
@@ -38,13 +39,30 @@ class SharedLink:
         """Transfers in progress."""
         return len(self._transfers)
 
-    def start(self, time: float, size_bytes: float, request: Request, done: Done) -> None:
-        """Start sending ``size_bytes`` for ``request``; ``done(end, request, seconds)`` after."""
+    def start(self, time: float, size_bytes: float, call: Call, done: Done) -> None:
+        """Start sending ``size_bytes`` for ``call``; ``done(end, call, seconds)`` after."""
         self._catch_up(time)
         heappush(
-            self._transfers, (self._virtual + size_bytes, next(self._order), request, time, done)
+            self._transfers, (self._virtual + size_bytes, next(self._order), call, time, done)
         )
         self._reschedule(time)
+
+    def calls(self) -> list[Call]:
+        """The calls whose transfers are in progress."""
+        return [entry[2] for entry in self._transfers]
+
+    def withdraw(self, time: float, call: Call) -> float:
+        """Stop ``call``'s transfer (cancelled, crashed); return the seconds it lasted."""
+        self._catch_up(time)
+        transfers = self._transfers
+        for k, entry in enumerate(transfers):
+            if entry[2] is call:
+                transfers[k] = transfers[-1]
+                transfers.pop()
+                heapify(transfers)
+                self._reschedule(time)
+                return time - entry[3]
+        return 0.0
 
     def _catch_up(self, time: float) -> None:
         n = len(self._transfers)
@@ -69,8 +87,8 @@ class SharedLink:
         # The earliest is due now; rounding must not leave it behind.
         self._virtual = max(self._virtual, transfers[0][0])
         while transfers and transfers[0][0] <= self._virtual + _SLACK:
-            _, _, request, started, done = heappop(transfers)
-            finished.append((request, started, done))
+            _, _, call, started, done = heappop(transfers)
+            finished.append((call, started, done))
         self._reschedule(time)
-        for request, started, done in finished:
-            done(time, request, time - started)
+        for call, started, done in finished:
+            done(time, call, time - started)

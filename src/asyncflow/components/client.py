@@ -1,43 +1,84 @@
-"""The client: forwards new requests and records responses as completed."""
+"""The client: sends requests on and records their replies as their outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from asyncflow.components.context import Request, RunContext
-from asyncflow.metrics.requests import COMPLETED
+from asyncflow.components.calls import COMPLETED_CODE, DONE, Call, totals
+from asyncflow.components.connections import release_held
+from asyncflow.components.context import RunContext
 
 
 class Client:
-    """Sends each new request on its one outgoing edge; completes responses.
+    """Sends each new request to its workload's entry node; records replies.
 
-    Latency runs from generation to the response's arrival here (as in 0.1).
+    Latency runs from generation to the reply's arrival here (as in 0.1).
+    Only requests (root calls) end here, so only the client writes outcomes.
     """
 
-    __slots__ = ("_finished", "_outcome", "forward_to", "id")
+    kind = "client"
+
+    __slots__ = (
+        "_critical",
+        "_ctx",
+        "_failed_at",
+        "_finished",
+        "_outcome",
+        "_pack",
+        "_phases",
+        "_stride",
+        "_take",
+        "id",
+    )
 
     def __init__(self, ctx: RunContext, node_id: str) -> None:
         self.id = node_id
+        self._ctx = ctx
         self._finished = ctx.log.finished
         self._outcome = ctx.log.outcome
-        self.forward_to: Callable[[float, Request], None] | None = None
+        self._failed_at = ctx.log.failed_at
+        self._phases = ctx.log.phases
+        self._critical = ctx.critical
+        # The phase row's writer, unbound: a request ends once (bench/run.py).
+        self._pack, self._take, self._stride = ctx.log.phases.writer()
 
-    def forward(self, time: float, request: Request) -> None:
-        """A new request from the generator arrives: send it on."""
-        if self.forward_to is None:
-            raise RuntimeError(f"client {self.id!r} has no outgoing edge")
-        self.forward_to(time, request)
+    @staticmethod
+    def forward(time: float, call: Call) -> None:
+        """A new request from its workload arrives: send it on."""
+        call.site.send(time, call)
 
-    def complete(self, time: float, request: Request) -> None:
-        """A response arrives: the request is completed at ``time``."""
-        self._finished[request.id] = time
-        self._outcome[request.id] = COMPLETED
+    def on_reply(self, time: float, call: Call) -> None:
+        """A reply arrives: the request completed, or failed with the error it carries."""
+        if call.code == COMPLETED_CODE and call.crit is None and not call.held:
+            root = call.root
+            self._finished[root] = time
+            self._outcome[root] = COMPLETED_CODE
+            call.state = DONE
+            self._pack(self._phases.buffer, self._stride * root, *self._take(call.ph))
+            if call.cid >= 0:
+                self._ctx.close_call(time, call, COMPLETED_CODE)
+            return
+        self._end(time, call)
 
-    def complete_connected(self, time: float, request: Request) -> None:
-        """Complete, then release the connections still held (connection mode)."""
-        self.complete(time, request)
-        held = request.held
-        if held:
-            request.held = []
-            for connection in held:
-                connection.release(time)
+    def on_failure(self, time: float, call: Call) -> None:
+        """The request failed where no server answers (dropped, refused, no server up)."""
+        self._end(time, call)
+
+    def _end(self, time: float, call: Call) -> None:
+        root = call.root
+        code = call.code
+        self._finished[root] = time
+        self._outcome[root] = code
+        call.state = DONE
+        if call.crit is None:
+            self._phases.write(root, call.ph)
+        else:
+            self._phases.write(root, totals(call))
+            if code == COMPLETED_CODE:
+                add = self._critical.add
+                for site, server, endpoint, ph in call.crit:
+                    add(root, site, server, endpoint, ph)
+        if code != COMPLETED_CODE:
+            self._failed_at[root] = call.place
+        if call.held:
+            release_held(time, call)
+        if call.cid >= 0:
+            self._ctx.close_call(time, call, code)

@@ -2,70 +2,45 @@
 
 A :class:`Listener` is the accepting side of a node (server or load
 balancer): at most ``max_connections`` open sockets, each pinning
-``connection_memory_kb`` of the node's RAM. A request arriving on a new
+``connection_memory_kb`` of the node's RAM. A call arriving on a new
 connection is accepted when a socket and its memory are free, waits in the
 FIFO ``listen_backlog`` otherwise, and is refused (``connection_refused``)
-when the backlog is full too.
+when the backlog is full too. Sockets and backlog are one counting
+:class:`~asyncflow.engine.resource.Resource` (the backlog is its queue);
+memory is taken from the node's RAM ahead of requests waiting for RAM.
 
 A :class:`Pool` is the opening side (client or load balancer): it keeps up to
 ``pool_size`` idle connections per destination for ``idle_timeout_s``. An
 idle connection stays open at the destination, holding its socket and
-memory. A connection released while a request of the same pool waits in the
-destination's backlog goes to that request at once. Without a pool every
-request opens a connection of its own.
+memory. A connection released while a call of the same pool waits in the
+destination's backlog goes to that call at once. Without a pool every call
+opens a connection of its own.
 
-A request holds the connection it arrived on at a server until it leaves the
-server, and the one it arrived on at a load balancer until it completes or
-fails (the balancer relays the response). Releasing a connection returns it
-to its pool when the pool keeps connections alive and has room, and closes
-it otherwise.
+A call holds the connection it arrived on at a server until it leaves the
+server, and the one it arrived on at a load balancer until it ends (the
+balancer relays the reply). Releasing a connection returns it to its pool
+when the pool keeps connections alive and has room, and closes it
+otherwise.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from asyncflow.components.context import Request, RunContext
+from asyncflow.components.calls import BACKLOG, HANDSHAKING, SENDING, Call
+from asyncflow.components.context import RunContext
+from asyncflow.engine.resource import Resource, Waiter
+from asyncflow.engine.timeouts import DeadlineQueue
+from asyncflow.metrics.phases import CONNECTION_WAIT, HANDSHAKE
 
 if TYPE_CHECKING:
     from asyncflow.components.edges import Edge
     from asyncflow.scenario import ConnectionLimits, ConnectionPool
 
-Proceed = Callable[[float, Request, "Connection"], None]
-
-
-class NodeMemory(Protocol):
-    """The RAM a listener takes its connections' memory from."""
-
-    def take_memory(self, time: float, mb: float) -> bool:
-        """Reserve ``mb`` if available."""
-
-    def give_memory(self, time: float, mb: float) -> None:
-        """Return ``mb``."""
-
-
-class Memory:
-    """A load balancer's RAM: only its connections draw from it."""
-
-    __slots__ = ("free",)
-
-    def __init__(self, ram_mb: float) -> None:
-        self.free = ram_mb
-
-    def take_memory(self, time: float, mb: float) -> bool:
-        """Reserve ``mb`` if available."""
-        if mb > self.free:
-            return False
-        self.free -= mb
-        return True
-
-    def give_memory(self, time: float, mb: float) -> None:
-        """Return ``mb``."""
-        self.free += mb
+Proceed = Callable[[float, Call, "Connection"], None]
 
 
 class Connection:
@@ -84,7 +59,7 @@ class Connection:
         return self.epoch == self.listener.epoch
 
     def release(self, time: float) -> None:
-        """The request is done with it: back to its pool, or closed."""
+        """The call is done with it: back to its pool, or closed."""
         pool = self.pool
         if pool is None or not pool.keep(time, self):
             self.listener.close(time, self)
@@ -98,132 +73,141 @@ class Listener:
         ctx: RunContext,
         node_id: str,
         limits: ConnectionLimits | None,
-        memory: NodeMemory,
+        memory: Resource,
         server_index: int = -1,
     ) -> None:
         self.node_id = node_id
         self._server_index = server_index  # written to refused requests' rows
-        self._log_server = ctx.log.server
-        self.max_connections = (
-            limits.max_connections if limits and limits.max_connections else math.inf
-        )
-        self.backlog_size = (limits.listen_backlog or 0) if limits else 0
+        self._ctx = ctx
+        max_connections = limits.max_connections if limits and limits.max_connections else math.inf
+        backlog = (limits.listen_backlog or 0) if limits else 0
         self.connection_mb = (limits.connection_memory_kb / 1024.0) if limits else 0.0
         self.memory = memory
-        self.open = 0
+        self.sockets = Resource(
+            max_connections,
+            ctx.level(node_id, "connections"),
+            ctx.level(node_id, "backlog"),
+            max_queue=backlog,
+        )
+        self.sockets.gate = self._gate
         self.idle = 0  # open but parked in a sender's keep-alive pool
         self.refused = 0
         self.epoch = 0
-        self._backlog: deque[tuple[Request, Proceed]] = deque()
-        self._fail_refused = ctx.failer("connection_refused")
-        self._wait = ctx.log.connection_wait
-        self._connections = ctx.level(node_id, "connections")
-        self._backlog_level = ctx.level(node_id, "backlog")
         self._memory_level = ctx.level(node_id, "connection_memory_mb")
+        self._fail_refused = ctx.code("connection_refused")
+        self._place = ctx.place(node_id)
+
+    @property
+    def open(self) -> int:
+        """Open connections (in use or idle in a pool)."""
+        return int(self.sockets.in_use)
 
     @property
     def active(self) -> int:
-        """Open connections in use by a request (not idle in a pool)."""
+        """Open connections in use by a call (not idle in a pool)."""
         return self.open - self.idle
 
     @property
     def backlog_length(self) -> int:
         """Connections waiting to be accepted."""
-        return len(self._backlog)
+        return self.sockets.waiting
 
-    def admit(self, time: float, request: Request, proceed: Proceed) -> bool:
-        """Let ``request`` through if it came on a live connection; else accept one.
+    def admit(self, time: float, call: Call, proceed: Proceed) -> bool:
+        """Let ``call`` through if it came on a live connection; else accept one.
 
-        Returns True when the request may go on now with the connection it has;
+        Returns True when the call may go on now with the connection it has;
         otherwise :meth:`accept` has it (``proceed`` is called once connected).
         """
-        connection = request.conn
+        connection = call.conn
         if connection is not None and connection.alive:
             return True
-        self.accept(time, request, proceed)
+        self.accept(time, call, proceed)
         return False
 
-    def accept(self, time: float, request: Request, proceed: Proceed) -> None:
-        """A request arrives on a new connection: open it, queue it, or refuse it."""
-        if not self._backlog:
-            connection = self._open(time, request.pool)
-            if connection is not None:
-                proceed(time, request, connection)
-                return
-        if len(self._backlog) < self.backlog_size:
-            request.mark = time
-            self._backlog.append((request, proceed))
-            self._backlog_level.change(time, 1.0)
+    def accept(self, time: float, call: Call, proceed: Proceed) -> None:
+        """A call arrives on a new connection: open it, queue it, or refuse it."""
+        sockets = self.sockets
+        if not sockets.waiting and sockets.free >= 1 and self._take_memory(time):
+            sockets.take(time, 1)
+            proceed(time, call, Connection(self, call.pool))
+            return
+        waiter = sockets.wait(time, (call, proceed), 1, self._accepted)
+        if waiter is not None:
+            call.state = BACKLOG
+            call.mark = time
+            call.waiter = waiter
             return
         self.refused += 1
-        if self._server_index >= 0:
-            self._log_server[request.id] = self._server_index
-        self._fail_refused(time, request)
+        if self._server_index >= 0 and call.parent is None:
+            self._ctx.log.server[call.root] = self._server_index
+        self._ctx.fail(time, call, self._fail_refused, self._place)
 
-    def _open(self, time: float, pool: Pool | None) -> Connection | None:
-        if self.open >= self.max_connections:
-            return None
+    def _gate(self, time: float, waiter: Waiter) -> bool:
+        """A waiter is accepted only with its connection's memory."""
+        return self._take_memory(time)
+
+    def _take_memory(self, time: float) -> bool:
         mb = self.connection_mb
-        if mb and not self.memory.take_memory(time, mb):
-            return None
-        self.open += 1
-        self._connections.change(time, 1.0)
-        if mb:
-            self._memory_level.change(time, mb)
-        return Connection(self, pool)
+        if not mb:
+            return True
+        if not self.memory.take(time, mb, overtake=True):
+            return False
+        self._memory_level.change(time, mb)
+        return True
+
+    def _accepted(self, time: float, item: tuple[Call, Proceed], waited: float) -> None:
+        call, proceed = item
+        call.ph[CONNECTION_WAIT] += waited
+        proceed(time, call, Connection(self, call.pool))
+
+    def withdraw(self, time: float, call: Call) -> None:
+        """Take a call out of the backlog (cancelled); its wait so far is counted."""
+        call.ph[CONNECTION_WAIT] += self.sockets.withdraw(time, call.waiter)
+        call.mark = time
 
     def close(self, time: float, connection: Connection) -> None:
         """Close a connection: free its socket and memory, accept from the backlog."""
         if not connection.alive:
             return  # closed already when the node crashed
-        self.open -= 1
-        self._connections.change(time, -1.0)
+        self.sockets.release(time, 1)
         mb = self.connection_mb
         if mb:
             self._memory_level.change(time, -mb)
-            self.memory.give_memory(time, mb)
+            self.memory.release(time, mb)
         self.retry(time)
+        if mb:
+            self.memory.serve(time)
 
     def retry(self, time: float) -> None:
         """Accept waiting connections while sockets and memory allow."""
-        backlog = self._backlog
-        while backlog:
-            request, proceed = backlog[0]
-            connection = self._open(time, request.pool)
-            if connection is None:
-                return
-            backlog.popleft()
-            self._backlog_level.change(time, -1.0)
-            self._wait[request.id] += time - request.mark
-            proceed(time, request, connection)
+        self.sockets.serve(time)
 
     def hand_over(self, time: float, pool: Pool, connection: Connection) -> bool:
-        """Give a connection released to ``pool`` to a request of that pool in the backlog.
+        """Give a connection released to ``pool`` to a call of that pool in the backlog.
 
-        A sender with a request waiting to connect uses a connection that
-        comes free instead (the pending connection attempt is dropped).
+        A sender with a call waiting to connect uses a connection that comes
+        free instead (the pending connection attempt is dropped).
         """
-        for k, (request, proceed) in enumerate(self._backlog):
-            if request.pool is pool:
-                del self._backlog[k]
-                self._backlog_level.change(time, -1.0)
-                self._wait[request.id] += time - request.mark
-                proceed(time, request, connection)
+        for waiter in self.sockets.waiters():
+            call, proceed = waiter.item
+            if call.pool is pool:
+                call.ph[CONNECTION_WAIT] += self.sockets.withdraw(time, waiter)
+                proceed(time, call, connection)
                 return True
         return False
 
-    def crash(self, time: float) -> list[Request]:
-        """The node went down: every connection dies; return the requests in the backlog."""
-        waiting = [request for request, _ in self._backlog]
-        self._backlog.clear()
-        for level, value in (
-            (self._connections, self.open),
-            (self._backlog_level, len(waiting)),
-            (self._memory_level, self.open * self.connection_mb),
-        ):
-            if value:
-                level.change(time, -value)
-        self.open = 0
+    def crash(self, time: float) -> list[Call]:
+        """The node went down: every connection dies; return the calls in the backlog."""
+        waiting: list[Call] = []
+        for waiter in self.sockets.waiters():
+            call = waiter.item[0]
+            call.ph[CONNECTION_WAIT] += time - waiter.mark
+            call.mark = time
+            waiting.append(call)
+        self.sockets.clear(time)
+        memory = self._memory_level.value + sum(self._memory_level.deltas)
+        if memory:
+            self._memory_level.change(time, -memory)
         self.idle = 0
         self.epoch += 1
         return waiting
@@ -233,26 +217,23 @@ class Pool:
     """Idle keep-alive connections from one sender to one destination.
 
     Idle connections form a stack: the most recently released is reused
-    first, so the bottom is always the one idle longest. One kernel event at a
-    time (a sweep at the bottom's expiry) closes the connections whose idle
-    timeout has passed, instead of one event per release.
+    first, so the oldest is always the first to time out. One kernel event
+    at a time (a :class:`~asyncflow.engine.timeouts.DeadlineQueue`) closes
+    the connections whose idle timeout has passed.
     """
 
     def __init__(self, ctx: RunContext, spec: ConnectionPool, listener: Listener) -> None:
         self.keep_alive = spec.keep_alive
         self.size = spec.pool_size
-        self.idle_timeout_s = spec.idle_timeout_s
         self.listener = listener
-        self._idle: deque[tuple[Connection, float]] = deque()
-        self._heap = ctx.kernel.heap
-        self._next_seq = ctx.kernel.next_seq
-        self._sweep_pending = False
+        self._idle = DeadlineQueue(ctx.kernel, spec.idle_timeout_s, self._expire)
+        self._count = 0
 
     def take(self) -> Connection | None:
         """The most recently used idle connection still alive, if any."""
-        idle = self._idle
-        while idle:
-            connection, _ = idle.pop()
+        while self._count:
+            connection: Connection = self._idle.pop_newest()
+            self._count -= 1
             if connection.alive:
                 connection.listener.idle -= 1
                 return connection
@@ -264,78 +245,83 @@ class Pool:
             return False
         if self.listener.backlog_length and self.listener.hand_over(time, self, connection):
             return True
-        if len(self._idle) >= self.size:
+        if self._count >= self.size:
             return False
-        self._idle.append((connection, time))
+        self._idle.add(time, connection)
+        self._count += 1
         connection.listener.idle += 1
-        if not self._sweep_pending:
-            self._schedule_sweep(time + self.idle_timeout_s)
         return True
 
-    def _schedule_sweep(self, at: float) -> None:
-        self._sweep_pending = True
-        heappush(self._heap, (at, self._next_seq(), self._sweep, None))
-
-    def _sweep(self, time: float, _: object) -> None:
-        """Close the connections idle for ``idle_timeout_s`` or more."""
-        self._sweep_pending = False
-        idle = self._idle
-        timeout = self.idle_timeout_s
-        while idle and idle[0][1] + timeout <= time:
-            connection, _ = idle.popleft()
-            if connection.alive:
-                connection.listener.idle -= 1
-                connection.listener.close(time, connection)
-        if idle:
-            self._schedule_sweep(idle[0][1] + timeout)
+    def _expire(self, time: float, connection: Connection) -> None:
+        """Close a connection idle for ``idle_timeout_s``."""
+        self._count -= 1
+        if connection.alive:
+            connection.listener.idle -= 1
+            connection.listener.close(time, connection)
 
 
-def hold(request: Request, connection: Connection) -> None:
-    """``request`` holds ``connection`` until it releases it or ends."""
-    if request.held is None:
-        request.held = []
-    request.held.append(connection)
+def hold(call: Call, connection: Connection) -> None:
+    """``call`` holds ``connection`` until it releases it or ends."""
+    if call.held is None:
+        call.held = []
+    call.held.append(connection)
+
+
+def release_held(time: float, call: Call) -> None:
+    """Release every connection ``call`` still holds."""
+    held = call.held
+    if held:
+        call.held = []
+        for connection in held:
+            connection.release(time)
 
 
 def connecting_sender(
     ctx: RunContext,
     edge: Edge,
-    send: Callable[[float, Request], None],
+    send: Callable[[float, Call], None],
     pool: Pool | None,
     tls_round_trips: int,
-) -> Callable[[float, Request], None]:
+) -> Callable[[float, Call], None]:
     """Wrap an edge's ``send`` with connection set-up for connection mode.
 
     With a pool, an idle connection is reused when there is one; otherwise a
     new connection is opened first: one round trip for TCP plus the
     destination's TLS round trips, each two samples of the edge's latency,
-    recorded as the request's ``handshake`` phase (the request is on the
-    link meanwhile, as far as its in-transit level goes). Without a pool the
-    request asks for a new connection and connection set-up costs nothing
-    (as when connections are not modelled).
+    counted in full as the call's ``handshake`` phase when it starts (the
+    call is on the link meanwhile, as far as its in-transit level goes). Without a pool the call
+    asks for a new connection and connection set-up costs nothing (as when
+    connections are not modelled).
     """
-    handshake = ctx.log.handshake
     round_trips = 1 + tls_round_trips
     latency = edge.latency
     record_transit = edge.record_transit
     heap = ctx.kernel.heap
     next_seq = ctx.kernel.next_seq
 
-    def send_connected(time: float, request: Request) -> None:
-        request.pool = pool
+    def after_handshake(time: float, call: Call) -> None:
+        if call.cancelled:
+            ctx.close_call(time, call, ctx.code("cancelled"))
+            return
+        call.state = SENDING
+        send(time, call)
+
+    def send_connected(time: float, call: Call) -> None:
+        call.pool = pool
         connection = pool.take() if pool is not None else None
-        request.conn = connection
+        call.conn = connection
         if connection is not None:
-            hold(request, connection)
-            send(time, request)
+            hold(call, connection)
+            send(time, call)
             return
         if pool is None:
-            send(time, request)
+            send(time, call)
             return
         delay = sum(latency() + latency() for _ in range(round_trips))
-        handshake[request.id] += delay
+        call.ph[HANDSHAKE] += delay
+        call.state = HANDSHAKING
         record_transit(time, time + delay)
-        # The request goes out once the handshake is over (drops are decided then).
-        heappush(heap, (time + delay, next_seq(), send, request))
+        # The call goes out once the handshake is over (drops are decided then).
+        heappush(heap, (time + delay, next_seq(), after_handshake, call))
 
     return send_connected

@@ -3,53 +3,36 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from asyncflow.components.calls import DONE, Call, totals
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import Level
-from asyncflow.metrics.requests import RequestLog
-
-
-class Request:
-    """The small mutable state a request carries through the system.
-
-    Attributes:
-        id: Row of the request in the :class:`RequestLog`.
-        hop: Network hops taken so far.
-        endpoint: The endpoint it runs at the server (set on arrival there).
-        step: Index of the endpoint segment it is in (set with ``endpoint``).
-        mark: When it started waiting in its current queue (set on entry).
-        conn: The connection it travels on to the next node (None: a new one).
-        pool: The pool that connection belongs to (None: closed after use).
-        held: Connections it holds, released when it ends (connection mode).
-    """
-
-    __slots__ = ("conn", "endpoint", "held", "hop", "id", "mark", "pool", "step")
-
-    endpoint: Any
-    step: int
-    mark: float
-
-    def __init__(self, id: int) -> None:
-        # ``endpoint``, ``step`` and ``mark`` are always set before they are read
-        # (a request is created per arrival: every attribute set here costs).
-        self.id = id
-        self.hop = 0
-        self.conn: Any = None
-        self.pool: Any = None
-        self.held: list[Any] | None = None
+from asyncflow.metrics.requests import CallLog, CriticalPathLog, Reasons, RequestLog
 
 
 @dataclass(slots=True)
 class RunContext:
-    """Shared state of one run, handed to every component when it is built."""
+    """Shared state of one run, handed to every component when it is built.
+
+    Attributes:
+        kernel: The clock.
+        streams: The run's random streams.
+        log: One row per request.
+        reasons: Outcome codes of requests and calls.
+        critical: The calls on requests' critical paths.
+        calls: One row per call, or None when calls are not recorded.
+        end_s, bin_s, warm_up_s: Horizon, width of series bins, warm-up.
+        levels: Every level of the run, by ``(node, metric)``.
+    """
 
     kernel: Kernel
     streams: RandomStreams
     log: RequestLog
+    reasons: Reasons
+    critical: CriticalPathLog
+    calls: CallLog | None
     end_s: float
     bin_s: float
     warm_up_s: float
@@ -66,19 +49,26 @@ class RunContext:
         self.levels[(node, metric)] = level
         return level
 
-    def failer(self, reason: str) -> Callable[[float, Request], None]:
-        """A function that records ``request`` as failed with ``reason`` at a time."""
-        code = self.log.reason_code(reason)
-        finished = self.log.finished
-        outcome = self.log.outcome
+    def code(self, reason: str) -> int:
+        """The outcome code of failure ``reason``."""
+        return self.reasons.code(reason)
 
-        def fail(time: float, request: Request) -> None:
-            finished[request.id] = time
-            outcome[request.id] = code
-            held = request.held
-            if held:
-                request.held = []
-                for connection in held:
-                    connection.release(time)
+    def place(self, node: str) -> int:
+        """The ``failed_at`` code of a node or edge."""
+        return self.log.place_code(node)
 
-        return fail
+    def fail(self, time: float, call: Call, code: int, place: int) -> None:
+        """``call`` failed where no server answers: its caller learns it now."""
+        call.code = code
+        call.place = place
+        call.state = DONE
+        call.site.caller.on_failure(time, call)
+
+    def close_call(self, time: float, call: Call, outcome: int) -> None:
+        """Record how a call ended in the call log (when calls are recorded)."""
+        calls = self.calls
+        if calls is not None and call.cid >= 0:
+            server = call.server
+            index = server.index if server is not None else -1
+            endpoint = call.plan.index if server is not None else -1
+            calls.close(call.cid, time, outcome, index, endpoint, totals(call))

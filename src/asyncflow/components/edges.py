@@ -1,12 +1,14 @@
 """Network edges: a latency (plus active spikes) and an optional drop rate.
 
-An edge is a pure delay: when a request is sent at time t, the edge decides
+An edge is a pure delay: when a call is sent at time t, the edge decides
 there and then whether it is dropped and when it arrives (the latency sample
 plus the sum of the spikes active at t, as in AsyncFlow 0.1). It records the
-request's time in transit as a level and hands the request to the target at
-its arrival time: as a kernel event for nodes that hold state (load balancers,
-servers), directly for the client, whose handling depends on nothing but the
-time (it forwards a new request, or records a response as completed).
+call's time in transit as a level, counts the hop in the call's phase slot
+for the edge's role (out to a target, from a balancer, a reply), and hands
+the call to the target at its arrival time: as a kernel event for nodes that
+hold state (load balancers, servers), directly for the client, whose handling
+depends on nothing but the time (it forwards a new request, or records a
+reply).
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 from asyncflow.components.bandwidth import SharedLink
-from asyncflow.components.context import Request, RunContext
+from asyncflow.components.calls import Call
+from asyncflow.components.context import RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import blocks
-from asyncflow.metrics.requests import MAX_HOPS
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Edge as EdgeSpec
 
-Deliver = Callable[[float, Request], None]
+Deliver = Callable[[float, Call], None]
 _UP_DOWN = array("d", (1.0, -1.0))
 
 
@@ -55,33 +57,48 @@ class SpikeSchedule:
 class Edge:
     """A network link from one node to another.
 
-    ``send(time, request)`` is built by :meth:`connect` as a closure over the
+    ``send(time, call)`` is built by :meth:`connect` as a closure over the
     edge's parts, with the common case (no drops, no spikes, a kernel event
     at the target) free of branches and attribute look-ups: sending is the
     most frequent operation of a run (measured in ``bench/run.py``).
+
+    Attributes:
+        id: The edge id.
+        slot: The phase slot its hops count in (its role in calls).
+        link: Its bandwidth, when it has one.
     """
 
     __slots__ = (
+        "_drop",
         "_drop_p",
-        "_fail_drop",
-        "_hops",
         "_latency",
         "_level",
+        "_place",
         "_spikes",
         "_u",
+        "ctx",
         "id",
         "link",
         "send",
+        "slot",
     )
 
     def __init__(
-        self, ctx: RunContext, spec: EdgeSpec, spikes: Sequence[tuple[float, float, float]]
+        self,
+        ctx: RunContext,
+        spec: EdgeSpec,
+        spikes: Sequence[tuple[float, float, float]],
+        slot: int,
     ) -> None:
         self.id = spec.id
-        self._latency = make_sampler(spec.latency, ctx.streams.generator(f"edge:{spec.id}:latency"))
+        self.ctx = ctx
+        self.slot = slot
+        rng = ctx.streams.generator(f"edge:{spec.id}:latency")
+        self._latency = make_sampler(spec.latency, rng)
         self._drop_p = spec.dropout_rate
         self._u = blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
-        self._fail_drop = ctx.failer("network_drop")
+        self._drop = ctx.code("network_drop")
+        self._place = ctx.place(spec.id)
         self._spikes = SpikeSchedule(spikes) if spikes else None
         if spikes:
             # The added latency is known in advance: record it as a level of its own.
@@ -91,12 +108,11 @@ class Edge:
                 if end < ctx.end_s:
                     spike_level.change(end, -spike)
         self._level = ctx.level(spec.id, "in_transit")
-        self._hops = ctx.log.hops
         self.link = SharedLink(ctx, spec.bandwidth_mbps) if spec.bandwidth_mbps else None
         self.send: Deliver = self._unconnected
 
     def enter_transit(self, time: float) -> None:
-        """A request starts a transfer on this link (a body through its bandwidth)."""
+        """A call starts a transfer on this link (a body through its bandwidth)."""
         self._level.change(time, 1.0)
 
     def leave_transit(self, time: float) -> None:
@@ -104,7 +120,7 @@ class Edge:
         self._level.change(time, -1.0)
 
     def record_transit(self, start: float, end: float) -> None:
-        """Count a request as on this link from ``start`` to ``end`` (a handshake)."""
+        """Count a call as on this link from ``start`` to ``end`` (a handshake)."""
         self._level.times.extend((start, end))
         self._level.deltas.extend(_UP_DOWN)
 
@@ -113,33 +129,31 @@ class Edge:
         """The latency sampler (handshakes sample round trips from it)."""
         return self._latency
 
-    def _unconnected(self, time: float, request: Request) -> None:
+    def _unconnected(self, time: float, call: Call) -> None:
         raise RuntimeError(f"edge {self.id!r} has no target")
 
-    def connect_event(self, ctx: RunContext, arrive: Deliver) -> Deliver:
+    def connect_event(self, arrive: Deliver) -> Deliver:
         """Deliver by scheduling ``arrive`` at the arrival time; return ``send``."""
-        heap = ctx.kernel.heap
-        next_seq = ctx.kernel.next_seq
+        heap = self.ctx.kernel.heap
+        next_seq = self.ctx.kernel.next_seq
 
-        def deliver(time: float, request: Request) -> None:
-            heappush(heap, (time, next_seq(), arrive, request))
+        def deliver(time: float, call: Call) -> None:
+            heappush(heap, (time, next_seq(), arrive, call))
 
         if self._drop_p or self._spikes is not None:
             return self.connect(deliver)
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
-        hops = self._hops
+        slot = self.slot
 
-        def send(time: float, request: Request) -> None:
+        def send(time: float, call: Call) -> None:
             delay = latency()
             arrival = time + delay
             t_extend((time, arrival))
             d_extend(_UP_DOWN)
-            hop = request.hop
-            hops[request.id * MAX_HOPS + hop] = delay
-            request.hop = hop + 1
-            heappush(heap, (arrival, next_seq(), arrive, request))
+            call.ph[slot] += delay
+            heappush(heap, (arrival, next_seq(), arrive, call))
 
         self.send = send
         return send
@@ -149,13 +163,14 @@ class Edge:
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
-        drop_p, u, fail_drop = self._drop_p, self._u, self._fail_drop
+        drop_p, u = self._drop_p, self._u
+        fail, drop, place = self.ctx.fail, self._drop, self._place
         spike_at = self._spikes.at if self._spikes is not None else None
-        hops = self._hops
+        slot = self.slot
 
-        def send(time: float, request: Request) -> None:
+        def send(time: float, call: Call) -> None:
             if drop_p and u() < drop_p:
-                fail_drop(time, request)
+                fail(time, call, drop, place)
                 return
             delay = latency()
             if spike_at is not None:
@@ -163,10 +178,8 @@ class Edge:
             arrival = time + delay
             t_extend((time, arrival))
             d_extend(_UP_DOWN)
-            hop = request.hop
-            hops[request.id * MAX_HOPS + hop] = delay
-            request.hop = hop + 1
-            deliver(arrival, request)
+            call.ph[slot] += delay
+            deliver(arrival, call)
 
         self.send = send
         return send

@@ -10,7 +10,8 @@ with no time lost at the window's end and no window skipped (AsyncFlow 0.1
 lost both, which compressed arrivals at low rates).
 
 Arrivals are released in blocks: one kernel event creates a block of
-requests and sends each on the generator's edge at its own generation time.
+requests (root calls) and sends each on the workload's edge at its own
+generation time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asyncflow.components.context import Request, RunContext
+from asyncflow.components.calls import Call
+from asyncflow.components.context import RunContext
+from asyncflow.components.sites import CallSite
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Workload
@@ -54,10 +57,17 @@ class Generator:
     """Creates requests and hands each to the first edge at its generation time."""
 
     def __init__(
-        self, ctx: RunContext, workload: Workload, send: Callable[[float, Request], None]
+        self,
+        ctx: RunContext,
+        workload: Workload,
+        index: int,
+        site: CallSite,
+        send: Callable[[float, Call], None],
     ) -> None:
         self._ctx = ctx
         self._workload = workload
+        self._index = index
+        self._site = site
         self._send = send
         self._rng = ctx.streams.generator(f"generator:{workload.id}")
         self._window_s = workload.user_sampling_window
@@ -112,7 +122,12 @@ class Generator:
             kernel.schedule(end, self._window, index + 1)
 
     def _release(self, now: float, times: np.ndarray) -> None:
-        first = self._ctx.log.open_block(times)
+        first = self._ctx.log.open_block(times, self._index)
         send = self._send
-        for offset, generated in enumerate(times.tolist()):
-            send(generated, Request(first + offset))
+        site = self._site
+        calls = self._ctx.calls
+        for offset, generated in enumerate(times.tolist(), first):
+            call = Call(offset, site, None, generated)
+            if calls is not None:
+                call.cid = calls.open(-1, offset, site.index, generated)
+            send(generated, call)

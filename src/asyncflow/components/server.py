@@ -1,126 +1,91 @@
-"""An asynchronous server: cores running event loops, RAM, I/O.
+"""An asynchronous server: cores running event loops, RAM, I/O, calls to others.
 
-A request arriving at a server picks an endpoint (by weight), then needs the
-RAM of all its ``ram`` steps: it is admitted when that much is free and
-nobody is waiting before it (a visible FIFO queue), and holds it until it
-leaves. Its other steps run in order: consecutive CPU steps form one CPU
-segment that holds a core (a core runs one thing at a time: it blocks that
-event loop); waiting for a core is the ready queue, shared by all cores in
-FIFO order. Consecutive I/O steps form one I/O segment that holds no core.
+A call arriving at a server runs one endpoint (the one its caller named, or
+one picked by weight), after reserving the RAM of all its ``ram`` steps: it
+is admitted when that much is free and nobody is waiting before it (a
+visible FIFO queue), and holds it until it leaves. Its other steps run in
+order: consecutive CPU steps form one CPU operation that holds a core (a
+core runs one thing at a time: it blocks that event loop); waiting for a
+core is the ready queue, shared by all cores in FIFO order. Consecutive I/O
+steps form one I/O operation that holds no core. A call or parallel step
+sends calls to other nodes and awaits their answers, holding its RAM and no
+core; a branch step picks one arm at random.
 
-When a server goes down, every request inside it fails with ``server_down``
-at that instant and its RAM and core are freed; requests that arrive while
-it is down fail the same way.
+Cores and RAM are counting resources (``engine.resource``). When a server
+goes down, every call inside it fails with ``server_down`` at that instant
+(its caller learns it then), its RAM and core are freed, and the calls it
+was waiting for are cancelled; calls that arrive while it is down fail the
+same way. A cancelled call is withdrawn from wherever it is; CPU already
+running is not pre-empted (the call stops when its CPU operation ends, as
+asyncio delivers a cancellation at the next await).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from heapq import heapify, heappush
-from itertools import accumulate
+from heapq import heappush
 from typing import TYPE_CHECKING
 
-from asyncflow.components.connections import Connection, Listener, hold
-from asyncflow.components.context import Request, RunContext
-from asyncflow.engine.sampling import make_sampler
-from asyncflow.engine.streams import Sampler, blocks
-from asyncflow.metrics.requests import MAX_HOPS
+from asyncflow.components.calls import (
+    AWAITING,
+    BACKLOG,
+    BODY_IN,
+    BODY_OUT,
+    COMPLETED_CODE,
+    CPU_WAITING,
+    DONE,
+    HANDSHAKING,
+    IN_IO,
+    ON_CPU,
+    RAM_WAITING,
+    SENDING,
+    Call,
+    fold,
+    settle,
+)
+from asyncflow.components.connections import Connection, Listener, hold, release_held
+from asyncflow.components.context import RunContext
+from asyncflow.components.program import (
+    BRANCH_OP,
+    CPU_OP,
+    END_OP,
+    IO_OP,
+    JUMP_OP,
+    Op,
+    Plan,
+    Program,
+    compile_endpoint,
+)
+from asyncflow.components.sites import SiteEntry
+from asyncflow.engine.resource import Resource
+from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
     from asyncflow.components.edges import Edge
-    from asyncflow.scenario import Distribution
-    from asyncflow.scenario import Endpoint as EndpointSpec
     from asyncflow.scenario import Server as ServerSpec
 
-KIB = 1024.0  # bytes in the KB of request_kb / response_kb
-_SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A run of consecutive CPU or I/O steps, with its total duration sampler.
-
-    ``fixed`` is the duration when it is constant, else -1: the hot path then
-    skips a sampler call (most scenarios give constant step times).
-    """
-
-    is_cpu: bool
-    duration: Sampler
-    fixed: float = -1.0
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledEndpoint:
-    """An endpoint ready to run: its index, RAM need, segments and body sizes."""
-
-    index: int
-    ram_mb: float
-    segments: tuple[Segment, ...]
-    request_bytes: float = 0.0
-    response_bytes: float = 0.0
-
-
-def _constant(steps: Sequence[Distribution | None]) -> float:
-    """The total of constant steps, or -1 when any step is random."""
-    if any(d is None or d.distribution != "deterministic" for d in steps):
-        return -1.0
-    return sum(d.moments()[0] for d in steps if d is not None)
-
-
-def _sum_sampler(samplers: Sequence[Sampler]) -> Sampler:
-    if len(samplers) == 1:
-        return samplers[0]
-    return lambda: sum(s() for s in samplers)
-
-
-def compile_endpoint(
-    ctx: RunContext,
-    server_id: str,
-    index: int,
-    spec: EndpointSpec,
-    prefix_cpu: Sampler | None = None,
-) -> CompiledEndpoint:
-    """Merge an endpoint's steps into alternating CPU and I/O segments.
-
-    ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
-    """
-    groups: list[tuple[bool, list[Sampler]]] = []
-    step_groups: list[list[Distribution | None]] = []  # None: not a constant
-    if prefix_cpu is not None:
-        groups.append((True, [prefix_cpu]))
-        step_groups.append([None])
-    for k, step in enumerate(spec.steps):
-        if step.category == "ram":
-            continue
-        is_cpu = step.category == "cpu"
-        rng = ctx.streams.generator(f"server:{server_id}:{spec.endpoint_name}:{k}")
-        sampler = make_sampler(step.duration, rng)
-        if groups and groups[-1][0] == is_cpu:
-            groups[-1][1].append(sampler)
-            step_groups[-1].append(step.duration)
-        else:
-            groups.append((is_cpu, [sampler]))
-            step_groups.append([step.duration])
-    segments = tuple(
-        Segment(is_cpu, _sum_sampler(samplers), _constant(steps))
-        for (is_cpu, samplers), steps in zip(groups, step_groups, strict=True)
-    )
-    return CompiledEndpoint(
-        index, spec.ram_mb, segments, spec.request_kb * KIB, spec.response_kb * KIB
-    )
+SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
 
 
 class Server:
     """Runtime state and behaviour of one server.
 
-    With a :class:`Listener` (connection mode), a request arriving on a new
+    With a :class:`Listener` (connection mode), a call arriving on a new
     connection is accepted first (or waits in the backlog, or is refused);
-    on a new connection a TLS server first spends the handshake's CPU time.
-    Connection memory comes out of the same RAM as the requests'.
+    on a new pooled connection a TLS server first spends the handshake's CPU
+    time. Connection memory comes out of the same RAM as the calls'.
+
+    Attributes:
+        id, index: The server's id and its index among the servers.
+        up: Whether it is in service.
+        in_progress: Calls inside (waiting for RAM, queued, on CPU, in I/O, awaiting).
+        cores, ram: Its counting resources.
+        programs: Its endpoints, compiled.
+        tls_programs: The same with the TLS handshake's CPU first, or None.
+        listener: Its sockets and backlog (connection mode), or None.
+        completed, failed, cancelled: Calls served, by how they ended here.
     """
+
+    kind = "server"
 
     def __init__(
         self,
@@ -134,301 +99,484 @@ class Server:
         self.index = index
         self.up = True
         self.in_progress = 0
-        self.send_out: Callable[[float, Request], None] = self._unconnected
-        self.inbound: Edge | None = None  # the edge requests arrive on (request bodies)
-        self.outbound: Edge | None = None  # the edge responses leave on
-        self._hops = ctx.log.hops
-        self._ctx = ctx
+        self.completed = 0
+        self.failed = 0
+        self.cancelled = 0
+        self.ctx = ctx
         self._heap = ctx.kernel.heap
         self._next_seq = ctx.kernel.next_seq
         self._log_server = ctx.log.server
         self._log_endpoint = ctx.log.endpoint
-        self._ram_wait = ctx.log.ram_wait
-        self._cpu_wait = ctx.log.cpu_wait
-        self._cpu = ctx.log.cpu
-        self._io = ctx.log.io
-        self._fail_down = ctx.failer("server_down")
         resources = spec.server_resources
-        self.cores = resources.cpu_cores
-        self.ram_mb = float(resources.ram_mb)
-        self._free_cores = self.cores
-        self._ram_free = self.ram_mb
-        self._io_count = 0
-        self._ready: deque[tuple[Request, float]] = deque()
-        self._ram_queue: deque[Request] = deque()
-        self._inside: dict[int, Request] | None = {} if tracks_crashes else None
-        self._endpoints = [
-            compile_endpoint(ctx, spec.id, i, e) for i, e in enumerate(spec.endpoints)
-        ]
-        tls_cpu = spec.tls.cpu_s if spec.tls is not None else None
-        self._tls_endpoints = None
-        if with_connections and tls_cpu is not None:
-            tls = make_sampler(tls_cpu, ctx.streams.generator(f"server:{spec.id}:tls"))
-            self._tls_endpoints = [
-                compile_endpoint(ctx, spec.id, i, e, prefix_cpu=tls)
+        ready, busy, io, ram_used, ram_queue = (ctx.level(spec.id, m) for m in SERVER_METRICS)
+        self.cores = Resource(float(resources.cpu_cores), busy, ready)
+        self.ram = Resource(float(resources.ram_mb), ram_used, ram_queue)
+        self._levels = (ready, busy, io, ram_used, ram_queue)
+        self._busy_t, self._busy_d = busy.times.append, busy.deltas.append
+        self._io_t, self._io_d = io.times.append, io.deltas.append
+        self._ram_t, self._ram_d = ram_used.times.append, ram_used.deltas.append
+        # Calls inside, in arrival order (crash tracking only; a dict keeps the order).
+        self._inside: dict[Call, None] | None = {} if tracks_crashes else None
+        self.programs = tuple(compile_endpoint(i, e) for i, e in enumerate(spec.endpoints))
+        self.tls_programs: tuple[Program, ...] | None = None
+        if with_connections and spec.tls is not None and spec.tls.cpu_s is not None:
+            self.tls_programs = tuple(
+                compile_endpoint(i, e, prefix_cpu=spec.tls.cpu_s)
                 for i, e in enumerate(spec.endpoints)
-            ]
-        self.listener = Listener(ctx, spec.id, resources, self, index) if with_connections else None
-        weights = [e.weight for e in spec.endpoints]
-        self._cumulative = list(accumulate(weights))
-        self._single_endpoint = self._endpoints[0] if len(self._endpoints) == 1 else None
-        self._receives_bodies = False  # set by connect() once the edges are known
-        self._u = blocks(ctx.streams.generator(f"server:{spec.id}:endpoint").random)
-        levels = [ctx.level(spec.id, m) for m in _SERVER_METRICS]
-        self._levels = levels
-        (self._rq_t, self._bc_t, self._io_t, self._ram_t, self._rw_t) = (
-            lv.times.append for lv in levels
+            )
+        self.listener = (
+            Listener(ctx, spec.id, resources, self.ram, index) if with_connections else None
         )
-        (self._rq_d, self._bc_d, self._io_d, self._ram_d, self._rw_d) = (
-            lv.deltas.append for lv in levels
-        )
-
-    # ------------------------------------------------------------------ arrival
-
-    def _pick_endpoint(self) -> CompiledEndpoint:
-        endpoints = self._endpoints
-        if len(endpoints) == 1:
-            return endpoints[0]
-        total = self._cumulative[-1]
-        i = bisect_right(self._cumulative, self._u() * total)
-        return endpoints[min(i, len(endpoints) - 1)]
-
-    def _unconnected(self, time: float, request: Request) -> None:
-        raise RuntimeError(f"server {self.id!r} has no outgoing edge")
+        self._down = ctx.code("server_down")
+        self._cancelled = ctx.code("cancelled")
+        self._place = ctx.place(spec.id)
+        self._fail = ctx.fail
 
     @property
     def connections(self) -> int:
-        """Connections in use (not idle in a pool) when modelled, else requests in progress."""
+        """Connections in use (not idle in a pool) when modelled, else calls in progress."""
         return self.listener.active if self.listener is not None else self.in_progress
 
-    def arrive(self, time: float, request: Request) -> None:
-        """A request arrives from the network."""
+    # ------------------------------------------------------------------ arrival
+
+    def arrive(self, time: float, call: Call) -> None:
+        """A call arrives from the network."""
+        if call.cancelled:
+            self.ctx.close_call(time, call, self._cancelled)  # withdrawn on its way: dropped
+            return
         if not self.up:
-            self._fail_down(time, request)
+            self.failed += 1
+            self._fail(time, call, self._down, self._place)
             return
         listener = self.listener
-        if listener is None or listener.admit(time, request, self._connected):
-            endpoint = self._single_endpoint or self._pick_endpoint()
-            if self._receives_bodies:
-                self._enter(time, request, endpoint)
+        if listener is None or listener.admit(time, call, self._connected):
+            entry: SiteEntry = call.site.entries[self.index]  # type: ignore[assignment]
+            plan = entry.fixed
+            if plan is None:
+                plan = entry.pick(call.root)
+            if plan.receives and entry.bodies:
+                self._receive(time, call, plan)
             else:
-                self._admit(time, request, endpoint)
+                self._admit(time, call, plan)
 
-    def _connected(self, time: float, request: Request, connection: Connection) -> None:
-        """A new connection was accepted: the request holds it while inside."""
-        request.conn = connection
-        hold(request, connection)
-        endpoint = self._pick_endpoint()
-        if self._tls_endpoints is not None and request.pool is not None:
+    def _connected(self, time: float, call: Call, connection: Connection) -> None:
+        """A new connection was accepted: the call holds it while inside."""
+        call.conn = connection
+        hold(call, connection)
+        entry: SiteEntry = call.site.entries[self.index]  # type: ignore[assignment]
+        plan = entry.pick(call.root)
+        if entry.tls_plans is not None and call.pool is not None:
             # A pooled sender opened it: the TLS handshake costs CPU here first.
-            endpoint = self._tls_endpoints[endpoint.index]
-        self._enter(time, request, endpoint)
+            plan = entry.tls_plans[plan.index]
+        if plan.receives and entry.bodies:
+            self._receive(time, call, plan)
+        else:
+            self._admit(time, call, plan)
 
-    def _enter(self, time: float, request: Request, endpoint: CompiledEndpoint) -> None:
-        """Receive the request's body if it has one, then admit it."""
-        inbound = self.inbound
-        if endpoint.request_bytes and inbound is not None and inbound.link is not None:
-            request.endpoint = endpoint
-            inbound.enter_transit(time)
-            inbound.link.start(time, endpoint.request_bytes, request, self._received)
-            return
-        self._admit(time, request, endpoint)
+    def _receive(self, time: float, call: Call, plan: Plan) -> None:
+        """Receive the call's body over the edge it came on, then admit it."""
+        edge: Edge = call.site.inbound[self.index]
+        call.server = self
+        call.plan = plan
+        call.state = BODY_IN
+        call.mark = time
+        edge.enter_transit(time)
+        edge.link.start(time, plan.program.request_bytes, call, self._received)  # type: ignore[union-attr]
 
-    def _received(self, time: float, request: Request, seconds: float) -> None:
-        """The request body is in: its time counts on the inbound hop."""
-        if self.inbound is not None:  # always: a body is received through it
-            self.inbound.leave_transit(time)
-        self._hops[request.id * MAX_HOPS + request.hop - 1] += seconds
+    def _received(self, time: float, call: Call, seconds: float) -> None:
+        """The body is in: its time counts on the hop it came on."""
+        edge: Edge = call.site.inbound[self.index]
+        edge.leave_transit(time)
+        call.ph[edge.slot] += seconds
         if not self.up:
-            self._fail_down(time, request)
+            self.failed += 1
+            self._fail(time, call, self._down, self._place)
             return
-        self._admit(time, request, request.endpoint)
+        self._admit(time, call, call.plan)
 
-    def _admit(self, time: float, request: Request, endpoint: CompiledEndpoint) -> None:
-        """Admit the request: RAM first (it may wait for it), then its segments."""
+    def _admit(self, time: float, call: Call, plan: object) -> None:
+        """Admit the call: RAM first (it may wait for it), then its operations."""
         self.in_progress += 1
-        request.endpoint = endpoint
-        request.step = 0
-        self._log_server[request.id] = self.index
-        self._log_endpoint[request.id] = endpoint.index
+        call.server = self
+        call.plan = plan  # type: ignore[assignment]
+        call.pc = 0
+        table = call.plan.table
+        if table is not None:
+            call.work = table.row(call.root)
+        if call.parent is None:
+            self._log_server[call.root] = self.index
+            self._log_endpoint[call.root] = call.plan.index
         if self._inside is not None:
-            self._inside[request.id] = request
-        ram = endpoint.ram_mb
+            self._inside[call] = None
+        ram = call.plan.ram_mb
         if ram:
-            if self._ram_queue or ram > self._ram_free:
-                request.mark = time
-                self._ram_queue.append(request)
-                self._rw_t(time)
-                self._rw_d(1.0)
+            resource = self.ram
+            if resource.waiting or ram > resource.free:
+                call.state = RAM_WAITING
+                call.mark = time
+                call.waiter = resource.wait(time, call, ram, self._ram_granted)
                 return
-            self._ram_free -= ram
+            resource.free -= ram
             self._ram_t(time)
             self._ram_d(ram)
-        self._advance(time, request)
+        self._advance(time, call)
 
-    # ------------------------------------------------------------------ steps
+    def _ram_granted(self, time: float, call: Call, waited: float) -> None:
+        call.ph[RAM_WAIT] += waited
+        self._advance(time, call)
 
-    def _advance(self, time: float, request: Request) -> None:
-        """Start the request's next segment, or let it leave after the last."""
-        endpoint: CompiledEndpoint = request.endpoint
-        segments = endpoint.segments
-        step = request.step
-        if step == len(segments):
-            self._leave(time, request)
-            return
-        segment = segments[step]
-        duration = segment.fixed
-        if duration < 0.0:
-            duration = segment.duration()
-        if segment.is_cpu:
-            self._cpu[request.id] += duration
-            if self._free_cores:
-                self._free_cores -= 1
-                self._bc_t(time)
-                self._bc_d(1.0)
-                heappush(self._heap, (time + duration, self._next_seq(), self._cpu_done, request))
+    # ------------------------------------------------------------------ operations
+
+    def _advance(self, time: float, call: Call) -> None:
+        """Start the call's next operation, or let it leave after the last."""
+        ops = call.plan.ops
+        while True:
+            op = ops[call.pc]
+            kind = op.kind
+            if kind == CPU_OP:
+                cores = self.cores
+                if not cores.waiting and cores.free >= 1.0:
+                    cores.free -= 1.0
+                    self._busy_t(time)
+                    self._busy_d(1.0)
+                    # Inlined _start_cpu: a Python call less per request (bench/run.py).
+                    duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+                    call.state = ON_CPU
+                    call.mark = time
+                    call.ev = seq = self._next_seq()
+                    heappush(self._heap, (time + duration, seq, self._cpu_done, call))
+                else:
+                    call.state = CPU_WAITING
+                    call.mark = time
+                    call.waiter = cores.wait(time, call, 1.0, self._core_granted)
+                return
+            if kind == IO_OP:
+                duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+                call.state = IN_IO
+                call.mark = time
+                self._io_t(time)
+                self._io_d(1.0)
+                call.ev = seq = self._next_seq()
+                heappush(self._heap, (time + duration, seq, self._io_done, call))
+                return
+            if kind == END_OP:
+                self._leave(time, call)
+                return
+            if kind == JUMP_OP:
+                call.pc = op.to
+            elif kind == BRANCH_OP:
+                call.pc = _arm(op, call.work[op.column])
             else:
-                request.mark = time
-                self._ready.append((request, duration))
-                self._rq_t(time)
-                self._rq_d(1.0)
-        else:
-            self._io[request.id] += duration
-            self._io_count += 1
-            self._io_t(time)
-            self._io_d(1.0)
-            heappush(self._heap, (time + duration, self._next_seq(), self._io_done, request))
+                self._issue(time, call, op)
+                return
 
-    def _cpu_done(self, time: float, request: Request) -> None:
-        if self._ready:
-            # The core goes straight to the next request in the ready queue.
-            waiting, duration = self._ready.popleft()
-            self._cpu_wait[waiting.id] += time - waiting.mark
-            self._rq_t(time)
-            self._rq_d(-1.0)
-            heappush(self._heap, (time + duration, self._next_seq(), self._cpu_done, waiting))
-        else:
-            self._free_cores += 1
-            self._bc_t(time)
-            self._bc_d(-1.0)
-        request.step += 1
-        self._advance(time, request)
+    def _start_cpu(self, time: float, call: Call, op: Op) -> None:
+        duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+        call.state = ON_CPU
+        call.mark = time
+        call.ev = seq = self._next_seq()
+        heappush(self._heap, (time + duration, seq, self._cpu_done, call))
 
-    def _io_done(self, time: float, request: Request) -> None:
-        self._io_count -= 1
+    def _core_granted(self, time: float, call: Call, waited: float) -> None:
+        call.ph[CPU_WAIT] += waited
+        self._start_cpu(time, call, call.plan.ops[call.pc])
+
+    def _cpu_done(self, time: float, call: Call) -> None:
+        call.ph[CPU] += time - call.mark
+        call.pc += 1
+        if call.plan.control and not call.cancelled:
+            op = self._next_op(call)
+            if op.kind == CPU_OP:
+                # A branch led to more CPU: the event loop keeps the core.
+                self._start_cpu(time, call, op)
+                return
+        cores = self.cores
+        if cores.waiting:
+            cores.give(time, 1.0)  # the core goes straight to the head of the ready queue
+        else:
+            cores.free += 1.0
+            self._busy_t(time)
+            self._busy_d(-1.0)
+        if call.cancelled:
+            call.mark = time
+            call.state = DONE
+            self._exit(time, call)
+            self.cancelled += 1
+            self.ctx.close_call(time, call, self._cancelled)
+            return
+        self._advance(time, call)
+
+    def _next_op(self, call: Call) -> Op:
+        """The next operation to run, after the branches and jumps before it."""
+        ops = call.plan.ops
+        while True:
+            op = ops[call.pc]
+            if op.kind == JUMP_OP:
+                call.pc = op.to
+            elif op.kind == BRANCH_OP:
+                call.pc = _arm(op, call.work[op.column])
+            else:
+                return op
+
+    def _io_done(self, time: float, call: Call) -> None:
+        call.ph[IO] += time - call.mark
         self._io_t(time)
         self._io_d(-1.0)
-        request.step += 1
-        self._advance(time, request)
+        call.pc += 1
+        self._advance(time, call)
 
-    def _leave(self, time: float, request: Request) -> None:
+    # ------------------------------------------------------------------ calls
+
+    def _issue(self, time: float, call: Call, op: Op) -> None:
+        """Send the calls of a call or parallel step; await ``op.need`` answers."""
+        sites = call.plan.children[call.pc]
+        call.state = AWAITING
+        call.mark = time
+        call.need = op.need
+        call.spare = len(sites) - op.need
+        kids = []
+        calls = self.ctx.calls
+        for site in sites:
+            child = Call(call.root, site, call, time)
+            if calls is not None:
+                child.cid = calls.open(call.cid, call.root, site.index, time)
+            kids.append(child)
+        call.kids = kids
+        for child in kids:
+            child.site.send(time, child)
+
+    def on_reply(self, time: float, child: Call) -> None:
+        """The answer (or error) of a call made here arrives back."""
+        if child.cancelled:
+            self.ctx.close_call(time, child, self._cancelled)
+            return
+        release_held(time, child)
+        child.state = DONE
+        if child.code > COMPLETED_CODE:
+            self.ctx.close_call(time, child, child.code)
+            self._kid_failed(time, child)
+            return
+        self.ctx.close_call(time, child, COMPLETED_CODE)
+        parent: Call = child.parent  # type: ignore[assignment]
+        parent.need -= 1
+        if parent.need == 0:
+            fold(parent, child)
+            self._drop_kids(time, parent, child)
+            parent.pc += 1
+            self._advance(time, parent)
+
+    def on_failure(self, time: float, child: Call) -> None:
+        """A call made here failed where no server answers (refused, dropped, down)."""
+        if child.cancelled:
+            return
+        release_held(time, child)
+        self.ctx.close_call(time, child, child.code)
+        self._kid_failed(time, child)
+
+    def _kid_failed(self, time: float, child: Call) -> None:
+        parent: Call = child.parent  # type: ignore[assignment]
+        if parent.state != AWAITING or parent.cancelled:
+            return  # its step is over already
+        parent.spare -= 1
+        if parent.spare < 0:
+            settle(parent, time)
+            fold(parent, child)
+            self._drop_kids(time, parent, child)
+            self._error(time, parent, child.code, child.place)
+
+    def _drop_kids(self, time: float, parent: Call, last: Call | None) -> None:
+        """The step is over: cancel the calls it no longer needs."""
+        for kid in parent.kids:
+            if kid is not last:
+                self.cancel(time, kid)
+        parent.kids = []
+
+    # ------------------------------------------------------------------ leaving
+
+    def _leave(self, time: float, call: Call) -> None:
+        """The endpoint is done: free the call's holdings and send its answer.
+
+        The common case (no crash tracking, no connection, RAM nobody waits
+        for, no response body) is inlined: leaving is once per call.
+        """
+        self.completed += 1
+        call.code = COMPLETED_CODE
+        plan = call.plan
+        if self._inside is not None or call.conn is not None:
+            self._exit(time, call)
+        else:
+            self.in_progress -= 1
+            ram = plan.ram_mb
+            if ram:
+                resource = self.ram
+                if resource.waiting or self.listener is not None:
+                    self._give_ram(time, ram)
+                else:
+                    resource.free += ram
+                    self._ram_t(time)
+                    self._ram_d(-ram)
+        if plan.program.response_bytes:
+            self._reply(time, call)
+        else:
+            call.state = SENDING
+            call.site.replies[self.index](time, call)
+
+    def _error(self, time: float, call: Call, code: int, place: int) -> None:
+        """The endpoint failed (a call it needed failed): answer with that error."""
+        self._exit(time, call)
+        self.failed += 1
+        call.code = code
+        call.place = place
+        self._reply(time, call)
+
+    def _reply(self, time: float, call: Call) -> None:
+        edge = call.site.reply_edges[self.index]
+        size = call.plan.program.response_bytes if call.code == COMPLETED_CODE else 0.0
+        if size and edge.link is not None:
+            call.state = BODY_OUT
+            call.mark = time
+            edge.enter_transit(time)
+            edge.link.start(time, size, call, self._responded)
+            return
+        call.state = SENDING
+        call.site.replies[self.index](time, call)
+
+    def _responded(self, time: float, call: Call, seconds: float) -> None:
+        """The response body is out: send it on, its time counted on that hop."""
+        edge = call.site.reply_edges[self.index]
+        edge.leave_transit(time)
+        call.ph[edge.slot] += seconds
+        call.state = SENDING
+        call.site.replies[self.index](time, call)
+
+    def _exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
+        """The call leaves the server: its RAM and connection are freed."""
         self.in_progress -= 1
         if self._inside is not None:
-            del self._inside[request.id]
-        connection = request.conn
+            del self._inside[call]
+        connection = call.conn
         if connection is not None:
             # The response is sent: the connection goes back to its pool or closes.
-            request.conn = None
-            if request.held is not None:
-                request.held.remove(connection)
+            call.conn = None
+            if call.held is not None:
+                call.held.remove(connection)
             connection.release(time)
-        endpoint: CompiledEndpoint = request.endpoint
-        if endpoint.ram_mb:
-            self.give_memory(time, endpoint.ram_mb)
-        outbound = self.outbound
-        if endpoint.response_bytes and outbound is not None and outbound.link is not None:
-            outbound.enter_transit(time)
-            outbound.link.start(time, endpoint.response_bytes, request, self._responded)
-            return
-        self.send_out(time, request)
+        ram = call.plan.ram_mb
+        if ram and holds_ram:
+            self._give_ram(time, ram)
 
-    def _responded(self, time: float, request: Request, seconds: float) -> None:
-        """The response body is out: send it on, its time counted on that hop."""
-        if self.outbound is not None:  # always: a body is sent through it
-            self.outbound.leave_transit(time)
-        hop = request.hop
-        self.send_out(time, request)
-        self._hops[request.id * MAX_HOPS + hop] += seconds
-
-    def connect(
-        self, inbound: Edge, outbound: Edge, send_out: Callable[[float, Request], None]
-    ) -> None:
-        """Wire the edges requests arrive on and responses leave on."""
-        self.inbound = inbound
-        self.outbound = outbound
-        self.send_out = send_out
-        self._receives_bodies = inbound.link is not None and any(
-            e.request_bytes for e in self._endpoints
-        )
-
-    def take_memory(self, time: float, mb: float) -> bool:
-        """Reserve RAM for a connection if it is free now."""
-        if mb > self._ram_free:
-            return False
-        self._ram_free -= mb
-        self._ram_t(time)
-        self._ram_d(mb)
-        return True
-
-    def give_memory(self, time: float, mb: float) -> None:
-        """Free RAM; waiting connections, then waiting requests, may take it."""
-        self._ram_free += mb
-        self._ram_t(time)
-        self._ram_d(-mb)
+    def _give_ram(self, time: float, mb: float) -> None:
+        resource = self.ram
         if self.listener is not None:
+            # Connections waiting for memory are accepted before calls waiting for RAM.
+            resource.release(time, mb)
             self.listener.retry(time)
-        if self._ram_queue:
-            self._admit_waiting(time)
-
-    def _admit_waiting(self, time: float) -> None:
-        queue = self._ram_queue
-        while queue:
-            head = queue[0]
-            ram: float = head.endpoint.ram_mb
-            if ram > self._ram_free:
-                return
-            queue.popleft()
-            self._ram_wait[head.id] = time - head.mark
-            self._ram_free -= ram
-            self._rw_t(time)
-            self._rw_d(-1.0)
+            resource.serve(time)
+        elif resource.waiting:
+            resource.give(time, mb)
+        else:
+            resource.free += mb
             self._ram_t(time)
-            self._ram_d(ram)
-            self._advance(time, head)
+            self._ram_d(-mb)
+
+    # ------------------------------------------------------------------ cancelling
+
+    def cancel(self, time: float, call: Call) -> None:
+        """Withdraw a call made here from wherever it is; it will answer nobody.
+
+        On its way (or opening its connection) it goes on and is dropped
+        where it arrives (the packet is on the wire); in a backlog it is
+        withdrawn; inside a server the server stops it.
+        """
+        state = call.state
+        if state == DONE or call.cancelled:
+            return
+        call.cancelled = True
+        release_held(time, call)
+        if state == BACKLOG:
+            settle(call, time)
+            call.waiter.resource.withdraw(time, call.waiter)
+            call.state = DONE
+            self.ctx.close_call(time, call, self._cancelled)
+        elif state not in (SENDING, HANDSHAKING):
+            call.server.withdraw(time, call)
+
+    def withdraw(self, time: float, call: Call) -> None:
+        """Stop a cancelled call inside this server (CPU already running finishes first)."""
+        state = call.state
+        if state == ON_CPU:
+            return  # not pre-empted: it stops when its CPU operation ends
+        settle(call, time)
+        if state in (BODY_IN, BODY_OUT):
+            edge: Edge = (
+                call.site.inbound[self.index]
+                if state == BODY_IN
+                else call.site.reply_edges[self.index]
+            )
+            edge.link.withdraw(time, call)  # type: ignore[union-attr]
+            edge.leave_transit(time)
+        else:
+            self._stop(time, call)
+            self._exit(time, call, holds_ram=state != RAM_WAITING)
+            self.cancelled += 1
+        call.state = DONE
+        self.ctx.close_call(time, call, self._cancelled)
+
+    def _stop(self, time: float, call: Call) -> None:
+        """Take a call out of the queue or pending event it is in, and its calls out too."""
+        state = call.state
+        if state in (RAM_WAITING, CPU_WAITING):
+            call.waiter.resource.withdraw(time, call.waiter)
+        elif state == IN_IO:
+            self.ctx.kernel.cancel(call.ev)
+            self._io_t(time)
+            self._io_d(-1.0)
+        elif state == AWAITING:
+            self._drop_kids(time, call, None)
 
     # ------------------------------------------------------------------ faults
 
     def go_down(self, time: float, _: object = None) -> None:
-        """Take the server down: every request inside fails now."""
+        """Take the server down: every call inside fails now."""
         self.up = False
         inside = self._inside
         if inside is None:
             raise RuntimeError(f"server {self.id!r} was built without crash tracking")
+        victims: list[Call] = []
         if self.listener is not None:
             # Every connection dies with the server; connections waiting to be accepted fail.
-            for request in self.listener.crash(time):
-                self._fail_down(time, request)
-        victims = set(inside)
-        for request in inside.values():
-            request.conn = None
-            self._fail_down(time, request)
+            victims.extend(self.listener.crash(time))
+        kernel = self.ctx.kernel
+        for call in inside:
+            settle(call, time)
+            if call.state in (ON_CPU, IN_IO):
+                kernel.cancel(call.ev)
+            elif call.state == AWAITING:
+                self._drop_kids(time, call, None)
+            call.conn = None  # died with the server
+            call.state = DONE
+            victims.append(call)
         inside.clear()
-        if victims:
-            heap = self._heap
-            heap[:] = [e for e in heap if not (type(e[3]) is Request and e[3].id in victims)]
-            heapify(heap)
-        for level in self._levels:
-            # Every level of the server drops to zero.
-            current = level.value + sum(level.deltas)
-            if current:
-                level.change(time, -current)
-        self._ready.clear()
-        self._ram_queue.clear()
-        self._free_cores = self.cores
-        self._ram_free = self.ram_mb
-        self._io_count = 0
+        # Every level of the server drops to zero; no unit is in use, nobody waits.
+        self.cores.clear(time)
+        self.ram.clear(time)
+        io = self._levels[2]
+        current = io.value + sum(io.deltas)
+        if current:
+            io.change(time, -current)
         self.in_progress = 0
+        self.failed += len(victims)
+        for call in victims:
+            self._fail(time, call, self._down, self._place)
 
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
         self.up = True
+
+
+def _arm(op: Op, u: float) -> int:
+    """The first operation of the branch arm drawn by ``u``."""
+    for cumulative, start in op.arms:
+        if u < cumulative:
+            return start
+    return op.arms[-1][1]

@@ -4,35 +4,50 @@ Every scheduled event is a tuple ``(time, seq, callback, arg)``. ``seq`` is a
 running counter, so events at the same time run in the order they were
 scheduled and a rerun with the same inputs replays exactly. Callbacks are
 called as ``callback(time, arg)``: passing the time saves every callback an
-attribute read of the clock.
+attribute read of the clock. The ``seq`` of an event is its handle.
 
-Cancelling is lazy: the handle (the ``seq``) goes into a set and the event is
-skipped when it reaches the top of the heap. Components on the hot path push
-onto :attr:`Kernel.heap` directly (``heappush`` with :attr:`Kernel.next_seq`)
+Cancelling is lazy: the handle goes into a set and the event is skipped when
+it reaches the top of the heap. Components on the hot path push onto
+:attr:`Kernel.heap` directly (``heappush`` with :attr:`Kernel.next_seq`)
 instead of calling :meth:`Kernel.schedule`; that saves a Python call per
-event (measured in ``bench/kernel.py``).
+event (measured in ``bench/kernel.py``). Such pushes are not checked: they
+add durations drawn by samplers that refuse values that are not finite and
+non-negative (``engine.streams.checked``), so a push is never in the past.
+:meth:`run` still refuses a time that is not a number when it reaches the
+top of the heap (a NaN would otherwise end the run early, silently).
+
+The clock runs to a time (:meth:`run`, repeatable in slices), one event at a
+time (:meth:`step`), and can be stopped from inside an event (:meth:`stop`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
+from asyncflow.errors import SimulationError
+
 Callback = Callable[[float, Any], None]
 
 
-class Kernel:
-    """A discrete-event clock that can run to a time, be stopped and resumed."""
+class _StopRun(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by :meth:`Kernel.stop` inside an event to end :meth:`Kernel.run`."""
 
-    __slots__ = ("_cancelled", "_seq", "heap", "now")
+
+class Kernel:
+    """A discrete-event clock that can run to a time, step, be stopped and resumed."""
+
+    __slots__ = ("_cancelled", "_running", "_seq", "heap", "now")
 
     def __init__(self) -> None:
         self.now: float = 0.0
         self.heap: list[tuple[float, int, Callback, Any]] = []
         self._seq = itertools.count()
         self._cancelled: set[int] = set()
+        self._running = False
 
     @property
     def next_seq(self) -> Callable[[], int]:
@@ -40,9 +55,13 @@ class Kernel:
         return self._seq.__next__
 
     def schedule(self, time: float, callback: Callback, arg: Any = None) -> int:
-        """Run ``callback(time, arg)`` at ``time``; return a handle for :meth:`cancel`."""
-        if time < self.now:
-            raise ValueError(f"cannot schedule in the past: {time} < now {self.now}")
+        """Run ``callback(time, arg)`` at ``time``; return a handle for :meth:`cancel`.
+
+        Raises:
+            SimulationError: If ``time`` is in the past or not finite.
+        """
+        if not self.now <= time < math.inf:
+            raise SimulationError(f"cannot schedule an event at {time!r} (now {self.now!r})")
         seq = next(self._seq)
         heappush(self.heap, (time, seq, callback, arg))
         return seq
@@ -57,23 +76,64 @@ class Kernel:
         cancelled = self._cancelled
         while heap and heap[0][1] in cancelled:
             cancelled.discard(heappop(heap)[1])
-        return heap[0][0] if heap else float("inf")
+        return heap[0][0] if heap else math.inf
 
-    def run(self, until: float) -> None:
+    def step(self) -> bool:
+        """Run the next pending event; return False when none is left."""
+        if not math.isfinite(self.peek()):
+            return False
+        time, _, callback, arg = heappop(self.heap)
+        self._check(time)
+        self.now = time
+        callback(time, arg)
+        return True
+
+    def stop(self) -> None:
+        """End :meth:`run` after the calling event (call it from inside an event).
+
+        The clock stays at the time of that event; the rest of the calling
+        callback does not run. Outside :meth:`run` this does nothing.
+        """
+        if self._running:
+            raise _StopRun
+
+    def run(self, until: float) -> bool:
         """Run every event with ``time <= until``, then leave the clock at ``until``.
 
         Can be called repeatedly with growing ``until`` to run in slices.
+
+        Returns:
+            True when the clock reached ``until``, False when :meth:`stop` ended it.
+
+        Raises:
+            SimulationError: On an event in the past or at a time that is not a number.
         """
-        if until < self.now:
-            raise ValueError(f"cannot run back in time: until={until} < now={self.now}")
+        if not until >= self.now:
+            raise SimulationError(f"cannot run back in time: until={until!r} < now={self.now!r}")
         heap = self.heap
         cancelled = self._cancelled
         pop = heappop
-        while heap and heap[0][0] <= until:
-            time, seq, callback, arg = pop(heap)
-            if cancelled and seq in cancelled:
-                cancelled.discard(seq)
-                continue
-            self.now = time
-            callback(time, arg)
+        self._running = True
+        try:
+            while heap and heap[0][0] <= until:
+                time, seq, callback, arg = pop(heap)
+                if cancelled and seq in cancelled:
+                    cancelled.discard(seq)
+                    continue
+                self.now = time
+                callback(time, arg)
+        except _StopRun:
+            return False
+        finally:
+            self._running = False
+        if heap and not heap[0][0] > until:
+            self._check(heap[0][0])  # a NaN time stops the loop above: refuse it
         self.now = until
+        return True
+
+    def _check(self, time: float) -> None:
+        if not time >= self.now:
+            raise SimulationError(
+                f"an event at {time!r} reached the clock at {self.now!r}: "
+                "times must be numbers that never go back"
+            )

@@ -1,4 +1,4 @@
-"""Random streams and samplers.
+"""Random streams, samplers and per-request draws.
 
 Each component draws from its own ``numpy.random.Generator``, seeded from
 ``SeedSequence(seed, spawn_key=(crc32(name),))``. The key depends only on the
@@ -8,18 +8,31 @@ depend on the order in which components are built.
 
 Samplers hand out values drawn in blocks: a numpy scalar draw costs about
 600 ns, a value taken from a block drawn at once about 50 ns.
+
+The work a request brings (its CPU and I/O times, its branch choices) is not
+drawn from a stream per server, whose order depends on which requests that
+server happened to get, but from a :class:`WorkTable` keyed by the request:
+row ``i`` of the table is request ``i``'s, whichever server serves it and
+whenever. Two variants that route, scale or retry differently give every
+request the same demand, so their comparison is sharp.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+
+from asyncflow.errors import SimulationError
 
 BLOCK = 4096
 
 Sampler = Callable[[], float]
+BlockDraw = Callable[[int], np.ndarray]
+ColumnMaker = Callable[[np.random.Generator], BlockDraw]
+"""Builds, for one generator, the function drawing ``n`` values of a column."""
 
 
 class RandomStreams:
@@ -37,18 +50,100 @@ class RandomStreams:
         """The run's seed."""
         return self._seed
 
-    def generator(self, name: str) -> np.random.Generator:
-        """Return the generator of stream ``name`` (same name, same numbers)."""
+    def generator(self, name: str, index: int | None = None) -> np.random.Generator:
+        """Return the generator of stream ``name`` (same name, same numbers).
+
+        ``index`` picks one of a family of independent streams under one name
+        (the blocks of a :class:`WorkTable`).
+        """
         key = zlib.crc32(name.encode("utf-8"))
-        sequence = np.random.SeedSequence(self._seed, spawn_key=(key,))
+        spawn_key = (key,) if index is None else (key, index)
+        sequence = np.random.SeedSequence(self._seed, spawn_key=spawn_key)
         return np.random.Generator(np.random.PCG64(sequence))
 
 
-def blocks(draw_block: Callable[[int], np.ndarray]) -> Sampler:
+def checked(values: np.ndarray, what: str) -> np.ndarray:
+    """Refuse a block with values that are not finite or are negative.
+
+    Raises:
+        SimulationError: Naming ``what`` drew them.
+    """
+    if not np.isfinite(values).all() or (values.size and values.min() < 0.0):
+        bad = values[~np.isfinite(values) | (values < 0.0)][0]
+        raise SimulationError(f"{what} produced the sample {bad!r}: durations must be finite >= 0")
+    return values
+
+
+def blocks(draw_block: BlockDraw, what: str = "a distribution") -> Sampler:
     """Turn a block-drawing function into a cheap per-value sampler."""
 
     def values() -> Iterator[float]:
         while True:
-            yield from draw_block(BLOCK).tolist()
+            yield from checked(draw_block(BLOCK), what).tolist()
 
     return values().__next__
+
+
+class WorkTable:
+    """Per-request draws: row ``i`` holds request ``i``'s values, one per column.
+
+    Rows are drawn in blocks of ``block`` requests from the generator
+    ``(name, block index)``, so any row can be drawn again, exactly, from its
+    block alone. The blocks in use are kept (a few, least recently used
+    first out); a request that comes back to the table much later than its
+    neighbours gets its block drawn again.
+    """
+
+    __slots__ = ("_block", "_cache", "_current", "_current_rows", "_makers", "_name", "_streams")
+
+    KEEP = 8  # blocks kept per table
+
+    def __init__(
+        self,
+        streams: RandomStreams,
+        name: str,
+        makers: Sequence[ColumnMaker],
+        block: int = 1024,
+    ) -> None:
+        if block & (block - 1):
+            raise ValueError(f"block must be a power of two (got {block})")
+        self._streams = streams
+        self._name = name
+        self._makers = tuple(makers)
+        self._block = block
+        self._cache: OrderedDict[int, list[list[float]]] = OrderedDict()
+        self._current = -1
+        self._current_rows: list[list[float]] = []
+
+    @property
+    def width(self) -> int:
+        """Values per row."""
+        return len(self._makers)
+
+    def row(self, i: int) -> list[float]:
+        """Request ``i``'s values."""
+        b, offset = divmod(i, self._block)
+        if b != self._current:
+            self._current_rows = self._load(b)
+            self._current = b
+        return self._current_rows[offset]
+
+    def _load(self, b: int) -> list[list[float]]:
+        cache = self._cache
+        rows = cache.get(b)
+        if rows is not None:
+            cache.move_to_end(b)
+            return rows
+        rng = self._streams.generator(self._name, b)
+        n = self._block
+        columns = [checked(make(rng)(n), f"the work of {self._name}") for make in self._makers]
+        rows = np.column_stack(columns).tolist() if columns else [[] for _ in range(n)]
+        cache[b] = rows
+        if len(cache) > self.KEEP:
+            cache.popitem(last=False)
+        return rows
+
+
+def uniform_column(rng: np.random.Generator) -> BlockDraw:
+    """A column of uniforms on [0, 1) (choices: endpoints, branches)."""
+    return rng.random

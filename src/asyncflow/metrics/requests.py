@@ -1,122 +1,246 @@
-"""Per-request records, kept as compact columns (about 61 bytes a request).
+"""Records of requests and calls, kept as compact columns.
 
-Besides its outcome, each request records where its time went, as float32
-seconds: each network hop (``hops``, ``MAX_HOPS`` a request, in order),
-connection handshakes, the wait in an accept backlog, the wait for RAM, the
-wait for a core (ready queue), CPU time and I/O time. For a completed request
-these phases add up to its latency.
+:class:`RequestLog` holds one row per request (the root of its call tree):
+generation and finish times, outcome, workload, the server and endpoint that
+served it at its entry, where a failure happened, and the seconds of each
+phase slot (``metrics.phases``) as float32, packed row by row. For a
+completed request the phases add up to its latency, the calls it waited for
+included.
+
+:class:`CriticalPathLog` holds, for requests that waited for calls, one row
+per call on the critical path (the calls whose answers the request actually
+waited for) with that call's own phases: the attribution of a request's
+time to the nodes where it was spent.
+
+:class:`CallLog`, kept only when asked for, holds one row per call (request
+calls included): parent, node, endpoint, start, end, outcome and phases.
 """
 
 from __future__ import annotations
 
+import struct
 from array import array
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
+
+from asyncflow.metrics.phases import SLOTS
 
 IN_FLIGHT = 0
 COMPLETED = 1
 OUTCOME_NAMES = ("in_flight", "completed")
-MAX_HOPS = 4  # generator-client, client-balancer, balancer-server, server-client
-PHASES = ("handshake", "connection_wait", "ram_wait", "cpu_wait", "cpu", "io")
+CANCELLED = "cancelled"
+
+
+class Reasons:
+    """Outcome codes: 0 in flight, 1 completed, then failure reasons as registered."""
+
+    __slots__ = ("names",)
+
+    def __init__(self) -> None:
+        self.names: list[str] = list(OUTCOME_NAMES)
+
+    def code(self, reason: str) -> int:
+        """The code of ``reason`` (registered on first use)."""
+        if reason not in self.names:
+            self.names.append(reason)
+        return self.names.index(reason)
+
+
+class PhaseRows:
+    """Phase slots of many rows as one float32 buffer (only the slots kept)."""
+
+    __slots__ = ("_pack", "_take", "buffer", "kept")
+
+    def __init__(self, kept: Sequence[int]) -> None:
+        self.kept = tuple(kept)
+        if len(self.kept) < 2:
+            raise ValueError("keep at least two phase slots")
+        self._take = itemgetter(*self.kept)
+        self._pack = struct.Struct(f"<{len(self.kept)}f").pack_into
+        self.buffer = bytearray()
+
+    def grow(self, rows: int) -> None:
+        """Add ``rows`` rows of zeros."""
+        self.buffer.extend(bytes(4 * len(self.kept) * rows))
+
+    def write(self, row: int, ph: Sequence[float]) -> None:
+        """Store a call's slots in ``row``."""
+        self._pack(self.buffer, 4 * len(self.kept) * row, *self._take(ph))
+
+    def writer(self) -> tuple[Any, Any, int]:
+        """``(pack_into, take, stride)``: ``pack_into(buffer, stride * row, *take(ph))``."""
+        return self._pack, self._take, 4 * len(self.kept)
+
+    def read(self, row: int) -> list[float]:
+        """The slots of ``row`` (all :data:`SLOTS`, zeros for slots not kept)."""
+        width = len(self.kept)
+        values = struct.unpack_from(f"<{width}f", self.buffer, 4 * width * row)
+        ph = [0.0] * SLOTS
+        for slot, value in zip(self.kept, values, strict=True):
+            ph[slot] = value
+        return ph
+
+    def matrix(self) -> np.ndarray:
+        """Every row's slots, shape ``(rows, SLOTS)``; slots not kept are zero (a copy)."""
+        width = len(self.kept)
+        packed = np.frombuffer(self.buffer, dtype="<f4").reshape(-1, width)
+        full = np.zeros((packed.shape[0], SLOTS), dtype=np.float32)
+        full[:, list(self.kept)] = packed
+        return full
+
+    def view(self) -> np.ndarray:
+        """The kept slots without a copy, shape ``(rows, len(kept))``."""
+        return np.frombuffer(self.buffer, dtype="<f4").reshape(-1, len(self.kept))
 
 
 class RequestLog:
-    """Columns indexed by request id: one row per generated request.
+    """One row per request (the root call of its tree).
 
     ``outcome`` is 0 (in flight), 1 (completed) or a failure code >= 2 whose
-    reason is ``reasons[code]``. Components register the reasons they can
-    produce with :meth:`reason_code`.
+    reason is ``reasons.names[code]``; ``failed_at`` indexes ``places``, the
+    node or edge where the failure happened.
     """
 
     __slots__ = (
-        "connection_wait",
-        "cpu",
-        "cpu_wait",
         "endpoint",
+        "failed_at",
         "finished",
         "generated",
-        "handshake",
-        "hops",
-        "io",
         "outcome",
-        "ram_wait",
+        "phases",
+        "places",
         "reasons",
         "server",
+        "workload",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, reasons: Reasons, kept_slots: Sequence[int]) -> None:
+        self.reasons = reasons
         self.generated = array("d")
         self.finished = array("d")
         self.outcome = array("b")
         self.server = array("h")
         self.endpoint = array("h")
-        self.hops = array("f")  # MAX_HOPS values a request
-        self.handshake = array("f")
-        self.connection_wait = array("f")
-        self.ram_wait = array("f")
-        self.cpu_wait = array("f")
-        self.cpu = array("f")
-        self.io = array("f")
-        self.reasons: list[str] = list(OUTCOME_NAMES)
+        self.workload = array("b")
+        self.failed_at = array("h")
+        self.places: list[str] = []
+        self.phases = PhaseRows(kept_slots)
 
     def __len__(self) -> int:
         return len(self.generated)
 
-    def reason_code(self, reason: str) -> int:
-        """The outcome code of failure ``reason`` (registered on first use)."""
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-        return self.reasons.index(reason)
+    def place_code(self, place: str) -> int:
+        """The code of a node or edge id in ``failed_at`` (registered on first use)."""
+        if place not in self.places:
+            self.places.append(place)
+        return self.places.index(place)
 
-    def open_block(self, times: np.ndarray) -> int:
+    def open_block(self, times: np.ndarray, workload: int) -> int:
         """Add rows for requests generated at ``times``; return the first new id."""
         first = len(self.generated)
         n = times.size
         self.generated.frombytes(times.astype(np.float64).tobytes())
         self.finished.frombytes(np.full(n, np.nan).tobytes())
         self.outcome.frombytes(bytes(n))
-        self.server.frombytes(np.full(n, -1, dtype=np.int16).tobytes())
-        self.endpoint.frombytes(np.full(n, -1, dtype=np.int16).tobytes())
-        zeros = bytes(4 * n)
-        self.hops.frombytes(zeros * MAX_HOPS)
-        for column in (
-            self.handshake,
-            self.connection_wait,
-            self.ram_wait,
-            self.cpu_wait,
-            self.cpu,
-            self.io,
-        ):
-            column.frombytes(zeros)
+        minus_one = np.full(n, -1, dtype=np.int16).tobytes()
+        self.server.frombytes(minus_one)
+        self.endpoint.frombytes(minus_one)
+        self.failed_at.frombytes(minus_one)
+        self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
+        self.phases.grow(n)
         return first
 
-    def columns(self, end_s: float) -> dict[str, np.ndarray]:
-        """The columns as numpy arrays, as seen at time ``end_s`` (no copy).
-
-        Outcomes decided ahead of time (a response already on its way back
-        when the run ends) are set back to in flight. The arrays share memory
-        with the log, which can no longer grow: call this once, at the end.
-        """
-        generated = np.frombuffer(self.generated, dtype=np.float64)
-        finished = np.frombuffer(self.finished, dtype=np.float64)
-        outcome = np.frombuffer(self.outcome, dtype=np.int8)
-        late = finished > end_s
-        outcome[late] = IN_FLIGHT
-        finished[late] = np.nan
-        columns: dict[str, np.ndarray] = {
-            "generated_s": generated,
-            "finished_s": finished,
-            "outcome": outcome,
+    def columns(self) -> dict[str, Any]:
+        """The columns as numpy arrays sharing memory with the log (call once, at the end)."""
+        return {
+            "generated_s": np.frombuffer(self.generated, dtype=np.float64),
+            "finished_s": np.frombuffer(self.finished, dtype=np.float64),
+            "outcome": np.frombuffer(self.outcome, dtype=np.int8),
             "server": np.frombuffer(self.server, dtype=np.int16),
             "endpoint": np.frombuffer(self.endpoint, dtype=np.int16),
-            "hops_s": np.frombuffer(self.hops, dtype=np.float32).reshape(-1, MAX_HOPS),
-            "handshake_s": np.frombuffer(self.handshake, dtype=np.float32),
-            "connection_wait_s": np.frombuffer(self.connection_wait, dtype=np.float32),
-            "ram_wait_s": np.frombuffer(self.ram_wait, dtype=np.float32),
-            "cpu_wait_s": np.frombuffer(self.cpu_wait, dtype=np.float32),
-            "cpu_s": np.frombuffer(self.cpu, dtype=np.float32),
-            "io_s": np.frombuffer(self.io, dtype=np.float32),
+            "workload": np.frombuffer(self.workload, dtype=np.int8),
+            "failed_at": np.frombuffer(self.failed_at, dtype=np.int16),
         }
-        for column in columns.values():
-            column.flags.writeable = False
-        return columns
+
+
+class CriticalPathLog:
+    """Calls on the critical path of completed requests, with their own phases."""
+
+    __slots__ = ("endpoint", "phases", "root", "server", "site")
+
+    def __init__(self, kept_slots: Sequence[int]) -> None:
+        self.root = array("q")
+        self.site = array("h")
+        self.server = array("h")
+        self.endpoint = array("h")
+        self.phases = PhaseRows(kept_slots)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    def add(self, root: int, site: int, server: int, endpoint: int, ph: Sequence[float]) -> None:
+        """Record one call of ``root``'s critical path."""
+        row = len(self.root)
+        self.root.append(root)
+        self.site.append(site)
+        self.server.append(server)
+        self.endpoint.append(endpoint)
+        self.phases.grow(1)
+        self.phases.write(row, ph)
+
+
+class CallLog:
+    """One row per call, request calls included (kept when asked for)."""
+
+    __slots__ = (
+        "end",
+        "endpoint",
+        "outcome",
+        "parent",
+        "phases",
+        "root",
+        "server",
+        "site",
+        "start",
+    )
+
+    def __init__(self, kept_slots: Sequence[int]) -> None:
+        self.parent = array("q")
+        self.root = array("q")
+        self.site = array("h")
+        self.server = array("h")
+        self.endpoint = array("h")
+        self.start = array("d")
+        self.end = array("d")
+        self.outcome = array("b")
+        self.phases = PhaseRows(kept_slots)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    def open(self, parent: int, root: int, site: int, start: float) -> int:
+        """Add a call sent at ``start``; return its id."""
+        cid = len(self.root)
+        self.parent.append(parent)
+        self.root.append(root)
+        self.site.append(site)
+        self.server.append(-1)
+        self.endpoint.append(-1)
+        self.start.append(start)
+        self.end.append(float("nan"))
+        self.outcome.append(IN_FLIGHT)
+        self.phases.grow(1)
+        return cid
+
+    def close(
+        self, cid: int, end: float, outcome: int, server: int, endpoint: int, ph: Sequence[float]
+    ) -> None:
+        """Record how call ``cid`` ended."""
+        self.end[cid] = end
+        self.outcome[cid] = outcome
+        self.server[cid] = server
+        self.endpoint[cid] = endpoint
+        self.phases.write(cid, ph)

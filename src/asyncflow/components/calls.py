@@ -1,0 +1,229 @@
+"""Calls: a request is the root of a tree of calls.
+
+A :class:`Call` is one request-response exchange between a caller (the
+client, for a request; a server, for a call made by an endpoint) and a
+target (a server, or a load balancer that hands it to a server). It carries
+its own phases, its holdings (connections), where it is (``state``, since
+``mark``) and, once served, how it ended. Its answer, or its failure, goes
+back to the caller as a reply; only a request (a root call) writes an
+outcome to the request log.
+
+Where a call is at any moment is one of the states below; together with
+``mark`` (since when), the state says which phase the time since ``mark``
+belongs to. That is what lets a call be cancelled or crashed anywhere with
+exactly the time it spent, and a run end with every request's phases adding
+up to the time it has lived.
+
+A hop (and a handshake) is counted in full when it starts: nothing about it
+is stored on the call, which keeps sending cheap. A call cancelled on its
+way still travels (the packet is on the wire) and is dropped where it
+arrives; a hop still under way when a run ends is cut back to the part
+travelled from its pending arrival event (``Simulation.finish``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from asyncflow.metrics.phases import (
+    CALLS_NETWORK,
+    CONNECTION_WAIT,
+    CPU,
+    CPU_WAIT,
+    HOP_GENERATOR,
+    HOP_REPLY,
+    HOP_SLOTS,
+    IO,
+    RAM_WAIT,
+    SLOTS,
+)
+
+if TYPE_CHECKING:
+    from asyncflow.components.program import Plan
+    from asyncflow.components.sites import CallSite
+
+COMPLETED_CODE: Final = 1  # Call.code of an answered call (the request log's COMPLETED)
+
+# States: where a call is.
+SENDING: Final = 0  # on an edge: towards a node, or its reply back to the caller
+BACKLOG: Final = 1  # waiting to be accepted by a listener
+BODY_IN: Final = 2  # its request body is being received (bandwidth)
+RAM_WAITING: Final = 3
+CPU_WAITING: Final = 4
+ON_CPU: Final = 5
+IN_IO: Final = 6
+AWAITING: Final = 7  # waiting for the calls of a call or parallel step
+BODY_OUT: Final = 8  # its response body is being sent (bandwidth)
+HANDSHAKING: Final = 9  # opening a connection before it is sent
+DONE: Final = 10
+
+_WAIT_SLOT: Final = {
+    BACKLOG: CONNECTION_WAIT,
+    RAM_WAITING: RAM_WAIT,
+    CPU_WAITING: CPU_WAIT,
+    ON_CPU: CPU,
+    IN_IO: IO,
+}
+"""States whose time is added to a slot when it ends (measured, not planned)."""
+
+
+class Call:
+    """One call in flight, and the record of how it went.
+
+    Attributes:
+        root: Row of its request in the request log (shared by the whole tree).
+        parent: The call whose endpoint made it; None for a request.
+        site: Where it was made (target, endpoint, edges, per-request work).
+        ph: Seconds per phase slot, its own (``metrics.phases``).
+        crit: The calls on its critical path, as ``(site, server, endpoint,
+            ph)`` entries (None while it waited for none).
+        state, mark: Where it is, and since when.
+        ev: Handle of its pending CPU or I/O event.
+        waiter: Its place in a queue (a resource's or a listener's).
+        server: The server serving it (None until it reaches one).
+        plan: The endpoint it runs there; ``pc`` the step it is at;
+            ``work`` its per-request draws for that endpoint.
+        kids: Calls of the current call or parallel step still pending.
+        need: Answers still needed to finish that step; ``spare`` failures it
+            can still absorb.
+        code: 0 while fine, 1 completed, or the failure reason's code.
+        place: Where it failed (a ``failed_at`` code).
+        cancelled: Set when it was withdrawn (it replies to nobody).
+        conn, pool, held: Connection state (connection mode only).
+        cid: Its row in the call log, or -1 when calls are not recorded.
+        sent: When it was sent.
+    """
+
+    __slots__ = (
+        "cancelled",
+        "cid",
+        "code",
+        "conn",
+        "crit",
+        "ev",
+        "held",
+        "kids",
+        "mark",
+        "need",
+        "parent",
+        "pc",
+        "ph",
+        "place",
+        "plan",
+        "pool",
+        "root",
+        "sent",
+        "server",
+        "site",
+        "spare",
+        "state",
+        "waiter",
+        "work",
+    )
+
+    plan: Plan
+    pc: int
+    work: list[float]
+    mark: float
+    ev: int
+    waiter: Any
+    kids: list[Call]
+    need: int
+    spare: int
+    place: int
+
+    def __init__(self, root: int, site: CallSite, parent: Call | None, sent: float) -> None:
+        # Only what is read before it is written is set here: a call is made
+        # per request and per call step, and every attribute set costs.
+        self.root = root
+        self.site = site
+        self.parent = parent
+        self.sent = sent
+        self.state = SENDING
+        self.ph = [0.0] * SLOTS
+        self.crit: list[tuple[int, int, int, list[float]]] | None = None
+        self.server: Any = None
+        self.code = 0
+        self.cancelled = False
+        self.conn: Any = None
+        self.pool: Any = None
+        self.held: list[Any] | None = None
+        self.cid = -1
+
+
+def settle(call: Call, time: float) -> None:
+    """Count the time since ``call.mark`` in the phase of its state, as spent at ``time``.
+
+    Hops and handshakes were counted in full when they started (see
+    :func:`cut_transit` for one that a run's end interrupts). Waiting for
+    calls is counted through the call that would have answered first (see
+    :func:`fold_pending`). Nothing is counted twice: ``mark`` moves to ``time``.
+    """
+    state = call.state
+    slot = _WAIT_SLOT.get(state)
+    if slot is not None:
+        call.ph[slot] += time - call.mark
+    elif state == BODY_IN:
+        call.ph[call.site.inbound[call.server.index].slot] += time - call.mark
+    elif state == BODY_OUT:
+        call.ph[HOP_REPLY] += time - call.mark
+    call.mark = time
+
+
+def cut_transit(call: Call, slot: int, excess: float) -> None:
+    """Take back ``excess`` seconds of a hop counted in full that a run's end cut short.
+
+    A request is handed from its workload's hop to its first hop at once,
+    ahead of time: what the hop in ``slot`` cannot give back comes off the
+    workload's hop.
+    """
+    ph = call.ph
+    taken = min(excess, ph[slot])
+    ph[slot] -= taken
+    if excess > taken:
+        ph[HOP_GENERATOR] -= excess - taken
+
+
+def fold(parent: Call, child: Call) -> None:
+    """Put a call that ``parent`` waited for on its critical path."""
+    crit = parent.crit
+    server = child.server
+    entry = (child.site.index, server.index if server is not None else -1, _ep(child), child.ph)
+    if crit is None:
+        parent.crit = crit = []
+    crit.append(entry)
+    if child.crit:
+        crit.extend(child.crit)
+
+
+def _ep(call: Call) -> int:
+    return call.plan.index if call.server is not None else -1
+
+
+def fold_pending(call: Call, time: float) -> None:
+    """At the end of a run or a crash: fold the first call still pending, recursively.
+
+    A call waiting for answers has spent the time since its step began on
+    the calls it waits for; the first of them stands for the wait (they all
+    started together), so the call's phases still add up to its age.
+    """
+    settle(call, time)
+    if call.state == AWAITING:
+        pending = next((k for k in call.kids if k.code == 0 and not k.cancelled), None)
+        if pending is not None:
+            fold_pending(pending, time)
+            fold(call, pending)
+
+
+def totals(call: Call) -> list[float]:
+    """A call's slots with its critical path added (called network in ``CALLS_NETWORK``)."""
+    ph = list(call.ph)
+    if call.crit:
+        for _, _, _, sub in call.crit:
+            for slot in range(SLOTS):
+                value = sub[slot]
+                if value:
+                    ph[CALLS_NETWORK if slot in HOP_SLOTS or slot == CALLS_NETWORK else slot] += (
+                        value
+                    )
+    return ph

@@ -1,0 +1,207 @@
+"""Endpoints compiled into flat programs of operations.
+
+An endpoint's steps become a list of :class:`Op`: consecutive CPU steps
+merge into one CPU operation (a core runs them without yielding the event
+loop), consecutive I/O steps into one I/O operation; a call or parallel step
+is one ``CALL`` operation; a branch becomes a ``BRANCH`` operation that
+jumps to the first operation of the arm drawn, each arm ending with a
+``JUMP`` past the others. RAM steps are not operations: their total is
+reserved when the request is admitted.
+
+The random durations and choices of a program are columns of a per-request
+:class:`~asyncflow.engine.streams.WorkTable` (see :class:`Plan`); constant
+durations are kept in the operation and cost no draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from asyncflow.engine.sampling import block_drawer
+from asyncflow.engine.streams import ColumnMaker, WorkTable, uniform_column
+
+if TYPE_CHECKING:
+    from asyncflow.components.sites import CallSite
+    from asyncflow.scenario import Distribution, Step
+
+CPU_OP: Final = 0
+IO_OP: Final = 1
+CALL_OP: Final = 2
+END_OP: Final = 3
+BRANCH_OP: Final = 4  # control operations come last: ``kind >= BRANCH_OP``
+JUMP_OP: Final = 5
+
+KIB: Final = 1024.0  # bytes in the KB of request_kb / response_kb
+
+
+class Op:
+    """One operation of a program.
+
+    Attributes:
+        kind: ``CPU_OP``, ``IO_OP``, ``CALL_OP``, ``BRANCH_OP``, ``JUMP_OP`` or ``END_OP``.
+        fixed: A CPU or I/O duration that is constant, else -1.
+        column: The work-table column of a random duration or of a branch's
+            uniform draw, else -1.
+        calls: For ``CALL_OP``: the calls made, as ``(target, endpoint)``.
+        need: For ``CALL_OP``: answers that finish the step.
+        arms: For ``BRANCH_OP``: ``(cumulative probability, first op)`` per arm.
+        to: For ``JUMP_OP``: the operation to go to.
+    """
+
+    __slots__ = ("arms", "calls", "column", "fixed", "kind", "need", "to")
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.fixed = -1.0
+        self.column = -1
+        self.calls: tuple[tuple[str, str | None], ...] = ()
+        self.need = 0
+        self.arms: tuple[tuple[float, int], ...] = ()
+        self.to = -1
+
+    def __repr__(self) -> str:
+        names = ("cpu", "io", "call", "end", "branch", "jump")
+        return f"Op({names[self.kind]}, fixed={self.fixed}, column={self.column})"
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """An endpoint compiled: its operations and the columns of its per-request draws.
+
+    Attributes:
+        name: The endpoint's name.
+        index: Its index among its server's endpoints.
+        weight: Its selection weight when the caller names no endpoint.
+        ram_mb: RAM reserved for the whole time a request is inside.
+        ops: The operations, ending with ``END_OP``.
+        columns: How to draw each work-table column.
+        signature: Text identifying the draws, so that endpoints drawing the
+            same way (replicas) share one table.
+        request_bytes, response_bytes: Body sizes (links with a bandwidth).
+    """
+
+    name: str
+    index: int
+    weight: float
+    ram_mb: float
+    ops: tuple[Op, ...]
+    columns: tuple[ColumnMaker, ...]
+    signature: str
+    request_bytes: float = 0.0
+    response_bytes: float = 0.0
+
+
+@dataclass(slots=True)
+class _Builder:
+    ops: list[Op] = field(default_factory=list)
+    columns: list[ColumnMaker] = field(default_factory=list)
+    signature: list[str] = field(default_factory=list)
+
+    def duration(self, kind: int, steps: Sequence[Distribution]) -> None:
+        op = Op(kind)
+        if all(d.distribution == "deterministic" for d in steps):
+            op.fixed = sum(d.moments()[0] for d in steps)
+        else:
+            op.column = len(self.columns)
+            self.columns.append(_summed(steps))
+            self.signature.append(repr([d.model_dump() for d in steps]))
+        self.ops.append(op)
+
+
+def _summed(steps: Sequence[Distribution]) -> ColumnMaker:
+    """A column whose values are the sum of one draw of each step."""
+    frozen = tuple(steps)
+
+    def make(rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+        drawers = [block_drawer(d, rng) for d in frozen]
+
+        def draw(n: int) -> np.ndarray:
+            total = drawers[0](n)
+            for drawer in drawers[1:]:
+                total = total + drawer(n)
+            return np.asarray(total, dtype=np.float64)
+
+        return draw
+
+    return make
+
+
+def compile_steps(
+    steps: Sequence[Step], prefix_cpu: Distribution | None = None
+) -> tuple[tuple[Op, ...], tuple[ColumnMaker, ...], str]:
+    """Compile steps into operations, their work columns and their signature.
+
+    ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
+    """
+    builder = _Builder()
+    run: list[Distribution] = [prefix_cpu] if prefix_cpu is not None else []
+    run_kind = CPU_OP
+    for step in steps:
+        category = step.category
+        if category == "ram":
+            continue
+        kind = CPU_OP if category == "cpu" else IO_OP
+        if run and kind != run_kind:
+            builder.duration(run_kind, run)
+            run = []
+        run_kind = kind
+        run.append(step.duration)
+    if run:
+        builder.duration(run_kind, run)
+    builder.ops.append(Op(END_OP))
+    return tuple(builder.ops), tuple(builder.columns), "|".join(builder.signature)
+
+
+def compile_endpoint(index: int, spec: Any, prefix_cpu: Distribution | None = None) -> Program:
+    """Compile one endpoint of a server."""
+    ops, columns, signature = compile_steps(spec.steps, prefix_cpu)
+    return Program(
+        name=spec.endpoint_name,
+        index=index,
+        weight=spec.weight,
+        ram_mb=float(spec.ram_mb),
+        ops=ops,
+        columns=columns,
+        signature=signature,
+        request_bytes=spec.request_kb * KIB,
+        response_bytes=spec.response_kb * KIB,
+    )
+
+
+class Plan:
+    """A program as run for one call site: its per-request draws and its calls.
+
+    Replicas reached from the same site with the same program share one
+    plan's table, so a request's work does not depend on the replica.
+
+    Attributes:
+        program: The endpoint's program.
+        index: The endpoint's index at its server.
+        ops: The program's operations.
+        ram_mb: RAM reserved while inside.
+        receives: Whether calls bring a request body.
+        control: Whether the program has branches (CPU may follow CPU).
+        table: Per-request draws (None when the program draws nothing).
+        children: For each ``CALL_OP`` (by position), the sites of its calls.
+    """
+
+    __slots__ = ("children", "control", "index", "ops", "program", "ram_mb", "receives", "table")
+
+    def __init__(self, program: Program, table: WorkTable | None) -> None:
+        self.program = program
+        self.index = program.index
+        self.ops = program.ops
+        self.ram_mb = program.ram_mb
+        self.receives = program.request_bytes > 0.0
+        self.control = any(op.kind >= BRANCH_OP for op in program.ops)
+        self.table = table
+        self.children: dict[int, tuple[CallSite, ...]] = {}
+
+
+def uniform_columns(count: int) -> tuple[ColumnMaker, ...]:
+    """``count`` columns of uniform draws."""
+    return (uniform_column,) * count

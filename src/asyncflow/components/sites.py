@@ -1,0 +1,143 @@
+"""Call sites: where calls are made, and what a call asks of each server.
+
+A :class:`CallSite` is a place in the static call tree: a workload's
+requests (the root site), or one call of one call step of an endpoint as
+reached from its parent site. It knows its caller, how to send a call to its
+target, how each server that can serve it replies, and which endpoint each
+of those servers runs for it (a :class:`SiteEntry`).
+
+Sites are keyed by their path from the workload (``workload:w>/api@2.0``),
+never by a server id, so replicas reached from the same place share the
+per-request draws of the work they do: the same request brings the same
+CPU and I/O demand to whichever replica serves it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any, Protocol
+
+from asyncflow.engine.streams import WorkTable
+
+if TYPE_CHECKING:
+    from asyncflow.components.calls import Call
+    from asyncflow.components.program import Plan
+
+Send = Callable[[float, "Call"], None]
+
+
+class Caller(Protocol):
+    """What makes calls: the client (requests) or a server (calls of its endpoints)."""
+
+    id: str
+
+    def on_reply(self, time: float, call: Call) -> None:
+        """A reply (an answer or an error) arrives back."""
+
+    def on_failure(self, time: float, call: Call) -> None:
+        """The call failed where no server answers (refused, dropped, no server up)."""
+
+
+class SiteEntry:
+    """The endpoint one server runs for one site.
+
+    Attributes:
+        fixed: The plan when the caller names the endpoint (or the server has one).
+        plans: Every plan, by endpoint index, to pick from by weight otherwise.
+        tls_plans: The same with the TLS handshake's CPU first (new pooled
+            connections to a TLS server), or None.
+        bodies: Whether the edge calls arrive on has a bandwidth (request
+            bodies are then received before admission).
+    """
+
+    __slots__ = ("_cumulative", "_picks", "bodies", "fixed", "plans", "tls_plans")
+
+    def __init__(
+        self,
+        plans: Sequence[Plan],
+        fixed: Plan | None,
+        picks: WorkTable | None,
+        tls_plans: Sequence[Plan] | None = None,
+        bodies: bool = False,
+    ) -> None:
+        self.bodies = bodies
+        self.plans = tuple(plans)
+        self.fixed = fixed
+        self.tls_plans = tuple(tls_plans) if tls_plans is not None else None
+        self._picks = picks
+        self._cumulative = list(accumulate(p.program.weight for p in self.plans))
+
+    def pick(self, root: int) -> Plan:
+        """The plan for request ``root``: named, or drawn by weight from its row."""
+        if self.fixed is not None:
+            return self.fixed
+        if self._picks is None:  # pragma: no cover - built with picks when needed
+            raise RuntimeError("a site entry without a named endpoint needs picks")
+        total = self._cumulative[-1]
+        i = bisect_right(self._cumulative, self._picks.row(root)[0] * total)
+        return self.plans[min(i, len(self.plans) - 1)]
+
+
+class CallSite:
+    """One place in the call tree, wired to its caller, target and replies.
+
+    Attributes:
+        index: Position among the run's sites (the call log's ``site``).
+        key: Path from the workload; names the per-request draws.
+        caller: Who makes the calls.
+        target_id: The node called (a server or a load balancer).
+        endpoint: The endpoint named by the caller, or None.
+        send: Sends a call from the caller towards the target.
+        entries: What each server (by index) runs for this site, or None
+            where a server cannot be reached from here.
+        replies: How each server (by index) sends the reply back.
+        reply_edges: The edge of each of those replies.
+        inbound: The edge a call from here reaches each server on (the
+            balancer's, when the target is a balancer).
+        workload: Index of the workload whose requests come through here.
+    """
+
+    __slots__ = (
+        "caller",
+        "endpoint",
+        "entries",
+        "inbound",
+        "index",
+        "key",
+        "replies",
+        "reply_edges",
+        "send",
+        "target_id",
+        "workload",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        key: str,
+        caller: Caller,
+        target_id: str,
+        endpoint: str | None,
+        n_servers: int,
+        workload: int,
+    ) -> None:
+        self.index = index
+        self.key = key
+        self.caller = caller
+        self.target_id = target_id
+        self.endpoint = endpoint
+        self.workload = workload
+        self.send: Send = _unwired
+        self.entries: list[SiteEntry | None] = [None] * n_servers
+        self.replies: list[Send] = [_unwired] * n_servers
+        self.reply_edges: list[Any] = [None] * n_servers
+        self.inbound: list[Any] = [None] * n_servers
+
+    def __repr__(self) -> str:
+        return f"CallSite({self.key!r} -> {self.target_id!r})"
+
+
+def _unwired(time: float, call: Any) -> None:
+    raise RuntimeError("a call site was used before it was wired")

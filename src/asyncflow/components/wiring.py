@@ -1,0 +1,293 @@
+"""From the scenario graph to the runtime graph, by data.
+
+Every node of the scenario is built by the factory registered for its
+``type`` (:data:`NODE_KINDS`). Edges get their role from who calls whom:
+an edge out of a workload carries new requests, an edge into a callee
+carries calls, an edge out of a balancer carries calls handed on, and an
+edge back to a caller carries replies; the role decides the phase slot its
+hops count in and what receives them (a node's ``arrive``, a caller's
+``on_reply``). Then the call sites are laid out from each workload down the
+call tree, each with its sender, its replies, and the plan every server it
+can reach runs for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from asyncflow.components.balancer import LoadBalancer
+from asyncflow.components.calls import Call
+from asyncflow.components.client import Client
+from asyncflow.components.connections import Listener, Pool, connecting_sender
+from asyncflow.components.context import RunContext
+from asyncflow.components.edges import Edge
+from asyncflow.components.generator import Generator
+from asyncflow.components.policies import make_policy
+from asyncflow.components.program import CALL_OP, Plan, Program
+from asyncflow.components.server import Server
+from asyncflow.components.sites import CallSite, SiteEntry
+from asyncflow.engine.resource import Resource
+from asyncflow.engine.streams import WorkTable, uniform_column
+from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_REPLY
+
+if TYPE_CHECKING:
+    from asyncflow.scenario import ConnectionPool, Scenario, Tls
+
+Send = Callable[[float, Call], None]
+
+
+class Node(Protocol):
+    """What every runtime node has."""
+
+    id: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """Run-wide facts the node factories need."""
+
+    connected: bool
+    outages: frozenset[str]
+
+
+NodeFactory = Callable[[RunContext, Any, int, BuildOptions], Any]
+
+
+def _client(ctx: RunContext, spec: Any, index: int, options: BuildOptions) -> Client:
+    return Client(ctx, spec.id)
+
+
+def _server(ctx: RunContext, spec: Any, index: int, options: BuildOptions) -> Server:
+    return Server(ctx, spec, index, spec.id in options.outages, options.connected)
+
+
+NODE_KINDS: dict[str, NodeFactory] = {"client": _client, "server": _server}
+"""Factories of the node kinds built before wiring, by scenario ``type``.
+
+Load balancers are built during wiring: they need their servers and edges.
+"""
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The wired components of one run."""
+
+    client: Client
+    servers: dict[str, Server]
+    balancers: dict[str, LoadBalancer]
+    edges: dict[str, Edge]
+    generators: list[Generator]
+    sites: list[CallSite] = field(default_factory=list)
+
+
+class Wiring:
+    """Builds the runtime graph of a scenario."""
+
+    def __init__(self, ctx: RunContext, scenario: Scenario, options: BuildOptions) -> None:
+        self.ctx = ctx
+        self.scenario = scenario
+        self.options = options
+        nodes = scenario.topology_graph.nodes
+        self.client: Client = NODE_KINDS["client"](ctx, nodes.client, 0, options)
+        self.servers: dict[str, Server] = {
+            s.id: NODE_KINDS["server"](ctx, s, i, options) for i, s in enumerate(nodes.servers)
+        }
+        self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
+        self.edges: dict[str, Edge] = {}
+        self._spikes = _spikes(scenario)
+        self._senders: dict[tuple[str, str], Send] = {}
+        self._replies: dict[str, Send] = {}
+        self._tables: dict[str, WorkTable] = {}
+        self.sites: list[CallSite] = []
+        lb = nodes.load_balancer
+        self.balancers: dict[str, LoadBalancer] = {}
+        if lb is not None:
+            self.balancers[lb.id] = self._balancer(lb)
+
+    # ------------------------------------------------------------------ edges
+
+    def _edge(self, source: str, target: str, slot: int) -> Edge:
+        spec = self.edge_specs[(source, target)]
+        edge = self.edges.get(spec.id)
+        if edge is None:
+            edge = Edge(self.ctx, spec, self._spikes.get(spec.id, []), slot)
+            self.edges[spec.id] = edge
+        return edge
+
+    def _sender(
+        self,
+        edge: Edge,
+        arrive: Send,
+        pool_spec: ConnectionPool | None,
+        listener: Listener | None,
+        tls: Tls | None,
+    ) -> Send:
+        """The send function of an edge into a node (with connection set-up)."""
+        send = edge.connect_event(arrive)
+        if not self.options.connected or listener is None:
+            return send
+        pool = Pool(self.ctx, pool_spec, listener) if pool_spec is not None else None
+        round_trips = tls.round_trips if tls is not None else 0
+        return connecting_sender(self.ctx, edge, send, pool, round_trips)
+
+    def _balancer(self, spec: Any) -> LoadBalancer:
+        ctx = self.ctx
+        listener = None
+        if self.options.connected:
+            ram_mb = spec.resources.ram_mb if spec.resources is not None else math.inf
+            listener = Listener(ctx, spec.id, spec.resources, Resource(ram_mb))
+        nodes = self.scenario.topology_graph.nodes
+        sends = [
+            self._sender(
+                self._edge(spec.id, sid, HOP_BALANCER),
+                self.servers[sid].arrive,
+                spec.connection_pool,
+                self.servers[sid].listener,
+                nodes.server(sid).tls,
+            )
+            for sid in spec.server_covered
+        ]
+        policy = make_policy(
+            spec.algorithms,
+            spec.server_covered,
+            spec.weights,
+            lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
+        )
+        servers = [self.servers[s] for s in spec.server_covered]
+        return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
+
+    def _send_to(self, caller: Any, target_id: str) -> Send:
+        """How ``caller`` sends calls to ``target_id`` (one sender per pair, pools shared)."""
+        key = (caller.id, target_id)
+        send = self._senders.get(key)
+        if send is None:
+            edge = self._edge(caller.id, target_id, HOP_OUT)
+            nodes = self.scenario.topology_graph.nodes
+            target: Any = self.balancers.get(target_id) or self.servers[target_id]
+            if isinstance(target, LoadBalancer):
+                lb = nodes.load_balancer
+                tls = lb.tls if lb is not None else None
+            else:
+                tls = nodes.server(target_id).tls
+            pool = nodes.client.connection_pool if caller is self.client else None
+            send = self._sender(edge, target.arrive, pool, target.listener, tls)
+            self._senders[key] = send
+        return send
+
+    def _reply_to(self, server: Server, caller: Any) -> tuple[Send, Edge]:
+        """How ``server`` sends replies back to ``caller``."""
+        edge = self._edge(server.id, caller.id, HOP_REPLY)
+        send = self._replies.get(edge.id)
+        if send is None:
+            if caller is self.client and not self.options.connected:
+                send = edge.connect(caller.on_reply)
+            else:
+                send = edge.connect_event(caller.on_reply)
+            self._replies[edge.id] = send
+        return send, edge
+
+    # ------------------------------------------------------------------ sites
+
+    def site(
+        self, key: str, caller: Any, target_id: str, endpoint: str | None, workload: int
+    ) -> CallSite:
+        """Lay out a call site and, below it, every site its calls lead to."""
+        site = CallSite(
+            len(self.sites), key, caller, target_id, endpoint, len(self.servers), workload
+        )
+        self.sites.append(site)
+        site.send = self._send_to(caller, target_id)
+        balancer = self.scenario.topology_graph.nodes.load_balancer
+        covered = (
+            balancer.server_covered
+            if balancer is not None and balancer.id == target_id
+            else (target_id,)
+        )
+        for server_id in covered:
+            server = self.servers[server_id]
+            source = target_id if target_id != server_id else caller.id
+            site.inbound[server.index] = self._edge(source, server_id, HOP_OUT)
+            site.entries[server.index] = self._entry(site, server)
+            site.replies[server.index], site.reply_edges[server.index] = self._reply_to(
+                server, caller
+            )
+        return site
+
+    def _entry(self, site: CallSite, server: Server) -> SiteEntry:
+        plans = [self._plan(site, server, p) for p in server.programs]
+        tls_plans = None
+        if server.tls_programs is not None:
+            tls_plans = [self._plan(site, server, p) for p in server.tls_programs]
+        fixed = None
+        if site.endpoint is not None:
+            fixed = next(p for p in plans if p.program.name == site.endpoint)
+        elif len(plans) == 1:
+            fixed = plans[0]
+        picks = None
+        if fixed is None or tls_plans is not None:
+            picks = self._table(f"{site.key}:pick", (uniform_column,), "")
+        bodies = site.inbound[server.index].link is not None
+        return SiteEntry(plans, fixed, picks, tls_plans, bodies)
+
+    def _plan(self, site: CallSite, server: Server, program: Program) -> Plan:
+        table = None
+        if program.columns:
+            name = f"{site.key}:{program.name}"
+            table = self._table(name, program.columns, program.signature)
+        plan = Plan(program, table)
+        for pc, op in enumerate(program.ops):
+            if op.kind == CALL_OP:
+                keys = (f"{site.key}>{program.name}@{pc}.{i}" for i in range(len(op.calls)))
+                plan.children[pc] = tuple(
+                    self.site(key, server, target, ep, site.workload)
+                    for key, (target, ep) in zip(keys, op.calls, strict=True)
+                )
+        return plan
+
+    def _table(self, name: str, columns: tuple[Any, ...], signature: str) -> WorkTable:
+        key = f"{name}|{signature}"
+        table = self._tables.get(key)
+        if table is None:
+            # Same draws, same table: replicas of an endpoint share it.
+            table = WorkTable(self.ctx.streams, key, columns)
+            self._tables[key] = table
+        return table
+
+    # ------------------------------------------------------------------ the whole run
+
+    def build(self) -> Runtime:
+        """Wire workloads, sites, edges and faults; return the runtime graph."""
+        scenario = self.scenario
+        client = self.client
+        generators = []
+        workload = scenario.rqs_input
+        target = next(e.target for e in scenario.topology_graph.edges if e.source == client.id)
+        site = self.site(f"workload:{workload.id}", client, target, None, 0)
+        edge = self._edge(workload.id, client.id, HOP_GENERATOR)
+        forward = client.forward
+        send = edge.connect_event(forward) if self.options.connected else edge.connect(forward)
+        generators.append(Generator(self.ctx, workload, 0, site, send))
+        for event in scenario.events:
+            if event.is_outage:
+                server = self.servers[event.target_id]
+                self.ctx.kernel.schedule(event.start.t_start, server.go_down)
+                self.ctx.kernel.schedule(event.end.t_end, server.go_up)
+        for spec in scenario.topology_graph.edges:
+            if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
+                self._edge(spec.source, spec.target, HOP_OUT)
+        return Runtime(client, self.servers, self.balancers, self.edges, generators, self.sites)
+
+
+def _spikes(scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:
+    spikes: dict[str, list[tuple[float, float, float]]] = {}
+    for event in scenario.events:
+        if not event.is_outage:
+            spike = event.start.spike_s or 0.0
+            spikes.setdefault(event.target_id, []).append(
+                (event.start.t_start, event.end.t_end, spike)
+            )
+    return spikes

@@ -1,0 +1,97 @@
+"""The registry of phases: where the time of a request or a call goes.
+
+Every call carries a small list of seconds, one slot per phase (``Call.ph``).
+Components add to the slot of what the call is doing; the log, the tables,
+the charts, the trace and the attribution all read the phases from here, so
+a new phase (a pool wait, a backoff) is one entry in :data:`PHASES`.
+
+Network time has one slot per hop of a call's own path (from the generator,
+out to its target, from a balancer to the server, the reply), plus one for
+the network time of the calls it waited for; together they make the
+``network`` phase. A call's slots add up to its time from being sent to its
+reply (or its end), and a request's to its latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# Slots of Call.ph (constants: hot paths index with them).
+HOP_GENERATOR: Final = 0  # workload -> client (root calls only)
+HOP_OUT: Final = 1  # caller -> target (client -> entry node, server -> callee)
+HOP_BALANCER: Final = 2  # balancer -> server
+HOP_REPLY: Final = 3  # server -> caller
+CALLS_NETWORK: Final = 4  # network time of the calls waited for
+HANDSHAKE: Final = 5
+CONNECTION_WAIT: Final = 6
+RAM_WAIT: Final = 7
+CPU_WAIT: Final = 8
+CPU: Final = 9
+IO: Final = 10
+SLOTS: Final = 11
+
+HOP_SLOTS: Final = (HOP_GENERATOR, HOP_OUT, HOP_BALANCER, HOP_REPLY)
+NETWORK_SLOTS: Final = (*HOP_SLOTS, CALLS_NETWORK)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One phase of a request's time.
+
+    Attributes:
+        name: Column stem (``cpu`` → ``cpu_s``).
+        label: In plain words, for charts and verdicts.
+        resource: The resource it uses or waits for.
+        slots: The slots of ``Call.ph`` it sums.
+        in_service: Whether it happens inside a server (after admission):
+            the phases in service add up to a call's service time.
+    """
+
+    name: str
+    label: str
+    resource: str
+    slots: tuple[int, ...]
+    in_service: bool
+
+
+PHASES: Final = (
+    Phase("network", "the network", "network", NETWORK_SLOTS, in_service=False),
+    Phase("handshake", "opening connections", "connections", (HANDSHAKE,), in_service=False),
+    Phase(
+        "connection_wait",
+        "waiting in an accept backlog",
+        "connections",
+        (CONNECTION_WAIT,),
+        in_service=False,
+    ),
+    Phase("ram_wait", "waiting for RAM", "ram", (RAM_WAIT,), in_service=True),
+    Phase("cpu_wait", "waiting for a CPU core", "cpu", (CPU_WAIT,), in_service=True),
+    Phase("cpu", "CPU work", "cpu", (CPU,), in_service=True),
+    Phase("io", "I/O", "io", (IO,), in_service=True),
+)
+"""Every phase, in the order of the tables."""
+
+PHASE_NAMES: Final = tuple(p.name for p in PHASES)
+_BY_NAME: Final = {p.name: p for p in PHASES}
+
+
+def phase(name: str) -> Phase:
+    """The phase called ``name``.
+
+    Raises:
+        KeyError: For an unknown phase.
+    """
+    return _BY_NAME[name]
+
+
+def phase_label(name: str) -> str:
+    """A phase in plain words ("ram_wait" → "waiting for RAM")."""
+    found = _BY_NAME.get(name)
+    return found.label if found is not None else name.replace("_", " ")
+
+
+def phase_resource(name: str) -> str:
+    """The resource a phase uses or waits for ("cpu_wait" → "cpu")."""
+    found = _BY_NAME.get(name)
+    return found.resource if found is not None else name.removesuffix("_wait")
