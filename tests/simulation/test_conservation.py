@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +173,38 @@ def test_every_request_is_accounted_for(scenario: Any, seed: int) -> None:
     for level in simulation.ctx.levels.values():
         assert level.value >= -1e-9
         assert np.all(level.bin_area >= -1e-9)
+    _check_time_is_conserved(simulation, results)
+
+
+# Each phase against the level whose integral it is (Little's law, exactly):
+# the time requests spent in a phase is the area under the matching level.
+PHASE_LEVELS = {
+    "cpu": ("busy_cores",),
+    "cpu_wait": ("ready_queue",),
+    "io": ("io_waiting",),
+    "ram_wait": ("ram_wait_queue",),
+    "connection_wait": ("backlog",),
+}
+
+
+def _check_time_is_conserved(simulation: Simulation, results: Any) -> None:
+    """Phases are the time spent, for every request: completed, failed or in flight."""
+    r = results.requests
+    phases = r.phases()
+    for values in phases.values():
+        assert np.all(values >= -1e-6)
+    ended = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
+    np.testing.assert_allclose(
+        sum(phases.values()), ended - r.generated_s, rtol=1e-5, atol=1e-5
+    )
+    levels = simulation.ctx.levels
+
+    def area(metric: str) -> float:
+        return sum(float(lv.bin_area.sum()) for (_, m), lv in levels.items() if m == metric)
+
+    scale = 1e-5 * max(1.0, len(r) * results.end_s * 1e-3)
+    for phase, metrics in PHASE_LEVELS.items():
+        spent = float(phases[phase].sum(dtype=np.float64))
+        assert spent == pytest.approx(sum(area(m) for m in metrics), rel=1e-5, abs=scale), phase
+    on_links = float((phases["network"] + phases["handshake"]).sum(dtype=np.float64))
+    assert on_links == pytest.approx(area("in_transit"), rel=1e-5, abs=scale)

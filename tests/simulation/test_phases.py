@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import asyncflow
+from asyncflow.scenario import ScenarioBuilder
+from asyncflow.scenario.builder import cpu, deterministic, endpoint
 
 
 @pytest.mark.parametrize(
@@ -42,3 +44,34 @@ def test_table_has_phase_columns(examples_dir: Path) -> None:
     done = frame[frame["outcome"] == "completed"]
     parts = done[["network_s", "ram_wait_s", "cpu_wait_s", "cpu_s", "io_s"]].sum(axis=1)
     np.testing.assert_allclose(parts, done["latency_s"], rtol=1e-5, atol=1e-6)
+
+
+def test_failed_requests_record_the_time_they_spent_not_the_time_planned() -> None:
+    """A crash cuts CPU short and fails those queued: phases say what was spent."""
+    scenario = (
+        ScenarioBuilder("crash")
+        .workload(users=6, requests_per_minute=1, distribution="deterministic")
+        .client()
+        .server("srv-1", cpu_cores=1, endpoints=[endpoint("/slow", cpu(deterministic(30.0)))])
+        .wire(latency=deterministic(0.001))
+        .outage("srv-1", start=20.0, end=21.0)
+        .settings(horizon_s=60, seed=1)
+        .build()
+    )
+    results = asyncflow.run(scenario)
+    r = results.requests
+    failed = r.outcome >= 2
+    assert failed.sum() >= 2
+    phases = r.phases()
+    at_crash = failed & (r.finished_s == 20.0)
+    # Whoever held the core spent (20 - its start) on it, the others waited until 20.
+    cpu_time = phases["cpu"][at_crash]
+    waited = phases["cpu_wait"][at_crash]
+    assert np.all(cpu_time < 20.0 + 1e-6)
+    assert np.count_nonzero(cpu_time > 0) == 1
+    np.testing.assert_allclose(
+        cpu_time + waited + phases["network"][at_crash],
+        20.0 - r.generated_s[at_crash],
+        rtol=1e-6,
+    )
+
