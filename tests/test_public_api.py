@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import importlib.metadata
+import inspect
+
+import pytest
+
 import asyncflow
+import asyncflow.errors
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -17,4 +23,24 @@ def test_all_lists_exactly_the_public_names() -> None:
 def test_errors_derive_from_the_matching_builtins() -> None:
     assert issubclass(asyncflow.ScenarioError, ValueError)
     assert issubclass(asyncflow.ScenarioError, asyncflow.AsyncFlowError)
+    assert issubclass(asyncflow.ExperimentError, ValueError)
+    assert issubclass(asyncflow.ExperimentError, asyncflow.AsyncFlowError)
     assert issubclass(asyncflow.SimulationError, RuntimeError)
+
+
+ERRORS = [
+    obj
+    for _, obj in inspect.getmembers(asyncflow.errors, inspect.isclass)
+    if issubclass(obj, asyncflow.AsyncFlowError)
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda e: e.__name__)
+def test_every_error_is_exported_and_drawn_in_the_tree(error: type) -> None:
+    assert error.__name__ in asyncflow.__all__
+    assert error.__name__ in asyncflow.errors.__all__
+    assert f"{error.__name__}" in (asyncflow.errors.__doc__ or "")
+
+
+def test_the_version_has_one_source() -> None:
+    assert importlib.metadata.version("asyncflow") == asyncflow.__version__

@@ -9,9 +9,9 @@
   :class:`Comparison`: paired differences with intervals and verdicts.
 """
 
+from asyncflow.errors import ExperimentError
 from asyncflow.experiment.comparison import Comparison, Difference, compare
 from asyncflow.experiment.ensemble import Ensemble, Stopping, TimeBand, WarmUp
-from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.executors import dask_executor
 from asyncflow.experiment.objectives import Objective
 from asyncflow.experiment.record import RunRecord

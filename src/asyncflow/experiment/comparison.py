@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.stats import paired_difference
+from asyncflow.errors import ExperimentError
 from asyncflow.experiment.ensemble import Ensemble
-from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.record import RunRecord
 from asyncflow.experiment.replicate import (
     Progress,

@@ -35,7 +35,7 @@ from asyncflow.analysis.stats import (
     describe,
     proportion_interval,
 )
-from asyncflow.experiment.errors import ExperimentError
+from asyncflow.errors import ExperimentError
 from asyncflow.experiment.objectives import Objective
 from asyncflow.results import fault_windows_of
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asyncflow.experiment.errors import ExperimentError
+from asyncflow.errors import ExperimentError
 
 __all__ = ["Objective"]
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from asyncflow.analysis.stats import describe, mser
+from asyncflow.errors import ExperimentError
 from asyncflow.experiment.ensemble import Ensemble, Stopping, WarmUp
-from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.executors import as_executor, available_cores, local_pool, run_ordered
 from asyncflow.experiment.record import RunRecord, RunTask, band_bin_factor
 from asyncflow.experiment.seeds import replication_seed
