@@ -193,12 +193,31 @@ def test_auto_warm_up_is_reported(runner: CliRunner, scenario: Path, tmp_path: P
             ["--runs", "2", "--jobs", "1", "--slo", "latency_s.p59<1"],
             "unknown figure 'latency_s.p59'",
         ),
-        (["--slo", "latency_s.p95<1"], "error: --slo need --runs N (or --precision P)"),
-        (["--jobs", "2", "--dask", "tcp://x:1"], "error: --jobs, --dask need --runs N"),
+        (["--slo", "latency_s.p95<1"], "error: --slo needs --runs N (or --precision P)\n"),
+        (
+            ["--jobs", "2", "--dask", "tcp://x:1"],
+            "error: --jobs and --dask need --runs N (or --precision P)\n",
+        ),
+        (
+            ["--jobs", "2", "--dask", "tcp://x:1", "--metric", "latency_s"],
+            "error: --jobs, --dask and --metric need --runs N (or --precision P)\n",
+        ),
         (["--warm-up", "auto"], "error: --warm-up auto needs --runs N"),
         (["--runs", "2", "--warm-up", "soon"], "error: --warm-up must be a number of seconds"),
-        (["--runs", "2", "--jobs", "1", "--warm-up", "30"], "warm-up must be in [0, 20) s"),
-        (["--precision", "0"], "error: precision must be > 0 (got 0.0)"),
+        (
+            ["--runs", "2", "--jobs", "1", "--warm-up", "30"],
+            "error: warm_up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
+            "(got 30)\n",
+        ),
+        (["--precision", "0"], "error: --precision: expected a number > 0 (got 0.0)\n"),
+        (
+            ["--precision", "0.1", "--runs", "20", "--max-runs", "10"],
+            "error: --max-runs: expected an integer >= runs (20) (got 10)\n",
+        ),
+        (
+            ["--runs", "2", "--jobs", "1", "--metric", "latency_s.avg"],
+            "error: --metric 'latency_s.avg' matches no figure (did you mean",
+        ),
         (
             ["--runs", "2", "--jobs", "1", "--precision", "0.1", "--metric", "latency_s.avg"],
             "unknown figure",

@@ -14,6 +14,7 @@ from asyncflow.experiment.comparison import Comparison, Difference, compare
 from asyncflow.experiment.ensemble import Ensemble, Stopping, TimeBand, WarmUp
 from asyncflow.experiment.executors import dask_executor
 from asyncflow.experiment.objectives import Objective
+from asyncflow.experiment.options import ReplicationOptions, StoppingRule
 from asyncflow.experiment.record import RunRecord
 from asyncflow.experiment.replicate import replicate
 from asyncflow.experiment.seeds import replication_seed, replication_seeds
@@ -24,8 +25,10 @@ __all__ = [
     "Ensemble",
     "ExperimentError",
     "Objective",
+    "ReplicationOptions",
     "RunRecord",
     "Stopping",
+    "StoppingRule",
     "TimeBand",
     "WarmUp",
     "compare",
