@@ -73,7 +73,12 @@ def test_the_same_figure_gets_the_same_words_at_every_level() -> None:
     ("path", "group", "label", "scale"),
     [
         ("latency_s.p95", "Latency", "p95 (ms)", 1000.0),
-        ("requests.failed_by_reason.server_down", "Requests (whole run)", "failed: server_down", 1),
+        (
+            "requests.failed_by_reason.server_down",
+            "Requests (whole run)",
+            "  failed: server_down",
+            1,
+        ),
         ("throughput_rps.mean", "Requests (whole run)", "throughput (req/s)", 1.0),
         ("servers.srv-1.cpu_wait_s_mean", "Servers", "srv-1 cpu_wait mean (ms)", 1000.0),
         ("servers.srv-1.cpu_utilization", "Servers", "srv-1 cpu_utilization (%)", 100.0),

@@ -34,19 +34,22 @@ def describe_example(path: Path) -> str:
             break
         text = line.lstrip("#").strip(" ─-=:")
         if text:
-            return text.removeprefix("AsyncFlow scenario: ")
+            for prefix in ("AsyncFlow scenario: ", "AsyncFlow SimulationPayload — "):
+                text = text.removeprefix(prefix)
+            return text
     return ""
 
 
-def example_path(name: str) -> Path:
+def example_path(name: str, given_as: str = "--example") -> Path:
     """The file of the example ``name``; exit 2 naming the close ones when unknown."""
     known = bundled_examples()
-    if name in known:
-        return known[name]
-    close = difflib.get_close_matches(name, list(known), n=3)
-    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-    exit_usage(f"error: --example: no example named {name!r}{hint}; asyncflow examples lists them")
-    return None
+    if name not in known:
+        close = difflib.get_close_matches(name, list(known), n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        exit_usage(
+            f"error: {given_as}: no example named {name!r}{hint}; asyncflow examples lists them"
+        )
+    return known[name]
 
 
 def examples(
@@ -61,7 +64,7 @@ def examples(
 ) -> None:
     """List the bundled example scenarios, or print one of them."""
     if name is not None:
-        typer.echo(example_path(name).read_text(encoding="utf-8"), nl=False)
+        typer.echo(example_path(name, "NAME").read_text(encoding="utf-8"), nl=False)
         return
     known = bundled_examples()
     width = max(len(n) for n in known)

@@ -120,8 +120,11 @@ def _refuse_collisions(targets: Sequence[tuple[str, Path, bool]]) -> None:
     for index, (option, target, _) in enumerate(targets):
         for other, path, is_directory in targets[index + 1 :]:
             if _same(target, path) or (is_directory and _inside(target, path)):
-                where = f"{target} (already written by {other})" if other == "--out" else target
-                exit_usage(f"error: {option} and {other} both write {where}; choose another path")
+                if other == "--out":
+                    exit_usage(
+                        f"error: {option} {target} is also written by --out; choose another path"
+                    )
+                exit_usage(f"error: {option} and {other} both write {target}; choose another path")
 
 
 @contextmanager

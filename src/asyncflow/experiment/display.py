@@ -142,7 +142,7 @@ def _grouped_table(title: str, columns: Sequence[str], rows: Sequence[_Row]) -> 
         if index:
             table.add_section()
         table.add_row(Text(group, style="bold"), *([""] * len(columns)))
-        for row in groups[group]:
+        for row in sorted(groups[group], key=lambda r: r.figure.rank):
             table.add_row(Text("  " + terminal_text(row.figure.label)), *row.cells)
     return table
 
@@ -158,7 +158,9 @@ def _shown_paths(
 
 def _footnote(hidden: int, metrics: Sequence[str]) -> str:
     notes = []
-    if hidden:
+    if hidden == 1:
+        notes.append("1 figure equal to 0 in every run is not shown")
+    elif hidden:
         notes.append(f"{hidden} figures equal to 0 in every run are not shown")
     if not metrics:
         notes.append("--metric PATTERN shows only some (e.g. 'latency_s', 'servers.*.cpu*')")

@@ -113,6 +113,8 @@ class Figure:
         label: The row's label, in the unit shown (``srv-1 cpu_wait mean (ms)``).
         scale: Factor from the figure's unit to the unit shown (1000 for ms).
         kind: As :func:`kind_of`.
+        rank: Place within the group before the summary's own order (failures
+            by reason right under ``failed``, throughput last).
     """
 
     path: str
@@ -120,6 +122,7 @@ class Figure:
     label: str
     scale: float
     kind: str
+    rank: int = 0
 
 
 _GROUPS = (
@@ -137,6 +140,12 @@ _GROUPS = (
 GROUP_ORDER = tuple(dict.fromkeys(title for _, title in _GROUPS))
 """Sections of the tables, in the order shown."""
 
+_REQUEST_RANKS = {
+    "requests.generated": 0,
+    "requests.completed": 1,
+    "requests.failed": 2,
+    "requests.in_flight": 3,
+}
 _SECONDS = re.compile(r"^(?P<name>\w+?)_s_(?P<stat>mean|max)$")
 _MEGABYTES = re.compile(r"^(?P<name>\w+?)_mb_(?P<stat>mean|max)$")
 _LATENCY = re.compile(r"^latency_s\.(?P<stat>\w+)$")
@@ -154,10 +163,16 @@ def describe(path: str) -> Figure:
             group, rest = title, path[len(prefix) :]
             break
     kind = kind_of(path)
+    if path in _REQUEST_RANKS:
+        label = rest.replace("_", " ")
+        return Figure(path, group, label, 1.0, kind, _REQUEST_RANKS[path])
     if path.startswith("requests.failed_by_reason."):
-        return Figure(path, group, f"failed: {rest.split('.', 1)[1]}", 1.0, kind)
+        reason = rest.split(".", 1)[1]
+        return Figure(
+            path, group, f"  failed: {reason}", 1.0, kind, _REQUEST_RANKS["requests.failed"]
+        )
     if path == "throughput_rps.mean":
-        return Figure(path, group, "throughput (req/s)", 1.0, kind)
+        return Figure(path, group, "throughput (req/s)", 1.0, kind, len(_REQUEST_RANKS))
     if path.startswith("latency_s."):
         return Figure(path, group, f"{rest} (ms)", 1000.0, kind)
     if path.startswith(("latency_breakdown_s.", "latency_breakdown_tail_s.")):
