@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import re
+import tomllib
+from pathlib import Path
 
 import pytest
 
 import asyncflow
 import asyncflow.errors
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -43,4 +48,13 @@ def test_every_error_is_exported_and_drawn_in_the_tree(error: type) -> None:
 
 
 def test_the_version_has_one_source() -> None:
-    assert importlib.metadata.version("asyncflow") == asyncflow.__version__
+    """pyproject.toml reads the version from the package; no other copy exists."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]
+    assert dynamic["version"] == {"attr": "asyncflow.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+)?", asyncflow.__version__)
+    assert importlib.metadata.version("asyncflow").startswith(
+        asyncflow.__version__.split(".dev")[0]
+    )

@@ -83,3 +83,10 @@ def test_a_window_shared_by_both_designs_is_shaded_once(ensemble: Ensemble) -> N
     figure = build_bands([("A: x", ensemble), ("B: y", ensemble)])
     assert [t.get_text() for t in figure.axes[0].texts] == [" down"]
     assert gids(figure.axes[0], FAULT_GID) == 1
+
+
+def test_names_with_dollar_signs_are_drawn_as_written(ensemble: Ensemble, tmp_path: Path) -> None:
+    """Matplotlib reads $...$ as a formula; a user's name must not be parsed, nor crash."""
+    pairs = [("A: $\\frac$", ensemble), ("B: cost $5", ensemble)]
+    path = write_bands(pairs, tmp_path / "b.png")
+    assert path.read_bytes().startswith(b"\x89PNG")

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_RUN_FAILED",
+    "any_of",
     "console",
     "echo_written",
     "executor",
@@ -35,6 +36,7 @@ __all__ = [
     "exit_usage",
     "experiment_errors",
     "load",
+    "refuse_unless",
     "safe",
 ]
 

@@ -62,7 +62,8 @@ Seed = Annotated[
     typer.Option(
         min=0,
         metavar="N",
-        help="Seed (the master seed with --runs); default: sim_settings.seed, else 0.",
+        help="Seed (the master seed of replications); default: sim_settings.seed "
+        "(A's, for compare), else 0.",
         show_default=False,
     ),
 ]

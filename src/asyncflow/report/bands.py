@@ -39,6 +39,7 @@ __all__ = [
     "build_bands",
     "event_windows",
     "mark_events",
+    "plain_text",
     "plot_band",
     "write_bands",
 ]
@@ -151,12 +152,17 @@ def _panels(ensembles: Sequence[tuple[str, Ensemble]]) -> list[tuple[str, list[s
     return panels
 
 
+def plain_text(text: str) -> str:
+    """``text`` drawn as written: a ``$`` in a name starts no mathematical formula."""
+    return text.replace("$", r"\$")
+
+
 def event_windows(ensembles: Sequence[tuple[str, Ensemble]]) -> list[FaultWindow]:
     """The fault windows of every design; those not shared by all are prefixed by design.
 
     A window present, identical, in every design is shaded once under its
     own id; a window of one design only is labelled ``A: <id>`` (the part
-    of the design's label before a colon).
+    of the design's label before a colon). Ids are drawn as written.
     """
     from dataclasses import replace
 
@@ -170,7 +176,7 @@ def event_windows(ensembles: Sequence[tuple[str, Ensemble]]) -> list[FaultWindow
             for w in ensemble.fault_windows
             if w not in shared
         ]
-    return windows
+    return [replace(w, event_id=plain_text(w.event_id)) for w in windows]
 
 
 def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
@@ -212,7 +218,7 @@ def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
                     if len(pairs) == 1
                     else _DESIGN_COLORS[index % len(_DESIGN_COLORS)]
                 )
-                text = suffix if len(pairs) == 1 and len(names) > 1 else label
+                text = suffix if len(pairs) == 1 and len(names) > 1 else plain_text(label)
                 plot_band(ax, ensemble.band(name), label=text, color=color, scale=scale)
         for warm_up_s in warm_ups[1:]:
             mark_events(ax, (), warm_up_s)
@@ -226,7 +232,7 @@ def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
         ax.legend(loc="upper right", fontsize="small")
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    figure.suptitle(_title(pairs))
+    figure.suptitle(plain_text(_title(pairs)))
     return figure
 
 
