@@ -203,10 +203,16 @@ def test_auto_warm_up_is_reported(runner: CliRunner, scenario: Path, tmp_path: P
             "error: --jobs, --dask and --metric need --runs N (or --precision P)\n",
         ),
         (["--warm-up", "auto"], "error: --warm-up auto needs --runs N"),
+        (
+            ["--warm-up", "25"],
+            "error: --warm-up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
+            "(got 25)\n",
+        ),
+        (["--runs", "2", "--report", "r.html", "--trace", "t.json"], "describe a single run"),
         (["--runs", "2", "--warm-up", "soon"], "error: --warm-up must be a number of seconds"),
         (
             ["--runs", "2", "--jobs", "1", "--warm-up", "30"],
-            "error: warm_up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
+            "error: --warm-up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
             "(got 30)\n",
         ),
         (["--precision", "0"], "error: --precision: expected a number > 0 (got 0.0)\n"),
@@ -267,6 +273,12 @@ def test_compare_writes_differences_with_verdicts(
     )
     assert summary["scenarios"] == {"a": "single_server", "b": "faster"}
     assert summary["runs"] == 3
+    assert summary["same_load"] is True
+    assert summary["warnings"] == []
+    doc = SUMMARY_DOC.read_text(encoding="utf-8").split("## Comparison summary")[1]
+    keys = {k for k in summary if k not in {"a", "b"}} | {"a`, `b"}
+    keys |= {f"differences.<path>.{k}" for k in summary["differences"]["latency_s.mean"]}
+    assert not {key for key in keys if f"| `{key}` |" not in doc}
     latency = summary["differences"]["latency_s.mean"]
     assert set(latency) == {"mean", "ci_low", "ci_high", "n", "relative", "verdict"}
     assert latency["verdict"] == "better"

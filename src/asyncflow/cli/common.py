@@ -28,6 +28,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_RUN_FAILED",
     "any_of",
+    "as_option",
     "console",
     "echo_written",
     "executor",
@@ -113,11 +114,19 @@ def experiment_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except ExperimentError as error:
-        exit_usage(f"error: {error}")
+        exit_usage(f"error: {as_option(str(error))}")
     except ScenarioError as error:
         exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
     except AsyncFlowError as error:
         exit_failed(f"error: a run of {path} failed: {error}")
+
+
+def as_option(message: str) -> str:
+    """``max_runs: expected ...`` → ``--max-runs: expected ...`` (the option's spelling)."""
+    name, colon, rest = message.partition(":")
+    if colon and name.isidentifier():
+        return f"--{name.replace('_', '-')}:{rest}"
+    return message
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asyncflow.cli.common import (
+    as_option,
     console,
     echo_written,
     executor,
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EnsembleRequest",
-    "as_option",
     "check_metrics",
     "parse_warm_up",
     "replication_options",
@@ -63,14 +63,6 @@ def replication_options(
         return ReplicationOptions(runs, seed, jobs, confidence, parse_warm_up(warm_up))
     except (ExperimentError, TypeError) as error:
         exit_usage(f"error: {as_option(str(error))}")
-
-
-def as_option(message: str) -> str:
-    """``max_runs: expected ...`` → ``--max-runs: expected ...`` (the option's spelling)."""
-    name, colon, rest = message.partition(":")
-    if colon and name.isidentifier():
-        return f"--{name.replace('_', '-')}:{rest}"
-    return message
 
 
 @dataclass(frozen=True)

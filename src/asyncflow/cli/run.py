@@ -15,6 +15,7 @@ import typer
 from asyncflow.cli import options
 from asyncflow.cli.common import (
     any_of,
+    as_option,
     console,
     echo_written,
     exit_bad_input,
@@ -134,8 +135,10 @@ def run(
     path = _scenario_path(scenario, example)
     ensemble = runs is not None or precision is not None
     if ensemble:
-        if report is not None or trace is not None:
-            exit_usage("error: --report and --trace describe a single run; drop --runs")
+        single = [o for o, v in (("--report", report), ("--trace", trace)) if v is not None]
+        if single:
+            verb = "describes" if len(single) == 1 else "describe"
+            exit_usage(f"error: {' and '.join(single)} {verb} a single run; drop --runs")
         request = EnsembleRequest.from_options(
             runs=runs,
             seed=seed,
@@ -207,7 +210,7 @@ def _single_warm_up(path: Path, model: Scenario, text: str | None) -> Scenario:
     try:
         return with_warm_up(model, float(chosen))
     except ExperimentError as error:
-        exit_usage(f"error: bad --warm-up for {path}: {error}")
+        exit_usage(f"error: {as_option(str(error))}")
 
 
 def simulate(path: Path, model: Scenario, seed: int | None, *, quiet: bool = False) -> Results:
