@@ -195,3 +195,15 @@ def test_band_envelope_is_checked(
     expected = "envelope: expected two percentiles (low, high) with 0 <= low < high <= 100"
     with pytest.raises(error, match=f"^{re.escape(expected)} "):
         ensemble.band("throughput_rps", envelope=envelope)  # type: ignore[arg-type]
+
+
+def test_seeds_and_dask_addresses_are_checked() -> None:
+    from asyncflow.experiment import dask_executor, replication_seed, replication_seeds
+
+    with pytest.raises(TypeError, match=r"^index: expected an integer >= 0 \(got '1', a str\)$"):
+        replication_seed(0, "1")  # type: ignore[arg-type]
+    with pytest.raises(ExperimentError, match=r"^runs: expected an integer >= 0 \(got -1\)$"):
+        replication_seeds(0, -1)
+    opening = dask_executor(8786)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^address: expected a scheduler address such as "):
+        opening.__enter__()

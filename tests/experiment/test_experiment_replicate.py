@@ -42,7 +42,7 @@ def test_seeds_are_those_of_seed_sequence_spawn() -> None:
     assert replication_seeds(11, 3) == replication_seeds(11, 6)[:3]
     assert len(set(replication_seeds(0, 200))) == 200
     assert all(0 <= s < 2**63 for s in replication_seeds(5, 50))
-    with pytest.raises(ValueError, match=r"^seed and index must be >= 0 \(got -1, 0\)$"):
+    with pytest.raises(ValueError, match=r"^seed: expected an integer >= 0 \(got -1\)$"):
         replication_seed(-1, 0)
 
 

@@ -91,6 +91,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
     Raises:
         ImportError: ``distributed`` is not installed (message says how).
     """
+    arguments.text("address", address, "a scheduler address such as 'tcp://10.0.0.5:8786'")
     try:
         from distributed import Client
     except ImportError as exc:
