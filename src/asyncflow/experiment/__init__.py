@@ -6,7 +6,14 @@
   :class:`Ensemble`: per-figure statistics with confidence intervals,
   probabilities of meeting objectives, and bands over time.
 - :func:`compare` runs two designs with common random numbers and returns a
-  :class:`Comparison`: paired differences with intervals and verdicts.
+  :class:`Comparison`: paired differences with intervals and verdicts (the
+  direction of each figure: :mod:`asyncflow.experiment.figures`).
+
+Their shared options (runs, seed, jobs, confidence, warm-up) are defined once,
+in :class:`ReplicationOptions`; sequential stopping in :class:`StoppingRule`.
+Every argument is checked first: a wrong type raises ``TypeError``, a wrong
+value :class:`ExperimentError`, each naming the parameter, what was expected
+and the value given.
 """
 
 from asyncflow.errors import ExperimentError
