@@ -4,48 +4,61 @@
 #   make test   lint (ruff), type-check (mypy) and run the test suite (pytest)
 #   make bench  benchmark against AsyncFlow 0.1.1 (see docs/benchmarks.md)
 #
-# The first call creates .venv and installs the project with its dev extras.
-# The install is redone only when pyproject.toml changes (stamp file below).
+# The first call creates .venv. `make demo` installs the project with the
+# `report` extra only (no test or type-checking tools); `make test` adds the
+# `dev` extras. Each install is redone only when pyproject.toml changes
+# (stamp files below).
+#
+# Long statistical tests are marked `slow` and left out by default; they run
+# with `make test SLOW=1`, and always in CI (CI=true).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
+DEMO   := $(VENV)/.installed-demo
+SLOW   ?= $(filter true 1 yes,$(CI))
 
 .PHONY: demo test lint typecheck pytest bench bench-quick install clean
 
-install: $(STAMP)
+install: $(DEV)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The dev extras hold everything the demo needs, so they satisfy its stamp too.
+$(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV) $(DEMO)
 
-demo: $(STAMP)
+$(DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[report]'
+	touch $(DEMO)
+
+demo: $(DEMO)
 	$(BIN)/asyncflow run examples/asyncflow-0.1/single_server.yml --out out/demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
 # pytest exits with 5 when it collects no test at all; that is not a failure
 # of the code, so it is reported and accepted. Every other non-zero exit fails.
-pytest: $(STAMP)
-	@status=0; $(BIN)/pytest -q || status=$$?; \
+# `-m ""` lifts the default `-m "not slow"` of pyproject.toml.
+pytest: $(DEV)
+	@status=0; $(BIN)/pytest -q $(if $(SLOW),-m "",) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; \
 	exit $$status
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(STAMP)
+bench-quick: $(DEV)
 	$(BIN)/python bench/run.py --quick
 
 clean:

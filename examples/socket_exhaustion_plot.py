@@ -1,21 +1,24 @@
 """Draw docs/img/lb_socket_exhaustion.png from examples/lb_socket_exhaustion.yml.
 
-Run from the repository root: ``.venv/bin/python examples/socket_exhaustion_plot.py``.
+Run from the repository root: ``.venv/bin/python examples/socket_exhaustion_plot.py [OUT.png]``
+(by default it writes the picture of the documentation).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 import asyncflow
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+PICTURE = HERE.parent / "docs" / "img" / "lb_socket_exhaustion.png"
 
 
-def main() -> None:
-    results = asyncflow.run(ROOT / "examples" / "lb_socket_exhaustion.yml")
+def main(out: Path = PICTURE) -> None:
+    results = asyncflow.run(HERE / "lb_socket_exhaustion.yml")
     figure = Figure(figsize=(10, 8), layout="constrained")
     top, middle, bottom = figure.subplots(3, 1, sharex=True)
     latency = results.latency_over_time(bin_s=2)
@@ -41,11 +44,10 @@ def main() -> None:
         axes.legend(loc="upper right", fontsize=8)
         axes.grid(alpha=0.3)
     top.set_title("Traffic spike (x4, 120-180 s) against a balancer with 48 sockets")
-    out = ROOT / "docs" / "img" / "lb_socket_exhaustion.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PICTURE)

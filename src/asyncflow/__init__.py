@@ -8,7 +8,13 @@ time, probabilities of meeting objectives); ``asyncflow.compare(a, b)`` runs
 two designs with common random numbers and returns a :class:`Comparison`.
 """
 
-from asyncflow.errors import AsyncFlowError, ScenarioError, ScenarioFileError, SimulationError
+from asyncflow.errors import (
+    AsyncFlowError,
+    ExperimentError,
+    ScenarioError,
+    ScenarioFileError,
+    SimulationError,
+)
 from asyncflow.experiment import Comparison, Ensemble, compare, replicate
 from asyncflow.results import Results
 from asyncflow.scenario import Scenario, ScenarioBuilder, load_scenario, parse_scenario
@@ -18,6 +24,7 @@ __all__ = [
     "AsyncFlowError",
     "Comparison",
     "Ensemble",
+    "ExperimentError",
     "Results",
     "Scenario",
     "ScenarioBuilder",
@@ -33,3 +40,4 @@ __all__ = [
 ]
 
 __version__ = "0.2.0.dev0"
+"""The version of AsyncFlow; ``pyproject.toml`` reads it from here."""

@@ -5,13 +5,23 @@ callers can catch either::
 
     AsyncFlowError
     ├── ScenarioError (ValueError)      bad scenario input (fields, graph, events)
-    │   └── ScenarioFileError (OSError-like problems reading a file, YAML syntax)
+    │   └── ScenarioFileError           a file missing, unreadable, or not valid YAML/JSON
+    ├── ExperimentError (ValueError)    a bad experiment request (an unknown figure,
+    │                                   an objective that does not parse, too few runs)
     └── SimulationError (RuntimeError)  an invariant broke while simulating
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+__all__ = [
+    "AsyncFlowError",
+    "ExperimentError",
+    "ScenarioError",
+    "ScenarioFileError",
+    "SimulationError",
+]
 
 
 class AsyncFlowError(Exception):
@@ -32,6 +42,14 @@ class ScenarioError(AsyncFlowError, ValueError):
 
 class ScenarioFileError(ScenarioError):
     """A scenario file is missing, unreadable or not valid YAML/JSON."""
+
+
+class ExperimentError(AsyncFlowError, ValueError):
+    """An experiment was asked for something that cannot be done.
+
+    Examples: an objective that does not parse, a figure path that no run
+    produces, a confidence level outside ``(0, 1)``, a comparison of one run.
+    """
 
 
 class SimulationError(AsyncFlowError, RuntimeError):

@@ -127,11 +127,21 @@ class Simulation:
         """Run up to ``until`` (at most the horizon)."""
         self.ctx.kernel.run(min(until, self.end_s))
 
-    def run(self) -> Results:
-        """Run to the horizon and return the results."""
+    def run(self, progress: Callable[[float], None] | None = None) -> Results:
+        """Run to the horizon and return the results.
+
+        Args:
+            progress: Called with the simulated time reached after each
+                hundredth of the horizon (for a progress bar); the run is the
+                same with or without it.
+        """
         from asyncflow.results import Results
 
         started = wallclock.perf_counter()
+        if progress is not None:
+            for step in range(1, 100):
+                self.advance(self.end_s * step / 100)
+                progress(self.ctx.kernel.now)
         self.advance(self.end_s)
         self.finish()
         wall = wallclock.perf_counter() - started

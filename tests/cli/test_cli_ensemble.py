@@ -193,12 +193,37 @@ def test_auto_warm_up_is_reported(runner: CliRunner, scenario: Path, tmp_path: P
             ["--runs", "2", "--jobs", "1", "--slo", "latency_s.p59<1"],
             "unknown figure 'latency_s.p59'",
         ),
-        (["--slo", "latency_s.p95<1"], "error: --slo need --runs N (or --precision P)"),
-        (["--jobs", "2", "--dask", "tcp://x:1"], "error: --jobs, --dask need --runs N"),
+        (["--slo", "latency_s.p95<1"], "error: --slo needs --runs N (or --precision P)\n"),
+        (
+            ["--jobs", "2", "--dask", "tcp://x:1"],
+            "error: --jobs and --dask need --runs N (or --precision P)\n",
+        ),
+        (
+            ["--jobs", "2", "--dask", "tcp://x:1", "--metric", "latency_s"],
+            "error: --jobs, --dask and --metric need --runs N (or --precision P)\n",
+        ),
         (["--warm-up", "auto"], "error: --warm-up auto needs --runs N"),
+        (
+            ["--warm-up", "25"],
+            "error: --warm-up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
+            "(got 25)\n",
+        ),
+        (["--runs", "2", "--report", "r.html", "--trace", "t.json"], "describe a single run"),
         (["--runs", "2", "--warm-up", "soon"], "error: --warm-up must be a number of seconds"),
-        (["--runs", "2", "--jobs", "1", "--warm-up", "30"], "warm-up must be in [0, 20) s"),
-        (["--precision", "0"], "error: precision must be > 0 (got 0.0)"),
+        (
+            ["--runs", "2", "--jobs", "1", "--warm-up", "30"],
+            "error: --warm-up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
+            "(got 30)\n",
+        ),
+        (["--precision", "0"], "error: --precision: expected a number > 0 (got 0.0)\n"),
+        (
+            ["--precision", "0.1", "--runs", "20", "--max-runs", "10"],
+            "error: --max-runs: expected an integer >= runs (20) (got 10)\n",
+        ),
+        (
+            ["--runs", "2", "--jobs", "1", "--metric", "latency_s.avg"],
+            "error: --metric 'latency_s.avg' matches no figure (did you mean",
+        ),
         (
             ["--runs", "2", "--jobs", "1", "--precision", "0.1", "--metric", "latency_s.avg"],
             "unknown figure",
@@ -248,6 +273,12 @@ def test_compare_writes_differences_with_verdicts(
     )
     assert summary["scenarios"] == {"a": "single_server", "b": "faster"}
     assert summary["runs"] == 3
+    assert summary["same_load"] is True
+    assert summary["warnings"] == []
+    doc = SUMMARY_DOC.read_text(encoding="utf-8").split("## Comparison summary")[1]
+    keys = {k for k in summary if k not in {"a", "b"}} | {"a`, `b"}
+    keys |= {f"differences.<path>.{k}" for k in summary["differences"]["latency_s.mean"]}
+    assert not {key for key in keys if f"| `{key}` |" not in doc}
     latency = summary["differences"]["latency_s.mean"]
     assert set(latency) == {"mean", "ci_low", "ci_high", "n", "relative", "verdict"}
     assert latency["verdict"] == "better"

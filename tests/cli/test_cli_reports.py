@@ -64,5 +64,5 @@ def test_reports_of_single_runs_refuse_runs(
         ["run", str(short_copy("single_server.yml")), "--runs", "2", option, str(tmp_path / "x")],
     )
     assert result.exit_code == 2
-    assert "describe a single run" in result.output
+    assert result.stderr == f"error: {option} describes a single run; drop --runs\n"
     assert "Traceback" not in result.output

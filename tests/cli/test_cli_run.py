@@ -11,10 +11,10 @@ import pytest
 from cli_helpers import ShortCopy
 from typer.testing import CliRunner
 
-import asyncflow
 from asyncflow.cli import app
 from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import PHASE_NAMES
+from asyncflow.simulation import Simulation
 
 SUMMARY_KEYS = {"scenario", "seed", "simulated_s", "warm_up_s", "wall_s"}
 SUMMARY_SECTIONS = {
@@ -222,7 +222,7 @@ def test_a_failed_run_exits_1_with_its_message(
     def broken_run(*args: object, **kwargs: object) -> None:
         raise SimulationError("request 7 finished twice")
 
-    monkeypatch.setattr(asyncflow, "run", broken_run)
+    monkeypatch.setattr(Simulation, "run", broken_run)
     scenario = short_copy("single_server.yml", horizon=10.0)
 
     result = runner.invoke(app, ["run", str(scenario)])
@@ -236,7 +236,8 @@ def test_unwritable_output_exits_1_naming_the_path(
     runner: CliRunner, short_copy: ShortCopy, tmp_path: Path
 ) -> None:
     scenario = short_copy("single_server.yml", horizon=10.0)
-    target = tmp_path / "no" / "such" / "dir" / "s.json"
+    (tmp_path / "file").write_text("")
+    target = tmp_path / "file" / "s.json"  # a file cannot hold a directory
 
     result = runner.invoke(app, ["run", str(scenario), "--quiet", "--summary-json", str(target)])
 

@@ -7,7 +7,6 @@ import pytest
 from experiment_scenarios import small
 
 from asyncflow.experiment import Comparison, ExperimentError, compare, replicate
-from asyncflow.experiment.comparison import direction
 
 
 def test_a_design_against_itself_differs_by_exactly_nothing() -> None:
@@ -63,20 +62,3 @@ def test_auto_warm_up_applies_the_later_cut_to_both() -> None:
     comparison = compare(small("a"), small("b", cpu_s=0.008), runs=2, jobs=1, warm_up="auto")
     assert comparison.a.warm_up_s == comparison.b.warm_up_s
     assert comparison.a.warm_up.method == "mser-5"
-
-
-@pytest.mark.parametrize(
-    ("path", "preferred"),
-    [
-        ("latency_s.p95", -1),
-        ("requests.failed", -1),
-        ("requests.failed_by_reason.server_down", -1),
-        ("servers.srv-1.ready_queue_mean", -1),
-        ("throughput_rps.mean", 1),
-        ("requests.completed", 1),
-        ("servers.srv-1.cpu_utilization", 0),
-        ("requests.generated", 0),
-    ],
-)
-def test_direction_of_figures(path: str, preferred: int) -> None:
-    assert direction(path) == preferred

@@ -6,14 +6,22 @@
   :class:`Ensemble`: per-figure statistics with confidence intervals,
   probabilities of meeting objectives, and bands over time.
 - :func:`compare` runs two designs with common random numbers and returns a
-  :class:`Comparison`: paired differences with intervals and verdicts.
+  :class:`Comparison`: paired differences with intervals and verdicts (the
+  direction of each figure: :mod:`asyncflow.experiment.figures`).
+
+Their shared options (runs, seed, jobs, confidence, warm-up) are defined once,
+in :class:`ReplicationOptions`; sequential stopping in :class:`StoppingRule`.
+Every argument is checked first: a wrong type raises ``TypeError``, a wrong
+value :class:`ExperimentError`, each naming the parameter, what was expected
+and the value given.
 """
 
+from asyncflow.errors import ExperimentError
 from asyncflow.experiment.comparison import Comparison, Difference, compare
 from asyncflow.experiment.ensemble import Ensemble, Stopping, TimeBand, WarmUp
-from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.executors import dask_executor
 from asyncflow.experiment.objectives import Objective
+from asyncflow.experiment.options import ReplicationOptions, StoppingRule
 from asyncflow.experiment.record import RunRecord
 from asyncflow.experiment.replicate import replicate
 from asyncflow.experiment.seeds import replication_seed, replication_seeds
@@ -24,8 +32,10 @@ __all__ = [
     "Ensemble",
     "ExperimentError",
     "Objective",
+    "ReplicationOptions",
     "RunRecord",
     "Stopping",
+    "StoppingRule",
     "TimeBand",
     "WarmUp",
     "compare",

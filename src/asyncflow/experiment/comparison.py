@@ -9,9 +9,12 @@ narrower interval than the difference of two independent ensembles.
 
 Each figure gets a verdict on B relative to A: ``better`` or ``worse`` when
 the interval of the difference excludes 0 and the figure has a preferred
-direction (lower latency, fewer failures, shorter queues, more throughput),
-``higher`` or ``lower`` when it excludes 0 and the figure has none
-(utilisation, RAM in use), else ``no significant difference``.
+direction, ``higher`` or ``lower`` when it excludes 0 and the figure has
+none, else ``no significant difference``. Which figures have a direction,
+and when, is decided in one place: :mod:`asyncflow.experiment.figures`
+(time spent and queues: lower is better; failures: lower is better when
+both designs are offered the same load; completions, throughput and
+resource use: no direction).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,17 +31,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.stats import paired_difference
+from asyncflow.errors import ExperimentError
+from asyncflow.experiment import arguments
 from asyncflow.experiment.ensemble import Ensemble
-from asyncflow.experiment.errors import ExperimentError
-from asyncflow.experiment.record import RunRecord
-from asyncflow.experiment.replicate import (
+from asyncflow.experiment.figures import direction
+from asyncflow.experiment.options import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RUNS,
     Progress,
+    ReplicationOptions,
     WarmUpArg,
-    check_arguments,
+)
+from asyncflow.experiment.replicate import (
     gather,
     master_seed,
     open_executor,
-    resolve_scenario,
     resolve_warm_up,
     with_warm_up,
 )
@@ -45,31 +53,13 @@ from asyncflow.experiment.replicate import (
 if TYPE_CHECKING:
     from asyncflow.scenario import Scenario
 
-__all__ = ["Comparison", "Difference", "compare", "direction"]
+__all__ = ["Comparison", "Difference", "compare", "direction", "run_comparison"]
 
 BETTER = "better"
 WORSE = "worse"
 HIGHER = "higher"
 LOWER = "lower"
 NO_DIFFERENCE = "no significant difference"
-
-_LOWER_IS_BETTER_PREFIXES = ("latency_s.", "requests.failed", "requests.in_flight")
-_LOWER_IS_BETTER_SUFFIXES = (
-    ".ready_queue_mean",
-    ".ready_queue_max",
-    ".ram_wait_queue_mean",
-    ".ram_wait_queue_max",
-)
-_HIGHER_IS_BETTER = ("throughput_rps.mean", "requests.completed")
-
-
-def direction(path: str) -> int:
-    """Preferred direction of a figure: -1 lower is better, +1 higher, 0 neither."""
-    if path in _HIGHER_IS_BETTER:
-        return 1
-    if path.startswith(_LOWER_IS_BETTER_PREFIXES) or path.endswith(_LOWER_IS_BETTER_SUFFIXES):
-        return -1
-    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +101,11 @@ def _or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _verdict(path: str, low: float, high: float) -> str:
+def _verdict(path: str, low: float, high: float, same_load: bool) -> str:
     if not (math.isfinite(low) and math.isfinite(high)) or low <= 0.0 <= high:
         return NO_DIFFERENCE
     sign = 1 if low > 0.0 else -1
-    preferred = direction(path)
+    preferred = direction(path, same_load)
     if preferred == 0:
         return HIGHER if sign > 0 else LOWER
     return BETTER if sign == preferred else WORSE
@@ -131,11 +121,39 @@ class Comparison:
     """
 
     def __init__(self, a: Ensemble, b: Ensemble, confidence: float | None = None) -> None:
+        if not isinstance(a, Ensemble) or not isinstance(b, Ensemble):
+            wrong = a if not isinstance(a, Ensemble) else b
+            arguments.wrong_type("a" if wrong is a else "b", "an Ensemble", wrong)
         if a.seeds != b.seeds:
             raise ExperimentError("a comparison pairs runs by seed: both ensembles need the same")
         self.a = a
         self.b = b
         self.confidence = a.confidence if confidence is None else confidence
+        if confidence is not None:
+            arguments.number("confidence", confidence, above=0.0, below=1.0)
+        self.same_load = same_offered_load(a.scenario, b.scenario)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What makes the two designs harder to compare, one sentence each."""
+        found: list[str] = []
+        a, b = self.a, self.b
+        if a.end_s != b.end_s:
+            found.append(
+                f"A simulates {a.end_s:g} s and B {b.end_s:g} s: counts cover different spans "
+                "and the charts' time axes differ"
+            )
+        if a.warm_up_s != b.warm_up_s:
+            found.append(
+                f"A's warm-up is {a.warm_up_s:g} s and B's {b.warm_up_s:g} s: "
+                "latencies and levels are measured over different windows"
+            )
+        if not self.same_load:
+            found.append(
+                "A and B are offered different loads (workload or horizon differ): "
+                "failures and counts are reported as higher or lower, not judged"
+            )
+        return tuple(found)
 
     @property
     def runs(self) -> int:
@@ -156,7 +174,7 @@ class Comparison:
         finite = first[np.isfinite(first)]
         base = float(finite.mean()) if finite.size else math.nan
         relative = stats.mean / base if base and math.isfinite(base) else math.nan
-        verdict = _verdict(path, stats.ci_low, stats.ci_high)
+        verdict = _verdict(path, stats.ci_low, stats.ci_high, self.same_load)
         return Difference(path, stats.mean, stats.ci_low, stats.ci_high, stats.n, relative, verdict)
 
     def differences(self, confidence: float | None = None) -> dict[str, Difference]:
@@ -173,6 +191,8 @@ class Comparison:
             "confidence": level,
             "warm_up_s": {"a": self.a.warm_up_s, "b": self.b.warm_up_s},
             "wall_s": self.a.wall_s + self.b.wall_s,
+            "same_load": self.same_load,
+            "warnings": list(self.warnings),
             "differences": {p: d.as_dict() for p, d in self.differences(level).items()},
             "a": self.a.summary(confidence=level)["ensemble"],
             "b": self.b.summary(confidence=level)["ensemble"],
@@ -180,44 +200,65 @@ class Comparison:
 
 
 def compare(
-    a: Scenario | str | os.PathLike[str],
-    b: Scenario | str | os.PathLike[str],
+    a: Scenario | Mapping[str, Any] | str | os.PathLike[str],
+    b: Scenario | Mapping[str, Any] | str | os.PathLike[str],
     *,
-    runs: int = 10,
+    runs: int = DEFAULT_RUNS,
     seed: int | None = None,
     executor: Executor | Any | None = None,
     jobs: int | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_CONFIDENCE,
     warm_up: WarmUpArg = None,
     progress: Progress | None = None,
 ) -> Comparison:
     """Run two scenarios with common random numbers and compare them run by run.
 
     Args:
-        a: Design A (the baseline): a scenario or a path.
+        a: Design A (the baseline): a scenario, a mapping or a path.
         b: Design B.
-        runs: Replications of each.
+        runs: Replications of each, at least 2 (see
+            :class:`~asyncflow.experiment.ReplicationOptions`).
         seed: Master seed shared by both; default A's ``sim_settings.seed``,
             else 0.
         executor: As for :func:`~asyncflow.replicate`.
-        jobs: As for :func:`~asyncflow.replicate`.
-        confidence: Confidence level of the intervals.
-        warm_up: As for :func:`~asyncflow.replicate`; with ``"auto"`` each
-            design's cut is found and the later one applied to both, so
-            both are measured over the same window.
+        jobs: As in :class:`~asyncflow.experiment.ReplicationOptions`.
+        confidence: As in :class:`~asyncflow.experiment.ReplicationOptions`.
+        warm_up: As in :class:`~asyncflow.experiment.ReplicationOptions`;
+            with ``"auto"`` each design's cut is found and the later one
+            applied to both, so both are measured over the same window.
         progress: Called as ``progress(phase, done, total)`` with phases
             ``"pilot"``, ``"a"`` and ``"b"``.
 
     Returns:
         The :class:`Comparison`.
+
+    Raises:
+        TypeError: An argument of the wrong type (the message names it).
+        ExperimentError: An argument out of range (e.g. ``runs=1``).
+        ScenarioError: A scenario is not valid.
     """
-    first, second = resolve_scenario(a), resolve_scenario(b)
-    base_seed = master_seed(first, seed)
-    check_arguments(runs, jobs, confidence, None, runs)
+    options = ReplicationOptions(runs, seed, jobs, confidence, warm_up).for_comparison()
+    arguments.callable_or_none("progress", progress)
+    first, second = arguments.scenario("a", a), arguments.scenario("b", b)
+    return run_comparison(first, second, options, executor=executor, progress=progress)
+
+
+def run_comparison(
+    first: Scenario,
+    second: Scenario,
+    options: ReplicationOptions,
+    *,
+    executor: Executor | Any | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """:func:`compare` with its options already checked (the command line's entry)."""
+    options = options.for_comparison()
+    base_seed = master_seed(first, options.seed)
+    runs, warm_up = options.runs, options.warm_up
     started = time.perf_counter()
     ensembles: list[Ensemble] = []
     with ExitStack() as stack:
-        pool = open_executor(stack, executor, jobs, runs)
+        pool = open_executor(stack, executor, options.jobs, runs)
         cuts = [
             resolve_warm_up(model, warm_up, base_seed, runs, pool, progress)
             for model in (first, second)
@@ -228,20 +269,30 @@ def compare(
             if chosen.method != "scenario":
                 model = with_warm_up(model, chosen.warm_up_s)
             step = _phase(progress, phase)
-            records: list[RunRecord]
-            records, _ = gather(model, base_seed, runs, pool, None, "", runs, confidence, step)
+            records, _ = gather(model, base_seed, runs, pool, None, options.confidence, step)
             ensembles.append(
                 Ensemble(
                     scenario=model,
                     seed=base_seed,
                     records=records,
-                    confidence=confidence,
+                    confidence=options.confidence,
                     warm_up=chosen,
                     wall_s=time.perf_counter() - started,
                 )
             )
             started = time.perf_counter()
-    return Comparison(ensembles[0], ensembles[1], confidence)
+    return Comparison(ensembles[0], ensembles[1], options.confidence)
+
+
+def same_offered_load(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios are offered the same load: the same workload and horizon.
+
+    The generator's id is left out: renaming it changes its random numbers,
+    not the load it offers.
+    """
+    same_workload = a.rqs_input.model_dump(exclude={"id"}) == b.rqs_input.model_dump(exclude={"id"})
+    horizon_a = a.sim_settings.total_simulation_time
+    return same_workload and horizon_a == b.sim_settings.total_simulation_time
 
 
 def _phase(progress: Progress | None, phase: str) -> Progress | None:

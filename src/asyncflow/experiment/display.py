@@ -6,11 +6,16 @@ Used by the command line; nothing else in the package imports rich.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,16 +26,24 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from asyncflow.experiment.comparison import NO_DIFFERENCE
+from asyncflow.experiment.figures import GROUP_ORDER, Figure, describe, select
 
 if TYPE_CHECKING:
     from asyncflow.experiment.comparison import Comparison
     from asyncflow.experiment.ensemble import Ensemble
     from asyncflow.experiment.objectives import Objective
-    from asyncflow.experiment.replicate import Progress as ProgressCallback
+    from asyncflow.experiment.options import Progress as ProgressCallback
 
-__all__ = ["comparison_renderable", "ensemble_renderable", "progress_bar"]
+__all__ = [
+    "comparison_renderable",
+    "ensemble_renderable",
+    "markup_text",
+    "progress_bar",
+    "terminal_text",
+]
 
 _PHASES = {"pilot": "pilot runs (warm-up)", "runs": "runs", "a": "runs of A", "b": "runs of B"}
 _VERDICT_STYLES = {"better": "green", "worse": "red", "higher": "cyan", "lower": "cyan"}
@@ -69,60 +82,140 @@ def progress_bar(console: Console, *, enabled: bool = True) -> Iterator[Progress
         yield update
 
 
-def _number(value: float | None) -> str:
-    """At most about 8 characters: 23,738 / 39.83 / 0.0267 / 3.01e-05."""
+def terminal_text(text: object) -> str:
+    r"""``text`` with control and bidirectional-override characters made visible.
+
+    Ids, names and paths come from users: an ANSI escape or a right-to-left
+    override must not reach the terminal as such. Each such character is
+    shown as its escape (``\x1b``, ``\u202e``).
+    """
+    return _CONTROL.sub(_visible, str(text))
+
+
+def markup_text(text: object) -> str:
+    """``text`` safe inside Rich markup: control characters shown, brackets escaped."""
+    return escape(terminal_text(text))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _number(value: float | None, scale: float = 1.0) -> str:
+    """A fixed-point number (never scientific): 23,738 / 398.5 / 39.83 / 0.027 / 0.0003."""
     if value is None or not math.isfinite(value):
         return "–"
-    if abs(value) >= 1e4:
-        return f"{value:,.0f}" if abs(value) < 1e8 else f"{value:.3g}"
-    return f"{value:.4g}" if abs(value) >= 1e-2 or value == 0 else f"{value:.3g}"
+    value *= scale
+    size = abs(value)
+    if size >= 1e4:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:,.1f}"
+    if value == 0:
+        return "0"
+    if size >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}" if size >= 0.01 else f"{value:.4f}"
 
 
-def ensemble_renderable(ensemble: Ensemble, objectives: Iterable[Objective] = ()) -> RenderableType:
-    """The ensemble's header, figures table, objectives and stopping outcome."""
+@dataclass(frozen=True, slots=True)
+class _Row:
+    figure: Figure
+    cells: tuple[str, ...]
+
+
+def _grouped_table(title: str, columns: Sequence[str], rows: Sequence[_Row]) -> Table:
+    """One table, a bold header row per group, figures indented beneath."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    table.add_column("figure", overflow="fold")
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    groups: dict[str, list[_Row]] = {}
+    for row in rows:
+        groups.setdefault(row.figure.group, []).append(row)
+    order = [g for g in GROUP_ORDER if g in groups] + [g for g in groups if g not in GROUP_ORDER]
+    for index, group in enumerate(order):
+        if index:
+            table.add_section()
+        table.add_row(Text(group, style="bold"), *([""] * len(columns)))
+        for row in sorted(groups[group], key=lambda r: r.figure.rank):
+            table.add_row(Text("  " + terminal_text(row.figure.label)), *row.cells)
+    return table
+
+
+def _shown_paths(
+    paths: Sequence[str], metrics: Sequence[str], zero: Callable[[str], bool]
+) -> tuple[list[str], int]:
+    """Paths selected by ``metrics`` minus those that are 0 everywhere, and how many were hidden."""
+    selected, _ = select(paths, metrics)
+    shown = [p for p in selected if not zero(p)]
+    return shown, len(selected) - len(shown)
+
+
+def _footnote(hidden: int, metrics: Sequence[str]) -> str:
+    notes = []
+    if hidden == 1:
+        notes.append("1 figure equal to 0 in every run is not shown")
+    elif hidden:
+        notes.append(f"{hidden} figures equal to 0 in every run are not shown")
+    if not metrics:
+        notes.append("--metric PATTERN shows only some (e.g. 'latency_s', 'servers.*.cpu*')")
+    notes.append("every figure is in the JSON summary")
+    return "[dim]" + "; ".join(notes) + ".[/dim]"
+
+
+def ensemble_renderable(
+    ensemble: Ensemble, objectives: Iterable[Objective] = (), metrics: Sequence[str] = ()
+) -> RenderableType:
+    """The ensemble's header, grouped figures table, objectives and stopping outcome.
+
+    Args:
+        ensemble: The replications.
+        objectives: Objectives whose probability to show.
+        metrics: Patterns selecting the figures shown (see
+            :func:`~asyncflow.experiment.figures.select`); all when empty.
+    """
     warm = ensemble.warm_up
     cut = f"{warm.warm_up_s:g} s ({warm.method}"
     cut += f", {warm.pilot_runs} pilot runs)" if warm.method == "mser-5" else ")"
     header = (
-        f"[bold]{ensemble.name}[/bold]: {ensemble.runs} runs, seed {ensemble.seed}, "
+        f"[bold]{markup_text(ensemble.name)}[/bold]: {ensemble.runs} runs, seed {ensemble.seed}, "
         f"{ensemble.end_s:g} s simulated each, warm-up {cut}, "
         f"{ensemble.wall_s:.1f} s wall"
     )
     level = f"{ensemble.confidence:.0%}"
-    table = Table(
-        title=f"Figures across runs: mean ± half-width of the {level} interval "
-        "(min, max and the interval bounds are in the JSON summary)",
-        title_justify="left",
+
+    def zero(path: str) -> bool:
+        values = ensemble.values(path)
+        return bool(np.all(values[np.isfinite(values)] == 0.0))
+
+    paths, hidden = _shown_paths(ensemble.figures, metrics, zero)
+    stats = {path: ensemble.stats(path) for path in paths}
+    partial = any(s.n < ensemble.runs for s in stats.values())
+    rows = []
+    for path, s in stats.items():
+        figure = describe(path)
+        cells = [_number(s.mean, figure.scale), _number(s.half_width, figure.scale)]
+        cells.append(_number(s.std, figure.scale))
+        rows.append(_Row(figure, (*cells, *((str(s.n),) if partial else ()))))
+    columns = ["mean", f"± {level}", "std", *(("n",) if partial else ())]
+    table = _grouped_table(
+        f"Figures across runs: mean ± half-width of the {level} interval", columns, rows
     )
-    table.add_column("figure", overflow="fold")
-    rows = [(path, ensemble.stats(path)) for path in ensemble.figures]
-    partial = any(s.n < ensemble.runs for _, s in rows)
-    for column in ("mean", f"± {level}", "std", *(("n",) if partial else ())):
-        table.add_column(column, justify="right", no_wrap=True, min_width=8)
-    for path, s in rows:
-        cells = [_number(s.mean), _number(s.half_width), _number(s.std)]
-        table.add_row(path, *cells, *((str(s.n),) if partial else ()))
-    parts: list[RenderableType] = [header, table]
+    parts: list[RenderableType] = [header, table, _footnote(hidden, metrics)]
     goals = list(objectives)
     if goals:
-        slo = Table(title="Objectives (share of runs meeting each)", title_justify="left")
-        for column in ("objective", "P(met)", f"{level} CI", "runs met"):
-            slo.add_column(column, justify="left" if column == "objective" else "right")
-        for goal in goals:
-            p = ensemble.probability(goal)
-            slo.add_row(
-                str(goal),
-                f"{p.p:.1%}",
-                f"{p.ci_low:.1%} – {p.ci_high:.1%}",
-                f"{p.successes}/{p.n}",
-            )
-        parts.append(slo)
+        parts.append(_objectives_table(ensemble, goals, level))
     if ensemble.stopping is not None:
         rule = ensemble.stopping
         outcome = "reached" if rule.met else f"not reached within {rule.max_runs} runs"
         parts.append(
-            f"precision of {rule.metric}: half-width {rule.relative_half_width:.2%} of the mean "
-            f"(target {rule.precision:.2%}, {outcome})"
+            f"precision of {markup_text(rule.metric)}: half-width "
+            f"{rule.relative_half_width:.2%} of the mean (target {rule.precision:.2%}, {outcome})"
         )
     if warm.method == "mser-5" and warm.warm_up_s >= ensemble.end_s / 2 - 1e-9:
         parts.append(
@@ -132,31 +225,58 @@ def ensemble_renderable(ensemble: Ensemble, objectives: Iterable[Objective] = ()
     return Group(*parts)
 
 
-def comparison_renderable(comparison: Comparison) -> RenderableType:
-    """The comparison's header and the table of paired differences."""
+def _objectives_table(ensemble: Ensemble, goals: Sequence[Objective], level: str) -> Table:
+    slo = Table(title="Objectives (share of runs meeting each)", title_justify="left")
+    for column in ("objective", "P(met)", f"{level} CI", "runs met"):
+        slo.add_column(column, justify="left" if column == "objective" else "right")
+    for goal in goals:
+        p = ensemble.probability(goal)
+        slo.add_row(
+            Text(terminal_text(goal)),
+            f"{p.p:.1%}",
+            f"{p.ci_low:.1%} – {p.ci_high:.1%}",
+            f"{p.successes}/{p.n}",
+        )
+    return slo
+
+
+def comparison_renderable(comparison: Comparison, metrics: Sequence[str] = ()) -> RenderableType:
+    """The comparison's header, warnings and grouped table of paired differences.
+
+    Args:
+        comparison: The two ensembles.
+        metrics: Patterns selecting the figures shown; all when empty.
+    """
     a, b = comparison.a, comparison.b
     level = f"{comparison.confidence:.0%}"
     header = (
-        f"A = [bold]{a.name}[/bold], B = [bold]{b.name}[/bold]: {comparison.runs} paired runs "
-        f"(common random numbers), seed {a.seed}"
+        f"A = [bold]{markup_text(a.name)}[/bold], B = [bold]{markup_text(b.name)}[/bold]: "
+        f"{comparison.runs} paired runs (common random numbers), seed {a.seed}"
     )
-    table = Table(
-        title=f"Paired differences B − A: mean ± half-width of the {level} interval "
-        "(n.s.: no significant difference; relative differences are in the JSON summary)",
-        title_justify="left",
-    )
-    table.add_column("figure", overflow="fold")
-    for column in ("A mean", "B − A", f"± {level}"):
-        table.add_column(column, justify="right", no_wrap=True, min_width=8)
-    table.add_column("verdict", no_wrap=True)
-    for path, d in comparison.differences().items():
+
+    def zero(path: str) -> bool:
+        values = np.concatenate([a.values(path), b.values(path)])
+        return bool(np.all(values[np.isfinite(values)] == 0.0))
+
+    paths, hidden = _shown_paths(comparison.figures, metrics, zero)
+    rows = []
+    for path in paths:
+        d = comparison.difference(path)
+        figure = describe(path)
         style = _VERDICT_STYLES.get(d.verdict, "")
         verdict = "n.s." if d.verdict == NO_DIFFERENCE else d.verdict
-        table.add_row(
-            path,
-            _number(a.stats(path).mean),
-            _number(d.mean),
-            _number((d.ci_high - d.ci_low) / 2.0),
+        cells = (
+            _number(a.stats(path).mean, figure.scale),
+            _number(d.mean, figure.scale),
+            _number((d.ci_high - d.ci_low) / 2.0, figure.scale),
             f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
-    return Group(header, table)
+        rows.append(_Row(figure, cells))
+    table = _grouped_table(
+        f"Paired differences B − A: mean ± half-width of the {level} interval "
+        "(n.s.: no significant difference)",
+        ("A mean", "B − A", f"± {level}", "verdict"),
+        rows,
+    )
+    notes = [f"[yellow]warning: {markup_text(w)}[/yellow]" for w in comparison.warnings]
+    return Group(header, *notes, table, _footnote(hidden, metrics))

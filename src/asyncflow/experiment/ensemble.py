@@ -35,7 +35,8 @@ from asyncflow.analysis.stats import (
     describe,
     proportion_interval,
 )
-from asyncflow.experiment.errors import ExperimentError
+from asyncflow.errors import ExperimentError
+from asyncflow.experiment import arguments
 from asyncflow.experiment.objectives import Objective
 from asyncflow.results import fault_windows_of
 
@@ -200,6 +201,7 @@ class Ensemble:
             ExperimentError: No run produced ``path``; the message suggests
                 the closest paths.
         """
+        arguments.text("path", path, "a figure path")
         if path not in self._figures and not path.startswith(FAILED_BY_REASON):
             raise ExperimentError(_unknown("figure", path, self._figures))
         missing = 0.0 if path.startswith(FAILED_BY_REASON) else math.nan
@@ -220,6 +222,7 @@ class Ensemble:
         Returns:
             ``(estimate, ci_low, ci_high)``.
         """
+        arguments.number("q", q, above=0.0, below=1.0)
         return bootstrap_interval(self.values(path), self._confidence(confidence), quantile=q)
 
     def probability(
@@ -230,7 +233,7 @@ class Ensemble:
         A run without a value for the figure (a latency when nothing
         completed) does not meet it.
         """
-        goal = objective if isinstance(objective, Objective) else Objective.parse(objective)
+        goal = _objective(objective)
         met = goal.met(self.values(goal.path))
         return proportion_interval(int(met.sum()), met.size, self._confidence(confidence))
 
@@ -243,6 +246,7 @@ class Ensemble:
 
     def series(self, name: str) -> np.ndarray:
         """The series ``name`` of every run: shape ``(runs, bins)``, float64."""
+        arguments.text("name", name, "a series name")
         if name not in self._series_names:
             raise ExperimentError(_unknown("series", name, self._series_names))
         empty = np.full(self.t.size, np.nan)
@@ -257,6 +261,7 @@ class Ensemble:
     ) -> TimeBand:
         """Per-bin mean, confidence band and envelope of series ``name``."""
         level = self._confidence(confidence)
+        _check_envelope(envelope)
         stats = band(self.series(name), level, envelope)
         return TimeBand(
             name,
@@ -305,7 +310,7 @@ class Ensemble:
             "run_seeds": list(self.seeds),
             "ensemble": {path: self.stats(path, level).as_dict() for path in self._figures},
         }
-        goals = [g if isinstance(g, Objective) else Objective.parse(g) for g in objectives]
+        goals = [_objective(g) for g in objectives]
         if goals:
             out["slo"] = {}
             for goal in goals:
@@ -345,8 +350,27 @@ class Ensemble:
 
 
 def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ExperimentError(f"confidence must be between 0 and 1, exclusive (got {confidence})")
+    arguments.number("confidence", confidence, above=0.0, below=1.0)
+
+
+def _check_envelope(envelope: tuple[float, float]) -> None:
+    expected = "two percentiles (low, high) with 0 <= low < high <= 100"
+    if not isinstance(envelope, tuple | list) or len(envelope) != 2:
+        arguments.wrong_type("envelope", expected, envelope)
+    low = arguments.number("envelope", envelope[0], at_least=0.0, expected=expected)
+    high = arguments.number("envelope", envelope[1], at_least=0.0, expected=expected)
+    if not low < high <= 100.0:
+        arguments.wrong_value("envelope", expected, envelope)
+
+
+def _objective(objective: str | Objective) -> Objective:
+    if isinstance(objective, Objective):
+        return objective
+    if not isinstance(objective, str):
+        arguments.wrong_type(
+            "objective", "an objective such as 'latency_s.p95<0.2' (str or Objective)", objective
+        )
+    return Objective.parse(objective)
 
 
 def _union(keys_per_run: Iterable[Iterable[str]]) -> tuple[str, ...]:

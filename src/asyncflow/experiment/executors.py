@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from contextlib import contextmanager
 from typing import Any
 
+from asyncflow.experiment import arguments
 from asyncflow.experiment.record import RunRecord, RunTask, simulate_run
 
 __all__ = ["DASK_HINT", "available_cores", "dask_executor", "run_ordered", "worker_count"]
@@ -48,9 +49,8 @@ def as_executor(executor: Any) -> Executor:
         result = get_executor(pure=False)
         if isinstance(result, Executor):
             return result
-    raise TypeError(
-        "executor must be a concurrent.futures.Executor or a dask.distributed.Client "
-        f"(got {type(executor).__name__})"
+    raise arguments.type_error(
+        "executor", "a concurrent.futures.Executor or a dask.distributed.Client", executor
     )
 
 
@@ -91,6 +91,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
     Raises:
         ImportError: ``distributed`` is not installed (message says how).
     """
+    arguments.text("address", address, "a scheduler address such as 'tcp://10.0.0.5:8786'")
     try:
         from distributed import Client
     except ImportError as exc:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asyncflow.experiment.errors import ExperimentError
+from asyncflow.errors import ExperimentError
+from asyncflow.experiment import arguments
 
 __all__ = ["Objective"]
 
@@ -43,6 +44,8 @@ class Objective:
         Raises:
             ExperimentError: The text is not of that form.
         """
+        if not isinstance(text, str):
+            arguments.wrong_type("text", "an objective such as 'latency_s.p95<0.2'", text)
         match = _PATTERN.match(text)
         number: float | None = None
         if match is not None:

@@ -18,18 +18,29 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
 from contextlib import ExitStack
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asyncflow.analysis.stats import describe, mser
+from asyncflow.errors import ExperimentError
+from asyncflow.experiment import arguments
 from asyncflow.experiment.ensemble import Ensemble, Stopping, WarmUp
-from asyncflow.experiment.errors import ExperimentError
 from asyncflow.experiment.executors import as_executor, available_cores, local_pool, run_ordered
+from asyncflow.experiment.options import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_RUNS,
+    DEFAULT_METRIC,
+    DEFAULT_RUNS,
+    MIN_SEQUENTIAL_RUNS,
+    Progress,
+    ReplicationOptions,
+    StoppingRule,
+    WarmUpArg,
+)
 from asyncflow.experiment.record import RunRecord, RunTask, band_bin_factor
 from asyncflow.experiment.seeds import replication_seed
 
@@ -38,47 +49,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PILOT_RUNS",
-    "Progress",
     "detect_warm_up",
     "master_seed",
     "replicate",
-    "resolve_scenario",
+    "run_replications",
     "with_warm_up",
 ]
 
 PILOT_RUNS = 5
 """Replications averaged to choose an automatic warm-up."""
 
-MIN_SEQUENTIAL_RUNS = 5
-"""Sequential stopping never trusts an interval from fewer runs."""
-
-DEFAULT_MAX_RUNS = 1000
-
-Progress = Callable[[str, int, int], None]
-"""``progress(phase, done, total)``: ``phase`` is ``"pilot"`` or ``"runs"``;
-with sequential stopping ``total`` is the cap on runs."""
-
-WarmUpArg = float | Literal["auto"] | None
-
-
-def resolve_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
-    """Load a scenario given by path; pass a model through."""
-    if isinstance(scenario, str | os.PathLike):
-        from asyncflow.scenario import load_scenario
-
-        return load_scenario(Path(scenario))
-    return scenario
-
 
 def master_seed(scenario: Scenario, seed: int | None) -> int:
     """The experiment's seed: ``seed``, else ``sim_settings.seed``, else 0."""
     if seed is None:
         seed = scenario.sim_settings.seed
-    if seed is None:
-        return 0
-    if seed < 0:
-        raise ExperimentError(f"seed must be >= 0 (got {seed})")
-    return seed
+    return 0 if seed is None else seed
 
 
 def with_warm_up(scenario: Scenario, warm_up_s: float) -> Scenario:
@@ -90,23 +76,24 @@ def with_warm_up(scenario: Scenario, warm_up_s: float) -> Scenario:
     horizon = float(scenario.sim_settings.total_simulation_time)
     if not 0.0 <= warm_up_s < horizon or math.isnan(warm_up_s):
         raise ExperimentError(
-            f"warm-up must be in [0, {horizon:g}) s, below the horizon (got {warm_up_s})"
+            f"warm_up: expected seconds in [0, {horizon:g}), below the horizon of "
+            f"{scenario.name!r} (got {warm_up_s:g})"
         )
     settings = scenario.sim_settings.model_copy(update={"warm_up_s": float(warm_up_s)})
     return scenario.model_copy(update={"sim_settings": settings})
 
 
 def replicate(
-    scenario: Scenario | str | os.PathLike[str],
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str],
     *,
-    runs: int = 10,
+    runs: int = DEFAULT_RUNS,
     seed: int | None = None,
     executor: Executor | Any | None = None,
     jobs: int | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_CONFIDENCE,
     warm_up: WarmUpArg = None,
     precision: float | None = None,
-    metric: str = "latency_s.mean",
+    metric: str = DEFAULT_METRIC,
     max_runs: int = DEFAULT_MAX_RUNS,
     progress: Progress | None = None,
 ) -> Ensemble:
@@ -117,19 +104,20 @@ def replicate(
     whatever the executor and number of workers.
 
     Args:
-        scenario: A :class:`~asyncflow.scenario.Scenario` or a path to one.
-        runs: Number of replications (the minimum, with ``precision``).
-        seed: Master seed; default ``sim_settings.seed``, else 0.
+        scenario: A :class:`~asyncflow.scenario.Scenario`, a mapping with
+            the keys of a scenario file, or the path of a file.
+        runs: As in :class:`~asyncflow.experiment.ReplicationOptions` (the
+            minimum, with ``precision``).
+        seed: As in :class:`~asyncflow.experiment.ReplicationOptions`.
         executor: Where to run: any ``concurrent.futures.Executor`` or a
             Dask ``distributed.Client``. Default: a pool of ``jobs`` local
             processes.
-        jobs: Local worker processes when no executor is given; default
-            all cores; 1 runs everything in this process.
-        confidence: Confidence level of every interval.
-        warm_up: ``None`` keeps the scenario's, a number of seconds
-            replaces it, ``"auto"`` chooses it by MSER-5 on a pilot.
-        precision: Stop adding runs once the interval half-width of
-            ``metric`` is at most this fraction of its mean.
+        jobs: As in :class:`~asyncflow.experiment.ReplicationOptions`.
+        confidence: As in :class:`~asyncflow.experiment.ReplicationOptions`.
+        warm_up: As in :class:`~asyncflow.experiment.ReplicationOptions`.
+        precision: Sequential stopping (see
+            :class:`~asyncflow.experiment.StoppingRule`); ``None`` runs
+            exactly ``runs``.
         metric: The figure ``precision`` watches.
         max_runs: Cap on runs with ``precision``.
         progress: Called as ``progress(phase, done, total)`` after each run.
@@ -138,46 +126,65 @@ def replicate(
         The :class:`Ensemble`.
 
     Raises:
-        ExperimentError: A bad argument, or a ``metric`` no run produces.
+        TypeError: An argument of the wrong type (the message names it).
+        ExperimentError: An argument out of range, or a ``metric`` no run
+            produces.
+        ScenarioError: The scenario is not valid.
     """
-    model = resolve_scenario(scenario)
-    base_seed = master_seed(model, seed)
-    check_arguments(runs, jobs, confidence, precision, max_runs)
+    options = ReplicationOptions(runs, seed, jobs, confidence, warm_up)
+    stopping = None
+    if precision is not None:
+        stopping = StoppingRule(precision, metric, max_runs)
+    else:
+        arguments.text("metric", metric, "a figure path such as 'latency_s.mean'")
+        arguments.integer("max_runs", max_runs, 1)
+    arguments.callable_or_none("progress", progress)
+    model = arguments.scenario("scenario", scenario)
+    return run_replications(model, options, stopping, executor=executor, progress=progress)
+
+
+def run_replications(
+    scenario: Scenario,
+    options: ReplicationOptions,
+    stopping: StoppingRule | None = None,
+    *,
+    executor: Executor | Any | None = None,
+    progress: Progress | None = None,
+) -> Ensemble:
+    """:func:`replicate` with its options already checked (the command line's entry).
+
+    Args:
+        scenario: The validated scenario.
+        options: How the replications run.
+        stopping: The sequential-stopping rule, or ``None``.
+        executor: As for :func:`replicate`.
+        progress: As for :func:`replicate`.
+
+    Returns:
+        The :class:`Ensemble`.
+    """
+    if stopping is not None:
+        stopping.check_runs(options.runs)
+    base_seed = master_seed(scenario, options.seed)
     started = time.perf_counter()
+    most = stopping.max_runs if stopping is not None else options.runs
     with ExitStack() as stack:
-        pool = open_executor(stack, executor, jobs, max_runs if precision is not None else runs)
-        chosen = resolve_warm_up(model, warm_up, base_seed, runs, pool, progress)
-        model = with_warm_up(model, chosen.warm_up_s) if chosen.method != "scenario" else model
-        records, stopping = gather(
-            model, base_seed, runs, pool, precision, metric, max_runs, confidence, progress
+        pool = open_executor(stack, executor, options.jobs, most)
+        chosen = resolve_warm_up(scenario, options.warm_up, base_seed, options.runs, pool, progress)
+        if chosen.method != "scenario":
+            scenario = with_warm_up(scenario, chosen.warm_up_s)
+        records, outcome = gather(
+            scenario, base_seed, options.runs, pool, stopping, options.confidence, progress
         )
     return Ensemble(
-        scenario=model,
+        scenario=scenario,
         seed=base_seed,
         records=records,
-        confidence=confidence,
+        confidence=options.confidence,
         warm_up=chosen,
-        stopping=stopping,
+        stopping=outcome,
         wall_s=time.perf_counter() - started,
     )
-
-
-def check_arguments(
-    runs: int, jobs: int | None, confidence: float, precision: float | None, max_runs: int
-) -> None:
-    if runs < 1:
-        raise ExperimentError(f"runs must be >= 1 (got {runs})")
-    if jobs is not None and jobs < 1:
-        raise ExperimentError(f"jobs must be >= 1 (got {jobs})")
-    if not 0.0 < confidence < 1.0:
-        raise ExperimentError(f"confidence must be between 0 and 1, exclusive (got {confidence})")
-    if precision is not None:
-        if not precision > 0.0:
-            raise ExperimentError(f"precision must be > 0 (got {precision})")
-        if max_runs < max(runs, MIN_SEQUENTIAL_RUNS):
-            raise ExperimentError(
-                f"max_runs must be >= runs and >= {MIN_SEQUENTIAL_RUNS} (got {max_runs})"
-            )
 
 
 def open_executor(
@@ -204,9 +211,7 @@ def resolve_warm_up(
     if warm_up == "auto":
         pilot = min(runs, PILOT_RUNS)
         return WarmUp("mser-5", detect_warm_up(scenario, seed, pilot, executor, progress), pilot)
-    if isinstance(warm_up, str):
-        raise ExperimentError(f"warm-up must be a number of seconds or 'auto' (got {warm_up!r})")
-    with_warm_up(scenario, float(warm_up))  # validates the range
+    with_warm_up(scenario, float(warm_up))  # checks it is below the horizon
     return WarmUp("fixed", float(warm_up))
 
 
@@ -258,16 +263,14 @@ def gather(
     seed: int,
     runs: int,
     executor: Executor | None,
-    precision: float | None,
-    metric: str,
-    max_runs: int,
+    rule: StoppingRule | None,
     confidence: float,
     progress: Progress | None,
 ) -> tuple[list[RunRecord], Stopping | None]:
-    """Run the replications, stopping at ``runs`` or by the precision rule."""
+    """Run the replications, stopping at ``runs`` or by the stopping rule."""
     records: list[RunRecord] = []
-    limit = runs if precision is None else max_runs
-    minimum = runs if precision is None else max(runs, MIN_SEQUENTIAL_RUNS)
+    limit = runs if rule is None else rule.max_runs
+    minimum = runs if rule is None else max(runs, MIN_SEQUENTIAL_RUNS)
     watched: list[float] = []
     reached = [math.nan]
 
@@ -275,24 +278,24 @@ def gather(
         records.append(record)
         if progress is not None:
             progress("runs", len(records), limit)
-        if precision is None:
+        if rule is None:
             return False
-        if metric not in record.figures:
-            raise ExperimentError(_unknown_metric(metric, record.figures))
-        watched.append(record.figures[metric])
+        if rule.metric not in record.figures:
+            raise ExperimentError(_unknown_metric(rule.metric, record.figures))
+        watched.append(record.figures[rule.metric])
         if len(records) < minimum:
             return False
         stats = describe(watched, confidence)
         reached[0] = abs(stats.half_width / stats.mean) if stats.mean else math.inf
-        return reached[0] <= precision
+        return reached[0] <= rule.precision
 
     tasks = _tasks(scenario, seed, band_bin_factor(scenario), stop=limit)
     run_ordered(tasks, keep, executor=executor)
-    if precision is None:
+    if rule is None:
         return records, None
     relative = reached[0]
-    stopping = Stopping(metric, precision, relative, bool(relative <= precision), max_runs)
-    return records, stopping
+    met = bool(relative <= rule.precision)
+    return records, Stopping(rule.metric, rule.precision, relative, met, rule.max_runs)
 
 
 def _unknown_metric(metric: str, figures: dict[str, float]) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from asyncflow.experiment import arguments
+
 __all__ = ["replication_seed", "replication_seeds"]
 
 
@@ -28,12 +30,13 @@ def replication_seed(seed: int, index: int) -> int:
     Returns:
         A seed in ``[0, 2**63)``.
     """
-    if seed < 0 or index < 0:
-        raise ValueError(f"seed and index must be >= 0 (got {seed}, {index})")
+    seed = arguments.integer("seed", seed, 0)
+    index = arguments.integer("index", index, 0)
     child = np.random.SeedSequence(seed, spawn_key=(index,))
     return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def replication_seeds(seed: int, runs: int) -> tuple[int, ...]:
     """The seeds of replications ``0 .. runs - 1``."""
+    arguments.integer("runs", runs, 0)
     return tuple(replication_seed(seed, i) for i in range(runs))

@@ -6,7 +6,8 @@ caller owns: the mean as a step line, its confidence band shaded, and the
 the warm-up and each fault window (outage red, spike orange, labelled with
 the event id). :func:`write_bands` draws a page of the usual series —
 throughput, latency percentiles, error rate, each server's ready queue —
-for an ensemble, or for the two designs of a comparison overlaid.
+for an ensemble, or for the two designs of a comparison overlaid (over the
+longer horizon, with both designs' fault windows).
 
 Only reads ensembles; matplotlib is imported when something is drawn.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow._files import write_atomic
 from asyncflow.report.plots import WARM_UP_GID, shade_windows
 
 if TYPE_CHECKING:
@@ -31,7 +33,16 @@ if TYPE_CHECKING:
     from asyncflow.experiment.ensemble import Ensemble, TimeBand
     from asyncflow.results import FaultWindow
 
-__all__ = ["BAND_GID", "ENVELOPE_GID", "build_bands", "mark_events", "plot_band", "write_bands"]
+__all__ = [
+    "BAND_GID",
+    "ENVELOPE_GID",
+    "build_bands",
+    "event_windows",
+    "mark_events",
+    "plain_text",
+    "plot_band",
+    "write_bands",
+]
 
 BAND_GID = "confidence-band"
 """Artist gid of a shaded confidence band."""
@@ -108,22 +119,29 @@ def mark_events(
     return shade_windows(ax, fault_windows, label=label)
 
 
+def _series_names(ensembles: Sequence[tuple[str, Ensemble]]) -> list[str]:
+    """Every design's series, in first-seen order (a server of B alone gets its panel)."""
+    return list(dict.fromkeys(name for _, e in ensembles for name in e.series_names))
+
+
 def _panels(ensembles: Sequence[tuple[str, Ensemble]]) -> list[tuple[str, list[str], float, str]]:
     """The charts to draw: (title, series names, scale, y label)."""
-    first = ensembles[0][1]
-    names = set(first.series_names)
-    overlay = len(ensembles) > 1
-    latency = ["latency_s.p95"] if overlay else ["latency_s.p50", "latency_s.p95", "latency_s.p99"]
+    names = _series_names(ensembles)
+    if len(ensembles) > 1:
+        latency = ("Latency p95 (by finish time)", ["latency_s.p95"], "p95 latency (ms)")
+    else:
+        percentiles = [f"latency_s.p{p}" for p in (50, 95, 99)]
+        latency = ("Latency percentiles (by finish time)", percentiles, "latency (ms)")
     panels = [
         ("Throughput", ["throughput_rps"], 1.0, "requests / s"),
-        ("Latency (by finish time)", [n for n in latency if n in names], 1000.0, "latency (ms)"),
+        (latency[0], [n for n in latency[1] if n in names], 1000.0, latency[2]),
         ("Error rate", ["error_rate"], 100.0, "% of finished requests"),
     ]
-    for name in first.series_names:
+    for name in names:
         if name.endswith(".ready_queue"):
             server = name.split(".")[1]
             panels.append((f"{server}: ready queue", [name], 1.0, "requests waiting for a core"))
-    for name in first.series_names:
+    for name in names:
         if name.endswith(".ram_wait_queue") and any(
             np.nanmax(e.series(name), initial=0.0) > 0
             for _, e in ensembles
@@ -134,12 +152,44 @@ def _panels(ensembles: Sequence[tuple[str, Ensemble]]) -> list[tuple[str, list[s
     return panels
 
 
+def plain_text(text: str) -> str:
+    """``text`` drawn as written: a ``$`` in a name starts no mathematical formula."""
+    return text.replace("$", r"\$")
+
+
+def event_windows(ensembles: Sequence[tuple[str, Ensemble]]) -> list[FaultWindow]:
+    """The fault windows of every design; those not shared by all are prefixed by design.
+
+    A window present, identical, in every design is shaded once under its
+    own id; a window of one design only is labelled ``A: <id>`` (the part
+    of the design's label before a colon). Ids are drawn as written.
+    """
+    from dataclasses import replace
+
+    every = [set(e.fault_windows) for _, e in ensembles]
+    shared = set.intersection(*every) if every else set()
+    windows = [w for w in ensembles[0][1].fault_windows if w in shared]
+    for label, ensemble in ensembles:
+        tag = label.split(":", 1)[0].strip()
+        windows += [
+            replace(w, event_id=f"{tag}: {w.event_id}")
+            for w in ensemble.fault_windows
+            if w not in shared
+        ]
+    return [replace(w, event_id=plain_text(w.event_id)) for w in windows]
+
+
 def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
     """A page of bands over time for one ensemble, or several overlaid.
 
+    With several ensembles (the two designs of a comparison), the time axis
+    spans the longest horizon, every design's fault windows are shaded
+    (prefixed by the design when not shared), every design's warm-up is
+    shaded, and the latency panel shows the p95 of each.
+
     Args:
         ensembles: One ensemble, or ``(label, ensemble)`` pairs drawn on the
-            same charts (e.g. the two designs of a comparison).
+            same charts.
 
     Returns:
         A matplotlib ``Figure`` on an Agg canvas.
@@ -154,7 +204,9 @@ def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
     figure = Figure(figsize=(13, 3.6 * rows), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    first = pairs[0][1]
+    windows = event_windows(pairs)
+    warm_ups = sorted({e.warm_up_s for _, e in pairs}, reverse=True)
+    end_s = max(e.end_s for _, e in pairs)
     for ax, (title, names, scale, ylabel) in zip(axes, panels, strict=False):
         for index, (label, ensemble) in enumerate(pairs):
             for j, name in enumerate(names):
@@ -166,34 +218,34 @@ def build_bands(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> Figure:
                     if len(pairs) == 1
                     else _DESIGN_COLORS[index % len(_DESIGN_COLORS)]
                 )
-                text = suffix if len(pairs) == 1 and len(names) > 1 else label
+                text = suffix if len(pairs) == 1 and len(names) > 1 else plain_text(label)
                 plot_band(ax, ensemble.band(name), label=text, color=color, scale=scale)
-        mark_events(ax, first.fault_windows, first.warm_up_s)
+        for warm_up_s in warm_ups[1:]:
+            mark_events(ax, (), warm_up_s)
+        mark_events(ax, windows, warm_ups[0])
         ax.set_title(title)
         ax.set_xlabel("simulated time (s)")
         ax.set_ylabel(ylabel)
-        ax.set_xlim(0.0, first.end_s)
+        ax.set_xlim(0.0, end_s)
         ax.set_ylim(bottom=0.0)
         ax.grid(visible=True, alpha=0.3)
         ax.legend(loc="upper right", fontsize="small")
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    figure.suptitle(_title(pairs))
+    figure.suptitle(plain_text(_title(pairs)))
     return figure
 
 
 def write_bands(
     ensembles: Ensemble | Sequence[tuple[str, Ensemble]], path: str | PathLike[str]
 ) -> Path:
-    """Draw :func:`build_bands` and save it as a PNG.
+    """Draw :func:`build_bands` and save it as a PNG (whole or not at all).
 
     Returns:
         The path written.
     """
-    target = Path(path)
     figure = build_bands(ensembles)
-    figure.savefig(target, format="png", dpi=_DPI)
-    return target
+    return write_atomic(path, lambda target: figure.savefig(target, format="png", dpi=_DPI))
 
 
 def _pairs(ensembles: Ensemble | Sequence[tuple[str, Ensemble]]) -> list[tuple[str, Ensemble]]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from asyncflow._files import write_text_atomic
 
 if TYPE_CHECKING:
     from os import PathLike
+    from pathlib import Path
 
 __all__ = ["summary_json_text", "write_summary_json"]
 
@@ -34,16 +36,17 @@ def summary_json_text(summary: Mapping[str, Any]) -> str:
 def write_summary_json(summary: Mapping[str, Any], path: str | PathLike[str]) -> Path:
     """Write a summary dictionary to a JSON file (see :func:`summary_json_text`).
 
+    The file is written whole or not at all (a temporary file renamed onto
+    ``path``), and missing parent directories are created.
+
     Args:
         summary: The dictionary returned by ``Results.summary()``.
-        path: The file to write; its parent directory must exist.
+        path: The file to write.
 
     Returns:
         The path written.
     """
-    target = Path(path)
-    target.write_text(summary_json_text(summary), encoding="utf-8")
-    return target
+    return write_text_atomic(path, summary_json_text(summary))
 
 
 def _plain(value: Any) -> Any:

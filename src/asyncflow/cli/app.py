@@ -1,0 +1,57 @@
+"""The ``asyncflow`` Typer application: its commands and ``--version``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from asyncflow.cli.compare import compare
+from asyncflow.cli.examples import examples
+from asyncflow.cli.run import run
+from asyncflow.cli.scenarios import schema, validate
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="asyncflow",
+    help="Simulate asynchronous backends described by a scenario file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from asyncflow import __version__
+
+        typer.echo(f"asyncflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Simulate asynchronous backends described by a scenario file."""
+
+
+app.command()(run)
+app.command()(compare)
+app.command()(validate)
+app.command()(schema)
+app.command()(examples)
+
+
+def main() -> None:
+    """Entry point of the ``asyncflow`` command."""
+    app(prog_name="asyncflow")

@@ -1,0 +1,209 @@
+"""The command-line options, each defined once and shared by the commands using it.
+
+The replication options mirror :class:`asyncflow.experiment.ReplicationOptions`
+(whose docstring is their reference) and take their defaults from it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asyncflow.experiment.options import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_RUNS,
+    DEFAULT_METRIC,
+    DEFAULT_RUNS,
+    MIN_COMPARED_RUNS,
+)
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_MAX_RUNS",
+    "DEFAULT_METRIC",
+    "DEFAULT_RUNS",
+    "ENSEMBLE_PANEL",
+    "OUTPUT_PANEL",
+    "CompareRuns",
+    "Confidence",
+    "Dask",
+    "Jobs",
+    "MaxRuns",
+    "Metrics",
+    "Out",
+    "Precision",
+    "Quiet",
+    "RequestsFormat",
+    "RequestsFormatOption",
+    "Runs",
+    "ScenarioPath",
+    "Seed",
+    "Slo",
+    "SummaryJson",
+    "WarmUp",
+]
+
+ENSEMBLE_PANEL = "Monte Carlo"
+OUTPUT_PANEL = "Reports"
+
+ScenarioPath = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="SCENARIO",
+        help="Scenario file (YAML or JSON; AsyncFlow 0.1 files are accepted).",
+        show_default=False,
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        metavar="N",
+        help="Seed (the master seed of replications); default: sim_settings.seed "
+        "(A's, for compare), else 0.",
+        show_default=False,
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print nothing except errors (no progress bar)."),
+]
+Out = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Directory for the reports (created if needed).",
+        show_default=False,
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+SummaryJson = Annotated[
+    str | None,
+    typer.Option(
+        "--summary-json",
+        metavar="PATH",
+        help="Write the summary as JSON to PATH.",
+        show_default=False,
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+
+
+class RequestsFormat(StrEnum):
+    """How ``--out`` writes the request table."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+    NONE = "none"
+
+
+RequestsFormatOption = Annotated[
+    RequestsFormat,
+    typer.Option(
+        "--requests-format",
+        case_sensitive=False,
+        help="Request table under --out: requests.csv, requests.parquet "
+        "(pip install 'asyncflow\\[parquet]') or none.",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+Runs = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Run N independent replications and report every figure with an interval.",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+CompareRuns = Annotated[
+    int,
+    typer.Option(
+        min=MIN_COMPARED_RUNS,
+        metavar="N",
+        help="Replications of each scenario (paired by seed).",
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="J",
+        help="Local worker processes; default: all cores (1 runs in this process).",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+Confidence = Annotated[
+    float,
+    typer.Option(
+        min=0.5,
+        max=0.999,
+        metavar="C",
+        help="Confidence level of intervals.",
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+WarmUp = Annotated[
+    str | None,
+    typer.Option(
+        "--warm-up",
+        metavar="S|auto",
+        help="Warm-up cut: seconds, or 'auto' (MSER-5 on a pilot); default: the scenario's.",
+        show_default=False,
+    ),
+]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Run on a Dask cluster, e.g. tcp://host:8786 (pip install 'asyncflow\\[dask]').",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+Slo = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--slo",
+        metavar="OBJECTIVE",
+        help="Objective such as 'latency_s.p95<0.2': report the probability of meeting it "
+        "(repeatable).",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        metavar="P",
+        help="Add runs until the interval half-width of the first --metric (default "
+        f"{DEFAULT_METRIC}) is at most this fraction of its mean (e.g. 0.02).",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+MaxRuns = Annotated[
+    int,
+    typer.Option(
+        min=1, metavar="M", help="Cap on runs with --precision.", rich_help_panel=ENSEMBLE_PANEL
+    ),
+]
+Metrics = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric",
+        metavar="PATTERN",
+        help="Show only these figures: a path, a prefix ('servers.srv-1') or a glob "
+        "('*.cpu_utilization'); repeatable. The JSON keeps every figure.",
+        show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]

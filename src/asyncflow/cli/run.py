@@ -1,0 +1,333 @@
+"""``asyncflow run``: one run of a scenario (``--runs N``: see :mod:`asyncflow.cli.ensemble`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from asyncflow.cli import options
+from asyncflow.cli.common import (
+    any_of,
+    as_option,
+    console,
+    echo_written,
+    exit_bad_input,
+    exit_failed,
+    exit_usage,
+    load,
+    refuse_unless,
+    safe,
+)
+from asyncflow.cli.ensemble import EnsembleRequest, run_ensemble
+from asyncflow.cli.examples import example_path
+from asyncflow.cli.outputs import Outputs, plan_outputs, write_directory, write_file, writing
+from asyncflow.errors import AsyncFlowError, ExperimentError, ScenarioError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from asyncflow.results import Results
+    from asyncflow.scenario import Scenario
+
+__all__ = ["SINGLE_RUN_FILES", "run", "simulate"]
+
+SINGLE_RUN_FILES = ("dashboard.png", "nodes/", "timeseries.csv", "summary.json")
+"""What ``--out`` holds after a single run, besides the request table."""
+
+PROGRESS_AFTER_S = 0.5
+"""A single run draws its progress bar only once it has taken this long."""
+
+_EXTRAS = {
+    "plotly": "--report needs plotly: pip install 'asyncflow[report]'",
+    "pyarrow": "--requests-format parquet needs pyarrow: pip install 'asyncflow[parquet]'",
+}
+
+
+def run(
+    scenario: options.ScenarioPath = None,
+    example: Annotated[
+        str | None,
+        typer.Option(
+            "--example",
+            metavar="NAME",
+            help="Run a bundled example instead of a file (asyncflow examples lists them).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: options.Seed = None,
+    quiet: options.Quiet = False,
+    warm_up: options.WarmUp = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Directory for dashboard.png, nodes/ (a page per node), the request table, "
+            "timeseries.csv and summary.json; with --runs: bands.png, runs.csv and "
+            "summary.json (created if needed).",
+            show_default=False,
+            rich_help_panel=options.OUTPUT_PANEL,
+        ),
+    ] = None,
+    requests_format: options.RequestsFormatOption = options.RequestsFormat.CSV,
+    summary_json: options.SummaryJson = None,
+    report: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            metavar="PATH.html",
+            help="Write a self-contained HTML report (interactive charts, works offline; "
+            "pip install 'asyncflow\\[report]').",
+            show_default=False,
+            rich_help_panel=options.OUTPUT_PANEL,
+        ),
+    ] = None,
+    trace: Annotated[
+        str | None,
+        typer.Option(
+            "--trace",
+            metavar="PATH.json",
+            help="Write a sample of requests as Chrome trace events (open in Perfetto).",
+            show_default=False,
+            rich_help_panel=options.OUTPUT_PANEL,
+        ),
+    ] = None,
+    trace_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            metavar="R",
+            help="Share of requests sampled into --trace.",
+            rich_help_panel=options.OUTPUT_PANEL,
+        ),
+    ] = 0.01,
+    trace_slowest: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="The slowest requests added to --trace.",
+            rich_help_panel=options.OUTPUT_PANEL,
+        ),
+    ] = 50,
+    runs: options.Runs = None,
+    jobs: options.Jobs = None,
+    confidence: options.Confidence = options.DEFAULT_CONFIDENCE,
+    slo: options.Slo = None,
+    precision: options.Precision = None,
+    max_runs: options.MaxRuns = options.DEFAULT_MAX_RUNS,
+    metric: options.Metrics = None,
+    dask: options.Dask = None,
+) -> None:
+    """Run a scenario, print its summary and optionally write reports.
+
+    With --runs (or --precision), run independent replications instead and
+    report each figure's mean with a confidence interval.
+    """
+    path = _scenario_path(scenario, example)
+    ensemble = runs is not None or precision is not None
+    if ensemble:
+        single = [o for o, v in (("--report", report), ("--trace", trace)) if v is not None]
+        if single:
+            verb = "describes" if len(single) == 1 else "describe"
+            exit_usage(f"error: {' and '.join(single)} {verb} a single run; drop --runs")
+        request = EnsembleRequest.from_options(
+            runs=runs,
+            seed=seed,
+            jobs=jobs,
+            confidence=confidence,
+            warm_up=warm_up,
+            slo=slo or [],
+            precision=precision,
+            max_runs=max_runs,
+            metric=metric or [],
+            dask=dask,
+        )
+        outputs = plan_outputs(
+            inputs=[path],
+            out=out,
+            under_out=("bands.png", "runs.csv", "summary.json"),
+            files={"--summary-json": summary_json},
+        )
+        run_ensemble(path, load(path), request, outputs, quiet=quiet)
+        return
+    given = {"jobs": jobs, "slo": slo, "dask": dask, "confidence": confidence, "max_runs": max_runs}
+    given["metric"] = metric
+    defaults = {"confidence": options.DEFAULT_CONFIDENCE, "max_runs": options.DEFAULT_MAX_RUNS}
+    refuse_unless(False, any_of(given, defaults), "--runs N (or --precision P)")
+    table = requests_format.value
+    outputs = plan_outputs(
+        inputs=[path],
+        out=out,
+        under_out=(*SINGLE_RUN_FILES, *(() if table == "none" else (f"requests.{table}",))),
+        files={"--summary-json": summary_json, "--report": report, "--trace": trace},
+    )
+    _check_extras(report=report is not None, parquet=table == "parquet")
+    model = _single_warm_up(path, load(path), warm_up)
+    results = simulate(path, model, seed, quiet=quiet)
+    if not quiet:
+        print_run_summary(results, console())
+    with writing():
+        written = write_run(results, outputs, table)
+        written += _write_extras(results, outputs, trace_rate, trace_slowest)
+    echo_written(written, quiet=quiet)
+
+
+def _scenario_path(scenario: Path | None, example: str | None) -> Path:
+    if scenario is not None and example is not None:
+        exit_usage("error: give a SCENARIO file or --example NAME, not both")
+    if example is not None:
+        return example_path(example)
+    if scenario is None:
+        exit_usage("error: missing SCENARIO (a scenario file, or --example NAME)")
+    return scenario
+
+
+def _check_extras(*, report: bool, parquet: bool) -> None:
+    """Exit 1 before running when an output needs an extra that is not installed."""
+    for module, wanted in (("plotly", report), ("pyarrow", parquet)):
+        if wanted and importlib.util.find_spec(module) is None:
+            exit_failed(f"error: {_EXTRAS[module]}")
+
+
+def _single_warm_up(path: Path, model: Scenario, text: str | None) -> Scenario:
+    from asyncflow.cli.ensemble import parse_warm_up
+    from asyncflow.experiment.replicate import with_warm_up
+
+    chosen = parse_warm_up(text)
+    if chosen is None:
+        return model
+    if chosen == "auto":
+        exit_usage("error: --warm-up auto needs --runs N")
+    try:
+        return with_warm_up(model, float(chosen))
+    except ExperimentError as error:
+        exit_usage(f"error: {as_option(str(error))}")
+
+
+def simulate(path: Path, model: Scenario, seed: int | None, *, quiet: bool = False) -> Results:
+    """Run a validated scenario with a progress bar, turning deliberate errors into exits."""
+    from asyncflow.simulation import Simulation
+
+    if seed is None:
+        seed = model.sim_settings.seed if model.sim_settings.seed is not None else 0
+    try:
+        simulation = Simulation(model, seed)
+        bar = console(stderr=True)
+        with run_progress(bar, simulation.end_s, enabled=not quiet and bar.is_terminal) as step:
+            return simulation.run(progress=step)
+    except ScenarioError as error:
+        exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
+    except AsyncFlowError as error:
+        exit_failed(f"error: the run of {path} failed: {error}")
+
+
+@contextmanager
+def run_progress(
+    bar_console: Console, end_s: float, *, enabled: bool, after_s: float = PROGRESS_AFTER_S
+) -> Iterator[Callable[[float], None] | None]:
+    """Yield ``step(simulated_s)`` drawing a bar with the time left, or ``None``.
+
+    The bar appears only once the run has lasted ``after_s`` of wall time, so
+    short runs print nothing; it is removed when the run ends.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} / {task.total:,.0f} s simulated"),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=bar_console,
+        transient=True,
+    )
+    task = bar.add_task("run", total=end_s)
+    started = time.perf_counter()
+
+    def step(now_s: float) -> None:
+        if not bar.live.is_started and time.perf_counter() - started >= after_s:
+            bar.start()
+        bar.update(task, completed=now_s)
+
+    try:
+        yield step
+    finally:
+        bar.stop()
+
+
+def print_run_summary(results: Results, out: Console) -> None:
+    """Print the run's summary with every user-given string made safe for the terminal."""
+    from asyncflow.report.console import print_summary
+
+    windows = [
+        dataclasses.replace(w, event_id=safe(w.event_id), target=safe(w.target))
+        for w in results.fault_windows
+    ]
+    print_summary(_safe_strings(results.summary()), out, fault_windows=windows)
+
+
+def _safe_strings(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {safe(k): _safe_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe_strings(v) for v in value]
+    return safe(value) if isinstance(value, str) else value
+
+
+def write_run(results: Results, outputs: Outputs, table: str) -> list[Path]:
+    """Write the summary JSON and the files under ``--out``; return them in order."""
+    from asyncflow.report.dashboard import write_dashboard, write_node_pages
+    from asyncflow.report.export import write_summary_json
+    from asyncflow.report.tables import write_timeseries_csv
+
+    written: list[Path] = []
+    summary = results.summary()
+    summary_path = outputs.file("--summary-json")
+    if summary_path is not None:
+        written.append(write_summary_json(summary, summary_path))
+    if outputs.out is None:
+        return written
+    under = outputs.under_out
+    written.append(write_file(under("dashboard.png"), lambda p: write_dashboard(results, p)))
+    written += write_directory(under("nodes"), lambda d: write_node_pages(results, d))
+    if table == "csv":
+        written.append(write_file(under("requests.csv"), results.write_csv))
+    elif table == "parquet":
+        written.append(write_file(under("requests.parquet"), results.write_parquet))
+    timeseries = under("timeseries.csv")
+    written.append(write_file(timeseries, lambda p: write_timeseries_csv(results, p)))
+    written.append(write_summary_json(summary, under("summary.json")))
+    return written
+
+
+def _write_extras(
+    results: Results, outputs: Outputs, trace_rate: float, trace_slowest: int
+) -> list[Path]:
+    """Write the HTML report and the trace when asked for."""
+    written: list[Path] = []
+    report = outputs.file("--report")
+    if report is not None:
+        from asyncflow.report.html import write_html_report
+
+        written.append(write_file(report, lambda p: write_html_report(results, p)))
+    trace = outputs.file("--trace")
+    if trace is not None:
+        from asyncflow.report.trace import write_trace
+
+        def draw(path: Path) -> None:
+            write_trace(results, path, sample_rate=trace_rate, slowest=trace_slowest)
+
+        written.append(write_file(trace, draw))
+    return written
