@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time as wallclock
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
