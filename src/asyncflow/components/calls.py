@@ -30,7 +30,6 @@ from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     CPU,
     CPU_WAIT,
-    HOP_GENERATOR,
     HOP_REPLY,
     HOP_SLOTS,
     IO,
@@ -173,15 +172,18 @@ def settle(call: Call, time: float) -> None:
 def cut_transit(call: Call, slot: int, excess: float) -> None:
     """Take back ``excess`` seconds of a hop counted in full that a run's end cut short.
 
-    A request is handed from its workload's hop to its first hop at once,
-    ahead of time: what the hop in ``slot`` cannot give back comes off the
-    workload's hop.
+    Hops handed on at once, ahead of time (from the workload to the client,
+    through a balancer that chooses when a call is sent), were counted
+    together: what the hop in ``slot`` cannot give back comes off the hops
+    before it, latest first (the hop slots are in path order).
     """
     ph = call.ph
-    taken = min(excess, ph[slot])
-    ph[slot] -= taken
-    if excess > taken:
-        ph[HOP_GENERATOR] -= excess - taken
+    for s in range(slot, -1, -1) if slot in HOP_SLOTS else (slot,):
+        taken = min(excess, ph[s])
+        ph[s] -= taken
+        excess -= taken
+        if excess <= 0.0:
+            return
 
 
 def fold(parent: Call, child: Call) -> None:

@@ -240,7 +240,9 @@ class Server:
                     self._busy_t(time)
                     self._busy_d(1.0)
                     # Inlined _start_cpu: a Python call less per request (bench/run.py).
-                    duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+                    duration = op.fixed
+                    if duration < 0.0:
+                        duration = call.work[op.column]
                     call.state = ON_CPU
                     call.mark = time
                     call.ev = seq = self._next_seq()
@@ -251,7 +253,9 @@ class Server:
                     call.waiter = cores.wait(time, call, 1.0, self._core_granted)
                 return
             if kind == IO_OP:
-                duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+                duration = op.fixed
+                if duration < 0.0:
+                    duration = call.work[op.column]
                 call.state = IN_IO
                 call.mark = time
                 self._io_t(time)

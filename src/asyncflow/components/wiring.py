@@ -65,6 +65,9 @@ def _server(ctx: RunContext, spec: Any, index: int, options: BuildOptions) -> Se
     return Server(ctx, spec, index, spec.id in options.outages, options.connected)
 
 
+STATELESS_POLICIES = frozenset({"round_robin", "random", "weighted_round_robin"})
+"""Policies whose choice looks at no server's load or state."""
+
 NODE_KINDS: dict[str, NodeFactory] = {"client": _client, "server": _server}
 """Factories of the node kinds built before wiring, by scenario ``type``.
 
@@ -174,9 +177,20 @@ class Wiring:
             else:
                 tls = nodes.server(target_id).tls
             pool = nodes.client.connection_pool if caller is self.client else None
-            send = self._sender(edge, target.arrive, pool, target.listener, tls)
+            if isinstance(target, LoadBalancer) and self._fusable(target_id):
+                send = edge.connect(target.forward)
+            else:
+                send = self._sender(edge, target.arrive, pool, target.listener, tls)
             self._senders[key] = send
         return send
+
+    def _fusable(self, balancer_id: str) -> bool:
+        """Whether a balancer can choose when a call is sent instead of when it arrives."""
+        spec = self.scenario.topology_graph.nodes.load_balancer
+        if spec is None or spec.id != balancer_id or self.options.connected:
+            return False
+        stateless = spec.algorithms in STATELESS_POLICIES
+        return stateless and not (set(spec.server_covered) & self.options.outages)
 
     def _reply_to(self, server: Server, caller: Any) -> tuple[Send, Edge]:
         """How ``server`` sends replies back to ``caller``."""
