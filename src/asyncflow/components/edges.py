@@ -24,6 +24,7 @@ from asyncflow.components.calls import Call
 from asyncflow.components.context import RunContext
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import blocks
+from asyncflow.errors import SimulationError
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Edge as EdgeSpec
@@ -130,7 +131,7 @@ class Edge:
         return self._latency
 
     def _unconnected(self, time: float, call: Call) -> None:
-        raise RuntimeError(f"edge {self.id!r} has no target")
+        raise SimulationError(f"edge {self.id!r} has no target")
 
     def connect_event(self, arrive: Deliver) -> Deliver:
         """Deliver by scheduling ``arrive`` at the arrival time; return ``send``."""

@@ -57,6 +57,7 @@ from asyncflow.components.program import (
 )
 from asyncflow.components.sites import SiteEntry
 from asyncflow.engine.resource import Resource
+from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
@@ -545,7 +546,7 @@ class Server:
         self.up = False
         inside = self._inside
         if inside is None:
-            raise RuntimeError(f"server {self.id!r} was built without crash tracking")
+            raise SimulationError(f"server {self.id!r} was built without crash tracking")
         victims: list[Call] = []
         if self.listener is not None:
             # Every connection dies with the server; connections waiting to be accepted fail.

@@ -20,6 +20,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncflow.engine.streams import WorkTable
+from asyncflow.errors import SimulationError
 
 if TYPE_CHECKING:
     from asyncflow.components.calls import Call
@@ -74,7 +75,7 @@ class SiteEntry:
         if self.fixed is not None:
             return self.fixed
         if self._picks is None:  # pragma: no cover - built with picks when needed
-            raise RuntimeError("a site entry without a named endpoint needs picks")
+            raise SimulationError("a site entry without a named endpoint needs picks")
         total = self._cumulative[-1]
         i = bisect_right(self._cumulative, self._picks.row(root)[0] * total)
         return self.plans[min(i, len(self.plans) - 1)]
@@ -140,4 +141,4 @@ class CallSite:
 
 
 def _unwired(time: float, call: Any) -> None:
-    raise RuntimeError("a call site was used before it was wired")
+    raise SimulationError("a call site was used before it was wired")
