@@ -9,7 +9,9 @@ from asyncflow.components.calls import DONE, Call, totals
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import Level
+from asyncflow.metrics.phases import SLOTS
 from asyncflow.metrics.requests import CallLog, CriticalPathLog, Reasons, RequestLog
+from asyncflow.metrics.sketch import CallTally
 
 
 @dataclass(slots=True)
@@ -25,6 +27,8 @@ class RunContext:
         calls: One row per call, or None when calls are not recorded.
         end_s, bin_s, warm_up_s: Horizon, width of series bins, warm-up.
         levels: Every level of the run, by ``(node, metric)``.
+        tallies: Calls made by servers and answered, by ``(server, endpoint)``
+            index (only calls of requests generated after the warm-up).
     """
 
     kernel: Kernel
@@ -37,6 +41,7 @@ class RunContext:
     bin_s: float
     warm_up_s: float
     levels: dict[tuple[str, str], Level] = field(default_factory=dict)
+    tallies: dict[tuple[int, int], CallTally] = field(default_factory=dict)
 
     @property
     def n_bins(self) -> int:
@@ -63,6 +68,16 @@ class RunContext:
         call.place = place
         call.state = DONE
         call.site.caller.on_failure(time, call)
+
+    def answered(self, time: float, call: Call) -> None:
+        """A call made by a server was answered: tally it at the server that served it."""
+        if self.log.generated[call.root] < self.warm_up_s:
+            return
+        key = (call.server.index, call.plan.index)
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = CallTally(SLOTS)
+        tally.add(time - call.sent, call.ph)
 
     def close_call(self, time: float, call: Call, outcome: int) -> None:
         """Record how a call ended in the call log (when calls are recorded)."""

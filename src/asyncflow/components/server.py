@@ -362,6 +362,7 @@ class Server:
             self._kid_failed(time, child)
             return
         self.ctx.close_call(time, child, COMPLETED_CODE)
+        self.ctx.answered(time, child)
         parent: Call = child.parent  # type: ignore[assignment]
         parent.need -= 1
         if parent.need == 0:
