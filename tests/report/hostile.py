@@ -16,15 +16,15 @@ from asyncflow.results import Results
 
 HOSTILE = {
     "srv-1": '=HYPERLINK("http://evil.example","click")',
-    "srv-2": "[link=https://evil.example]click[/link]",
-    "lb-1": "srv[/]",
+    "srv-2": "srv[/]",
+    "lb-1": "<b>lb</b>&amp;",
     "client-lb": "<img src=x onerror=alert(1)>",
     "lb-srv1": "-2+3",
     "gen-client": "\t=1+1",
     "/api": "@SUM(1+1)",
     "ev-spike-1": "ev\x1b[31mred\x07",
     "ev-srv1-down": "+cmd|' /C calc'!A0",
-    "ev-spike-2": "<b>bold</b>&amp;",
+    "ev-spike-2": "[link=https://evil.example]click[/link]",
     "ev-srv2-down": "[bold red]shout[/]",
 }
 HOSTILE_NAME = "<script>alert('name')</script>[blink]x[/blink]\x1b]8;;http://evil\x1b\\"
