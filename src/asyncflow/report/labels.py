@@ -62,9 +62,9 @@ _STATS = {
     "connection_utilization": ("connection utilisation (mean)", "percent"),
     "service_s_mean": ("service time, mean (ms)", "ms"),
     "transit_s_mean": ("time on the edge, mean (ms)", "ms"),
-    "max_connections": ("max_connections (limit)", "count"),
-    "listen_backlog": ("listen_backlog (limit)", "count"),
-    "ram_mb": ("ram_mb (limit, MB)", "mb"),
+    "max_connections": ("open connections, limit", "count"),
+    "listen_backlog": ("accept backlog, limit", "count"),
+    "ram_mb": ("memory for connections, limit (MB)", "mb"),
 }
 
 

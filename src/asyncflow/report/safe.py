@@ -60,7 +60,9 @@ def markup_text(value: object) -> str:
 def plotly_text(value: object) -> str:
     """Return user-provided text for a Plotly title, legend, annotation or hover text.
 
-    Plotly renders a subset of HTML in these strings, so ``<``, ``>``, ``&``
-    and quotes are escaped as entities (which Plotly shows as the characters).
+    Plotly renders a subset of HTML in these strings (tags such as ``<a>``,
+    ``<b>``, ``<br>``), so ``<``, ``>`` and ``&`` are escaped as entities,
+    which Plotly shows as the characters. Quotes are left alone: outside a
+    tag they are plain text, and Plotly would show ``&quot;`` literally.
     """
-    return html.escape(printable(value), quote=True)
+    return html.escape(printable(value), quote=False)
