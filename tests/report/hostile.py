@@ -26,6 +26,8 @@ HOSTILE = {
     "ev-srv1-down": "+cmd|' /C calc'!A0",
     "ev-spike-2": "[link=https://evil.example]click[/link]",
     "ev-srv2-down": "[bold red]shout[/]",
+    "srv1-client": "$\\frac{$ back",
+    "ev-spike-3": "cost 5$ or 6$",
 }
 HOSTILE_NAME = "<script>alert('name')</script>[blink]x[/blink]\x1b]8;;http://evil\x1b\\"
 

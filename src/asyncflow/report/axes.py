@@ -17,6 +17,7 @@ import numpy as np
 
 from asyncflow.analysis.attribution import phase_label
 from asyncflow.report.labels import phase_color
+from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,7 +141,7 @@ def shade_windows(ax: Axes, windows: Sequence[FaultWindow], *, label: bool = Tru
             ax.text(
                 window.start_s,
                 0.98 - 0.3 * (row % 3),
-                f" {window.event_id}",
+                f" {mpl_text(window.event_id)}",
                 transform=text_transform,
                 ha="left",
                 va="top",
@@ -327,7 +328,7 @@ def stacked_bars(ax: Axes, rows: Sequence[tuple[str, dict[str, float]]]) -> None
             gid=f"phase-{phase}",
         )
         left += widths
-    ax.set_yticks(y, [label for label, _ in rows], fontsize="small")
+    ax.set_yticks(y, [mpl_text(label) for label, _ in rows], fontsize="small")
     ax.set_xlim(0.0, float(left.max()) * 1.05 if left.max() > 0 else 1.0)
     ax.grid(visible=True, axis="x", alpha=0.3)
     ax.legend(

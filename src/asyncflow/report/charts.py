@@ -17,6 +17,7 @@ from asyncflow.analysis.attribution import breakdowns_by_group, hop_edges, measu
 from asyncflow.report.axes import finish_time_axes, plain_log_axis, stacked_bars, write_empty
 from asyncflow.report.labels import PHASE_COLORS, endpoint_label, metric_words, phase_color
 from asyncflow.report.plots import draw_levels, level_ylabel
+from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -169,7 +170,7 @@ def plot_levels(
     draw_levels(results, ax, node, chosen)
     if not chosen:
         write_empty(ax, "no level recorded")
-    title = f"{node}: " + (", ".join(metric_words(m) for m in chosen) or "levels")
+    title = f"{mpl_text(node)}: " + (", ".join(metric_words(m) for m in chosen) or "levels")
     finish_time_axes(results, ax, title=title, ylabel=level_ylabel(chosen))
     return ax
 
@@ -186,7 +187,7 @@ def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
         ``ax``.
     """
     plot_levels(results, ax, edge_id, ("in_transit",))
-    ax.set_title(f"{edge_id}: requests in transit")
+    ax.set_title(f"{mpl_text(edge_id)}: requests in transit")
     ax.set_ylabel("requests")
     return ax
 
@@ -216,7 +217,7 @@ def plot_hop_durations(results: Results, ax: Axes, edge_id: str, *, bins: int = 
         ``ax``.
     """
     values_ms = edge_durations(results, edge_id) * _MS_PER_S
-    ax.set_title(f"{edge_id}: time on the edge")
+    ax.set_title(f"{mpl_text(edge_id)}: time on the edge")
     ax.set_xlabel("ms per request")
     ax.set_ylabel("requests")
     if values_ms.size == 0:

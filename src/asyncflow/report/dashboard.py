@@ -39,6 +39,7 @@ from asyncflow.report.plots import (
     plot_server_ram,
     plot_throughput,
 )
+from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -143,7 +144,7 @@ def _page(rows: list[list[tuple[int, Panel]]], title: str) -> Figure:
         layout="constrained",
     )
     FigureCanvasAgg(figure)
-    figure.suptitle(title, fontsize="large")
+    figure.suptitle(title, fontsize="large")  # ids in it escaped by the callers
     grid = figure.add_gridspec(len(rows), _COLUMNS)
     for index, row in enumerate(rows):
         start = 0
@@ -202,7 +203,7 @@ def build_node_page(results: Results, node: str) -> Figure:
         panels += _grouped_levels(results, node, set(_SOCKET_LEVELS))
     else:
         raise KeyError(f"no server, edge or load balancer {node!r}")
-    return _page(_rows(panels, 2), f"{node} · {_title(results)}")
+    return _page(_rows(panels, 2), f"{mpl_text(node)} · {_title(results)}")
 
 
 def _server_panels(results: Results, sid: str) -> list[Panel]:
@@ -268,7 +269,7 @@ def _server_breakdown(results: Results, ax: Axes, server_id: str) -> None:
         for label, values in breakdown_rows(results, "endpoint")
         if label.startswith(tuple(prefixes))
     ]
-    ax.set_title(f"{server_id}: where the time goes by endpoint")
+    ax.set_title(f"{mpl_text(server_id)}: where the time goes by endpoint")
     ax.set_xlabel("mean time per request (ms)")
     if rows:
         stacked_bars(ax, rows)
@@ -285,7 +286,7 @@ def _verdict_line(results: Results) -> str:
     """Return the bottleneck verdict as a second title line (empty if none)."""
     bottleneck = results.summary().get("bottleneck") or {}
     verdict = bottleneck.get("verdict")
-    return "" if not verdict else "\n" + _wrap(str(verdict))
+    return "" if not verdict else "\n" + _wrap(mpl_text(verdict))
 
 
 def _wrap(text: str, width: int = 150) -> str:
@@ -297,7 +298,7 @@ def _wrap(text: str, width: int = 150) -> str:
 
 def _title(results: Results) -> str:
     """Return the page title: scenario, seed, horizon and warm-up."""
-    parts = [f"{results.name}", f"seed {results.seed}", f"{results.end_s:g} s simulated"]
+    parts = [mpl_text(results.name), f"seed {results.seed}", f"{results.end_s:g} s simulated"]
     if results.warm_up_s > 0:
         parts.append(f"warm-up {results.warm_up_s:g} s")
     return " · ".join(parts)

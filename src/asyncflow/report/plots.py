@@ -32,6 +32,7 @@ from asyncflow.report.axes import (
 )
 from asyncflow.report.labels import metric_unit, metric_words
 from asyncflow.report.limits import node_limits
+from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -225,7 +226,8 @@ def plot_server_queues(results: Results, ax: Axes, server_id: str) -> Axes:
         ``ax``.
     """
     draw_levels(results, ax, server_id, ("ready_queue", "ram_wait_queue"))
-    finish_time_axes(results, ax, title=f"{server_id}: queues", ylabel="requests waiting")
+    title = f"{mpl_text(server_id)}: queues"
+    finish_time_axes(results, ax, title=title, ylabel="requests waiting")
     return ax
 
 
@@ -241,7 +243,7 @@ def plot_server_cores(results: Results, ax: Axes, server_id: str) -> Axes:
         ``ax``.
     """
     draw_levels(results, ax, server_id, ("busy_cores",))
-    finish_time_axes(results, ax, title=f"{server_id}: busy cores", ylabel="cores")
+    finish_time_axes(results, ax, title=f"{mpl_text(server_id)}: busy cores", ylabel="cores")
     return ax
 
 
@@ -259,7 +261,7 @@ def plot_server_ram(results: Results, ax: Axes, server_id: str) -> Axes:
         ``ax``.
     """
     draw_levels(results, ax, server_id, ("ram_in_use_mb",), first_color=2)
-    finish_time_axes(results, ax, title=f"{server_id}: RAM in use", ylabel="MB")
+    finish_time_axes(results, ax, title=f"{mpl_text(server_id)}: RAM in use", ylabel="MB")
     return ax
 
 
@@ -284,7 +286,8 @@ def plot_connections(results: Results, ax: Axes, node: str) -> Axes:
     if not metrics:
         write_empty(ax, "connections not modelled")
     refused = results.refused.get(node, 0)
-    title = f"{node}: connections ({refused:,} refused)" if metrics else f"{node}: connections"
+    name = mpl_text(node)
+    title = f"{name}: connections ({refused:,} refused)" if metrics else f"{name}: connections"
     finish_time_axes(results, ax, title=title, ylabel="connections")
     return ax
 

@@ -15,7 +15,7 @@ import re
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["markup_text", "plotly_text", "printable", "terminal_text"]
+__all__ = ["markup_text", "mpl_text", "plotly_text", "printable", "terminal_text"]
 
 # C0 and C1 controls (ESC, BEL, backspace, ...), DEL, and the invisible marks
 # that reorder text (bidirectional overrides and isolates)
@@ -55,6 +55,15 @@ def terminal_text(value: object, style: str = "") -> Text:
 def markup_text(value: object) -> str:
     """Return user-provided text for a rich markup string (escaped, controls removed)."""
     return escape(printable(value))
+
+
+def mpl_text(value: object) -> str:
+    """Return user-provided text for a matplotlib title, label or tick.
+
+    matplotlib reads text between ``$`` signs as math (and fails on bad
+    math), so ``$`` is escaped; control characters are removed.
+    """
+    return printable(value).replace("$", r"\$")
 
 
 def plotly_text(value: object) -> str:
