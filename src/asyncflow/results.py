@@ -27,6 +27,7 @@ from asyncflow.metrics.phases import (
     RAM_WAIT,
 )
 from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT, RequestLog
+from asyncflow.tabular import csv_text, import_pyarrow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -396,11 +397,21 @@ class Results:
         return stats
 
     def _balancer_summary(self) -> dict[str, dict[str, Any]]:
-        """Connection levels and refusals of the load balancer, when there is one."""
+        """Connection levels, limits and refusals of the load balancer, when there is one."""
         lb = self.load_balancer_id
-        if lb is None:
+        balancer = self.scenario.topology_graph.nodes.load_balancer
+        if lb is None or balancer is None:
             return {}
-        return {lb: {**self._extra_levels(lb, ()), "refused": self.refused.get(lb, 0)}}
+        stats: dict[str, Any] = {**self._extra_levels(lb, ()), "refused": self.refused.get(lb, 0)}
+        limits = balancer.resources
+        if limits is not None and limits.max_connections is not None:
+            stats["max_connections"] = limits.max_connections
+            stats["listen_backlog"] = limits.listen_backlog or 0
+            stats["ram_mb"] = limits.ram_mb
+            if "connections" in self.level_metrics(lb):
+                mean = self.level_mean("connections", lb)
+                stats["connection_utilization"] = mean / limits.max_connections
+        return {lb: stats}
 
     def _extra_levels(self, node: str, known: tuple[str, ...]) -> dict[str, float]:
         """Mean and max of every level of ``node`` not among ``known``."""
@@ -470,7 +481,7 @@ class Results:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("to_pandas needs pandas: pip install 'asyncflow[pandas]'") from exc
         frame = pd.DataFrame(self._table_rows())
-        for column in ("outcome", "reason", "server", "endpoint"):
+        for column in _TEXT_COLUMNS:
             frame[column] = frame[column].astype("category")
         return frame
 
@@ -480,7 +491,7 @@ class Results:
         Same columns as :meth:`write_csv`; text columns are dictionary-encoded
         and missing values are nulls.
         """
-        pa, pq = _pyarrow()
+        pa, pq = import_pyarrow()
         r = self.requests
         n = len(r)
         reasons = r.reason_names
@@ -515,10 +526,18 @@ class Results:
         pq.write_table(pa.table(columns), path)
 
     def write_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the request table as CSV (empty cells for missing values)."""
+        """Write the request table as CSV (empty cells for missing values).
+
+        Text cells that a spreadsheet would run as a formula are neutralised
+        (``asyncflow.tabular.csv_text``); numbers are written as they are.
+        """
         rows = self._table_rows()
         # Column by column: None and NaN (the only value unequal to itself) become "".
         columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
+        for index, name in enumerate(rows):
+            if name in _TEXT_COLUMNS:  # few distinct names: neutralise each once
+                safe = {v: csv_text(v) for v in set(columns[index])}
+                columns[index] = [safe[v] for v in columns[index]]
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(rows.keys())
@@ -527,6 +546,7 @@ class Results:
 
 _BEFORE_ADMISSION = frozenset({"handshake", "connection_wait"})
 _SERVER_LEVELS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
+_TEXT_COLUMNS = ("outcome", "reason", "server", "endpoint")
 
 
 def _phase_means(phases: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float | None]:
@@ -552,16 +572,6 @@ def _phase_means(phases: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, f
 
 def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
     return {k: None if math.isnan(v) else v for k, v in values.items()}
-
-
-def _pyarrow() -> tuple[Any, Any]:
-    """Import pyarrow and its Parquet module, or say which extra to install."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Parquet export needs pyarrow: pip install 'asyncflow[parquet]'") from exc
-    return pa, pq
 
 
 def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:

@@ -207,7 +207,7 @@ def test_a_phase_spread_over_nodes_names_the_main_one() -> None:
     spread = NodeShare("srv-2", "io", 0.55, (), 0.28)
 
     assert alone.describe() == "waiting for RAM on srv-1 (71%)"
-    assert spread.describe() == "I/O (55%), most of it on srv-2 (28%)"
+    assert spread.describe() == "I/O (55%), the largest share on srv-2 (28%)"
     assert spread.resource == "io"
 
 

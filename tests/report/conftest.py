@@ -59,3 +59,12 @@ def minimal_scenario_with_drops() -> Results:
         .build()
     )
     return asyncflow.run(scenario)
+
+
+SOCKET_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lb_socket_exhaustion.yml"
+
+
+@pytest.fixture(scope="session")
+def socket_run() -> Results:
+    """The bundled balancer-socket example, whole (thousands refused at lb-1)."""
+    return asyncflow.run(SOCKET_EXAMPLE)

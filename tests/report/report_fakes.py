@@ -84,6 +84,9 @@ class FakeResults:
 
     server_ids: tuple[str, ...] = ("srv-1",)
     fault_windows: tuple[Window, ...] = ()
+    load_balancer_id: str | None = None
+    edge_ids: tuple[str, ...] = ()
+    refused: dict[str, int] = field(default_factory=dict)
     name: str = "fake"
     seed: int = 7
     end_s: float = 100.0
@@ -104,6 +107,11 @@ class FakeResults:
 
     def latencies(self) -> np.ndarray:
         return self.latency_sample
+
+    def level_metrics(self, node: str) -> tuple[str, ...]:
+        if node not in self.server_ids:
+            return ()
+        return ("ready_queue", "ram_wait_queue", "busy_cores", "ram_in_use_mb")
 
     def series(self, metric: str, node: str) -> Level:
         if node not in self.server_ids:

@@ -24,7 +24,7 @@ def test_summary_of_results_shows_counts_latency_servers_and_faults() -> None:
     lines = text.splitlines()
     srv_rows = [line.split() for line in lines if line.strip().startswith("srv-")]
     assert [row[0] for row in srv_rows] == ["srv-1", "srv-2"]
-    assert srv_rows[0][1:] == ["1,950", "42.0%", "0.125", "512.5", "1024.0", "0.000", "12.50"]
+    assert srv_rows[0][1:] == ["1,950", "42.0%", "0.125", "512.5", "1,024.0", "0.000", "12.50"]
     assert "ev-srv1-down" in text
     assert "outage" in text
 

@@ -20,22 +20,23 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(("servers", "n_axes"), [(("srv-1",), 8), (("srv-1", "srv-2"), 11)])
-def test_dashboard_has_common_panels_and_two_per_server(
+def test_dashboard_has_common_panels_and_three_per_server(
     servers: tuple[str, ...], n_axes: int
 ) -> None:
     figure = build_dashboard(FakeResults(server_ids=servers, fault_windows=WINDOWS))
 
     # latency histogram, percentiles, CDF, phase breakdown, throughput,
-    # then queues + resources (+ twin) per server
+    # then queues, busy cores and RAM per server (no twin axes)
     assert len(figure.axes) == n_axes
     titles = [ax.get_title() for ax in figure.axes]
     for server in servers:
         assert f"{server}: queues" in titles
-        assert f"{server}: cores and RAM" in titles
+        assert f"{server}: busy cores" in titles
+        assert f"{server}: RAM in use" in titles
     assert {"Latency CDF", "Where the time goes"} <= set(titles)
     assert "dominated by waiting for RAM" in figure.get_suptitle()
     over_time = [ax for ax in figure.axes if ax.get_xlabel() == "simulated time (s)"]
-    assert len(over_time) == 2 + 2 * len(servers)
+    assert len(over_time) == 2 + 3 * len(servers)
     for ax in over_time:
         assert sum(p.get_gid() == FAULT_GID for p in ax.patches) == len(WINDOWS)
 

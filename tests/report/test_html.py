@@ -70,7 +70,7 @@ def test_every_chart_div_has_a_figure(page: str, lb_run: Results) -> None:
 
     assert divs == list(specs)
     expected = {"chart-latency", "chart-throughput", "chart-cdf", "chart-breakdown"}
-    assert expected | {"chart-srv-1-queues", "chart-srv-2-resources"} <= set(divs)
+    assert expected | {"chart-srv-1-queues", "chart-srv-2-cores", "chart-srv-2-ram"} <= set(divs)
     for spec in specs.values():
         assert spec["data"]
 

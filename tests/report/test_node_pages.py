@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from report_fakes import FakeResults
 
 from asyncflow.report.charts import (
     breakdown_rows,
@@ -17,6 +19,7 @@ from asyncflow.report.charts import (
     plot_phase_breakdown,
 )
 from asyncflow.report.dashboard import build_node_page, write_node_pages
+from asyncflow.report.labels import metric_words
 from asyncflow.report.plots import FAULT_GID
 from asyncflow.results import Results
 
@@ -42,9 +45,10 @@ def test_server_page_shows_every_level_and_marks_events(lb_run: Results) -> None
     titles = [ax.get_title() for ax in figure.axes]
 
     assert "srv-1: queues" in titles
-    assert "srv-1: cores and RAM" in titles
+    assert "srv-1: busy cores" in titles
+    assert "srv-1: RAM in use" in titles
     assert "srv-1: where the time goes by endpoint" in titles
-    levels = next(ax for ax in figure.axes if ax.get_title() == "srv-1: io waiting")
+    levels = next(ax for ax in figure.axes if ax.get_title() == "srv-1: requests in I/O")
     assert sum(p.get_gid() == FAULT_GID for p in levels.patches) == len(lb_run.fault_windows)
 
 
@@ -64,7 +68,8 @@ def test_levels_chart_draws_whatever_a_node_records(lb_run: Results) -> None:
 
     labels = {line.get_label() for line in ax.get_lines()}
     for metric in lb_run.level_metrics("srv-2"):
-        assert f"{metric.replace('_', ' ')} (mean)" in labels
+        assert f"{metric_words(metric)} (bin mean)" in labels
+        assert f"{metric_words(metric)} (bin max)" in labels
 
 
 def test_breakdown_bars_stack_to_the_mean_latency(lb_run: Results) -> None:
@@ -86,4 +91,22 @@ def test_cdf_is_monotone_and_reaches_one(lb_run: Results) -> None:
     assert fractions[0] == 0.0
     assert fractions[-1] == 1.0
     ax = plot_latency_cdf(lb_run, new_ax())
+    wide = values[-1] >= 10 * values[0]
+    assert ax.get_xscale() == ("log" if wide else "linear")
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.5, 3.0])
+def test_cdf_ticks_are_plain_ms_that_never_overlap(sigma: float) -> None:
+    sample = np.random.default_rng(5).lognormal(np.log(0.05), sigma, 50_000)
+    figure = Figure(figsize=(7.5, 3.4))
+    ax = plot_latency_cdf(FakeResults(latency_sample=sample), figure.add_subplot())
+    figure.canvas.draw()
+    shown = [t for t in ax.get_xticklabels() if t.get_text()]
+    boxes = [t.get_window_extent() for t in shown]
+
     assert ax.get_xscale() == "log"
+    assert len(shown) >= 3
+    for text in shown:
+        assert text.get_text().replace(",", "").replace(".", "").isdigit(), text.get_text()
+    for left, right in itertools.pairwise(sorted(boxes, key=lambda b: b.x0)):
+        assert left.x1 < right.x0

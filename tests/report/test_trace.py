@@ -5,16 +5,20 @@ from __future__ import annotations
 import itertools
 import json
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import asyncflow
 from asyncflow.report.trace import select_requests, trace_events, write_trace
 from asyncflow.results import Results
 
 US = 1_000_000.0
+ROOT = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = sorted([*ROOT.glob("*.yml"), *ROOT.glob("asyncflow-0.1/*.yml")])
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +63,54 @@ def test_one_named_process_per_node(trace: dict[str, Any], lb_run: Results) -> N
     assert order.index("client-lb") < order.index("srv-1") < order.index("srv1-client")
 
 
-def test_spans_on_one_lane_never_overlap(trace: dict[str, Any]) -> None:
-    lanes: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    for event in trace["traceEvents"]:
-        if event["ph"] == "X":
-            lanes[(event["pid"], event["tid"])].append((event["ts"], event["ts"] + event["dur"]))
-    for spans in lanes.values():
-        spans.sort()
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            assert start >= end - 1e-3
+def whole_ns(trace_text: str) -> list[tuple[tuple[int, int], int, int]]:
+    """``((pid, tid), start ns, end ns)`` of every span, read exactly from the JSON text.
+
+    Fails unless ``ts`` and ``dur`` are whole nanoseconds (at most three
+    decimals of microseconds), and unless a reader rounding each float to
+    nanoseconds, as Perfetto's JSON importer does, gets the same integers.
+    """
+    exact = json.loads(trace_text, parse_float=Decimal)["traceEvents"]
+    approx = json.loads(trace_text)["traceEvents"]
+    spans = []
+    for event, event_f in zip(exact, approx, strict=True):
+        if event["ph"] != "X":
+            continue
+        ts, dur = Decimal(event["ts"]) * 1000, Decimal(event["dur"]) * 1000
+        assert ts == ts.to_integral_value(), event
+        assert dur == dur.to_integral_value(), event
+        assert round(float(event_f["ts"]) * 1000.0) == int(ts)
+        assert round(float(event_f["dur"]) * 1000.0) == int(dur)
+        spans.append(((event["pid"], event["tid"]), int(ts), int(ts + dur)))
+    return spans
+
+
+def overlaps(spans: list[tuple[tuple[int, int], int, int]]) -> int:
+    """How many spans start before the previous span of their track ends."""
+    tracks: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for track, start, end in spans:
+        tracks[track].append((start, end))
+    count = 0
+    for intervals in tracks.values():
+        intervals.sort()
+        count += sum(b[0] < a[1] for a, b in itertools.pairwise(intervals))
+    return count
+
+
+def test_overlap_counter_sees_a_nested_span() -> None:
+    spans = [((1, 1), 0, 1000), ((1, 1), 999, 2000), ((1, 2), 0, 5), ((2, 1), 5, 9)]
+
+    assert overlaps(spans) == 1
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_spans_of_one_track_never_overlap_in_whole_ns(example: Path, tmp_path: Path) -> None:
+    results = asyncflow.run(example)
+    path = write_trace(results, tmp_path / "t.json")
+    spans = whole_ns(path.read_text(encoding="utf-8"))
+
+    assert len(spans) > 100
+    assert overlaps(spans) == 0
 
 
 def test_phase_spans_rebuild_each_request(trace: dict[str, Any], lb_run: Results) -> None:

@@ -333,13 +333,13 @@ class NodeShare:
         """The phase, its share and its node in words.
 
         ``waiting for RAM on srv-1 (71%)`` when that node holds nearly all of
-        the phase, else ``I/O (40%), most of it on srv-2 (22%)``.
+        the phase, else ``I/O (40%), the largest share on srv-2 (22%)``.
         """
         label = phase_label(self.phase)
         node_share = self.share if self.node_share is None else self.node_share
         if node_share >= 0.9 * self.share:
             return f"{label} on {self.node} ({self.share:.0%})"
-        return f"{label} ({self.share:.0%}), most of it on {self.node} ({node_share:.0%})"
+        return f"{label} ({self.share:.0%}), the largest share on {self.node} ({node_share:.0%})"
 
 
 @dataclass(frozen=True, slots=True)

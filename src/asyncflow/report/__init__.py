@@ -14,10 +14,12 @@ from asyncflow.report.dashboard import (
 )
 from asyncflow.report.html import write_html_report
 from asyncflow.report.plots import (
+    plot_connections,
     plot_latency_distribution,
     plot_latency_percentiles,
+    plot_server_cores,
     plot_server_queues,
-    plot_server_resources,
+    plot_server_ram,
     plot_throughput,
     shade_fault_windows,
 )
@@ -31,10 +33,12 @@ from asyncflow.report.trace import write_trace
 __all__ = [
     "build_dashboard",
     "build_node_page",
+    "plot_connections",
     "plot_latency_distribution",
     "plot_latency_percentiles",
+    "plot_server_cores",
     "plot_server_queues",
-    "plot_server_resources",
+    "plot_server_ram",
     "plot_throughput",
     "print_summary",
     "shade_fault_windows",

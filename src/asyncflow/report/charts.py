@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asyncflow.analysis.attribution import (
-    breakdowns_by_group,
-    hop_edges,
-    measured_mask,
-    phase_label,
-)
-from asyncflow.report.plots import _finish_time_axes, _steps, _write_empty
+from asyncflow.analysis.attribution import breakdowns_by_group, hop_edges, measured_mask
+from asyncflow.report.axes import finish_time_axes, plain_log_axis, stacked_bars, write_empty
+from asyncflow.report.labels import PHASE_COLORS, endpoint_label, metric_words, phase_color
+from asyncflow.report.plots import draw_levels, level_ylabel
+from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,6 +30,8 @@ __all__ = [
     "PHASE_COLORS",
     "breakdown_rows",
     "cdf_points",
+    "edge_durations",
+    "phase_color",
     "plot_edge_transit",
     "plot_hop_durations",
     "plot_latency_cdf",
@@ -39,25 +39,8 @@ __all__ = [
     "plot_phase_breakdown",
 ]
 
-PHASE_COLORS = {
-    "network": "#7f7f7f",
-    "handshake": "#bcbd22",
-    "connection_wait": "#e377c2",
-    "ram_wait": "#9467bd",
-    "cpu_wait": "#d62728",
-    "cpu": "#1f77b4",
-    "io": "#2ca02c",
-}
-"""Colour of each phase, shared by the PNG charts and the HTML report."""
-
-_OTHER_COLORS = ("#8c564b", "#17becf", "#ff7f0e", "#aec7e8")
 _MS_PER_S = 1000.0
-_LEVEL_COLORS = ("#1f77b4", "#9467bd", "#2ca02c", "#ff7f0e", "#d62728", "#17becf", "#8c564b")
-
-
-def phase_color(phase: str, index: int = 0) -> str:
-    """Return the colour of a phase (a fallback by position for new phases)."""
-    return PHASE_COLORS.get(phase, _OTHER_COLORS[index % len(_OTHER_COLORS)])
+_LOG_SPAN = 10.0
 
 
 def cdf_points(latencies: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +61,11 @@ def cdf_points(latencies: np.ndarray, points: int = 400) -> tuple[np.ndarray, np
 
 
 def plot_latency_cdf(results: Results, ax: Axes) -> Axes:
-    """Draw the cumulative distribution of latencies on a log-scaled x axis.
+    """Draw the cumulative distribution of latencies, on a log x axis when it is wide.
+
+    Latencies spanning at least a factor of ten get a log x axis with plain
+    millisecond ticks (``1``, ``2``, ``5``, ``10``, ..., ``1,000``), fewer on
+    wide ranges, and no labelled minor ticks; narrower ones a linear axis.
 
     Args:
         results: The run to draw (measured requests, as ``latencies()``).
@@ -92,12 +79,12 @@ def plot_latency_cdf(results: Results, ax: Axes) -> Axes:
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("fraction of requests")
     if latencies_ms.size == 0:
-        _write_empty(ax, "no completed requests")
+        write_empty(ax, "no completed requests")
         return ax
     values, fractions = cdf_points(latencies_ms)
     ax.plot(values, fractions, color="#4c72b0", linewidth=1.6, label="CDF")
-    if values[0] > 0:
-        ax.set_xscale("log")
+    if values[0] > 0 and values[-1] >= _LOG_SPAN * values[0]:
+        plain_log_axis(ax, float(values[0]), float(values[-1]))
     for pct, color in ((50, "#1f77b4"), (95, "#ff7f0e"), (99, "#d62728")):
         value = float(np.percentile(latencies_ms, pct))
         ax.axhline(pct / 100.0, color=color, linestyle=":", linewidth=0.8)
@@ -119,13 +106,23 @@ def breakdown_rows(results: Results, by: str = "overall") -> list[tuple[str, dic
         ``[(label, {phase: mean seconds}), ...]`` in display order.
     """
     rows: list[tuple[str, dict[str, float]]] = []
+    names = _group_labels(results) if by == "endpoint" else {}
     for group, entry in breakdowns_by_group(results, by).items():
-        prefix = "" if by == "overall" else f"{group} · "
+        prefix = "" if by == "overall" else f"{names.get(group, group)} · "
         for tail, item in entry.items():
             if item.count:
                 label = "all requests" if tail == "all" else f"≥ {tail}"
                 rows.append((prefix + label, item.phases_s))
     return rows
+
+
+def _group_labels(results: Results) -> dict[str, str]:
+    """Endpoint group keys (``server/endpoint``) to their labels (:func:`endpoint_label`)."""
+    return {
+        f"{server.id}/{endpoint.endpoint_name}": endpoint_label(server.id, endpoint.endpoint_name)
+        for server in results.scenario.topology_graph.nodes.servers
+        for endpoint in server.endpoints
+    }
 
 
 def plot_phase_breakdown(results: Results, ax: Axes, *, by: str = "overall") -> Axes:
@@ -147,43 +144,18 @@ def plot_phase_breakdown(results: Results, ax: Axes, *, by: str = "overall") -> 
     ax.set_title(title)
     ax.set_xlabel("mean time per request (ms)")
     if not rows:
-        _write_empty(ax, "no completed requests")
+        write_empty(ax, "no completed requests")
         return ax
-    _stacked_bars(ax, rows)
+    stacked_bars(ax, rows)
     return ax
-
-
-def _stacked_bars(ax: Axes, rows: Sequence[tuple[str, dict[str, float]]]) -> None:
-    phases = [p for p in rows[0][1] if any(values.get(p, 0.0) > 0 for _, values in rows)]
-    y = np.arange(len(rows))[::-1]
-    left = np.zeros(len(rows))
-    for index, phase in enumerate(phases):
-        widths = np.array([values.get(phase, 0.0) for _, values in rows]) * _MS_PER_S
-        ax.barh(
-            y,
-            widths,
-            left=left,
-            color=phase_color(phase, index),
-            label=phase_label(phase),
-            gid=f"phase-{phase}",
-        )
-        left += widths
-    ax.set_yticks(y, [label for label, _ in rows], fontsize="small")
-    ax.set_xlim(0.0, float(left.max()) * 1.05 if left.max() > 0 else 1.0)
-    ax.grid(visible=True, axis="x", alpha=0.3)
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.18),
-        ncol=min(len(phases), 4) or 1,
-        fontsize="small",
-        frameon=False,
-    )
 
 
 def plot_levels(
     results: Results, ax: Axes, node: str, metrics: Sequence[str] | None = None
 ) -> Axes:
-    """Draw levels of a node over time: the mean per bin, and the max lighter.
+    """Draw levels of a node over time: mean and max per bin, and their limits.
+
+    The y axis is labelled with the levels' unit when they share one.
 
     Args:
         results: The run.
@@ -195,16 +167,11 @@ def plot_levels(
         ``ax``.
     """
     chosen = tuple(results.level_metrics(node) if metrics is None else metrics)
-    for index, metric in enumerate(chosen):
-        level = results.series(metric, node)
-        color = _LEVEL_COLORS[index % len(_LEVEL_COLORS)]
-        label = metric.replace("_", " ")
-        _steps(ax, level.t, level.mean, level.bin_s, label=f"{label} (mean)", color=color)
-        _steps(ax, level.t, level.max, level.bin_s, label=f"{label} (max)", color=color, light=True)
+    draw_levels(results, ax, node, chosen)
     if not chosen:
-        _write_empty(ax, "no level recorded")
-    title = f"{node}: " + (", ".join(m.replace("_", " ") for m in chosen) or "levels")
-    _finish_time_axes(results, ax, title=title, ylabel="level")
+        write_empty(ax, "no level recorded")
+    title = f"{mpl_text(node)}: " + (", ".join(metric_words(m) for m in chosen) or "levels")
+    finish_time_axes(results, ax, title=title, ylabel=level_ylabel(chosen))
     return ax
 
 
@@ -220,7 +187,7 @@ def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
         ``ax``.
     """
     plot_levels(results, ax, edge_id, ("in_transit",))
-    ax.set_title(f"{edge_id}: requests in transit")
+    ax.set_title(f"{mpl_text(edge_id)}: requests in transit")
     ax.set_ylabel("requests")
     return ax
 
@@ -250,11 +217,11 @@ def plot_hop_durations(results: Results, ax: Axes, edge_id: str, *, bins: int = 
         ``ax``.
     """
     values_ms = edge_durations(results, edge_id) * _MS_PER_S
-    ax.set_title(f"{edge_id}: time on the edge")
+    ax.set_title(f"{mpl_text(edge_id)}: time on the edge")
     ax.set_xlabel("ms per request")
     ax.set_ylabel("requests")
     if values_ms.size == 0:
-        _write_empty(ax, "no measured request crossed it")
+        write_empty(ax, "no measured request crossed it")
         return ax
     ax.hist(values_ms, bins=bins, color="#7f7f7f", alpha=0.8)
     ax.set_yscale("log")

@@ -4,10 +4,12 @@
 Plotly JavaScript bundle is inlined (taken from the ``plotly`` package, the
 ``report`` extra), so nothing is fetched when the page is opened. The page
 holds, top to bottom: the bottleneck verdict, summary tables (requests,
-latency, where the time goes, servers, endpoints, edges, event windows),
-interactive charts (zoom and pan with the mouse, values on hover, event
-windows shaded and labelled), per-node panels, and the scenario itself as
-YAML for reference.
+latency, where the time goes, servers, load balancers, endpoints, edges,
+event windows when there are any), interactive charts (zoom and pan with the
+mouse, values on hover, event windows shaded and labelled; zooming one chart
+over time zooms all of them), per-node panels with every limit drawn, and
+the scenario itself as YAML for reference. Counts have thousands separators,
+durations are in milliseconds, and ids are HTML-escaped everywhere.
 
 Each chart is a ``<div class="chart" id="chart-...">``; the figures are
 stored as JSON in ``<script type="application/json" id="figures">`` and drawn
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from asyncflow.report import interactive
+from asyncflow.report.labels import endpoint_label, phase_header, stat_label
+from asyncflow.report.safe import printable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -45,7 +49,9 @@ table { border-collapse: collapse; margin: 0.8rem 0 1.2rem; font-size: 0.9rem; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
 th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
+#table-events th:nth-child(-n+3), #table-events td:nth-child(-n+3) { text-align: left; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5rem 1rem; }
+.grid > * { align-self: start; }
 .wide { grid-column: 1 / -1; }
 .chart { min-height: 260px; }
 pre { background: #f6f6f6; padding: 1rem; overflow: auto; font-size: 0.8rem; }
@@ -56,9 +62,35 @@ _DRAW = """
 (function () {
   var figures = JSON.parse(document.getElementById("figures").textContent);
   var config = {responsive: true, displaylogo: false, scrollZoom: true};
+  var linked = Object.keys(figures).filter(function (id) { return figures[id].link_x; });
+  var home = {};  // the whole run: where a double-click (autorange) goes back to
+  linked.forEach(function (id) { home[id] = figures[id].layout.xaxis.range.slice(); });
+  function newRange(source, event) {
+    if ("xaxis.range[0]" in event && "xaxis.range[1]" in event) {
+      return [event["xaxis.range[0]"], event["xaxis.range[1]"]];
+    }
+    if ("xaxis.range" in event) { return event["xaxis.range"]; }
+    if ("xaxis.autorange" in event) { return home[source]; }
+    return null;
+  }
+  function follow(source, event) {
+    var range = newRange(source, event);
+    if (range === null) { return; }
+    range = [Number(range[0]), Number(range[1])];
+    linked.forEach(function (id) {
+      var div = document.getElementById(id);
+      var now = div.layout.xaxis.range || [NaN, NaN];
+      // only charts not there yet: their own relayout event then changes nothing
+      if (id !== source && (now[0] !== range[0] || now[1] !== range[1])) {
+        Plotly.relayout(div, {"xaxis.range": range.slice()});
+      }
+    });
+  }
   Object.keys(figures).forEach(function (id) {
     var fig = figures[id];
-    Plotly.newPlot(document.getElementById(id), fig.data, fig.layout, config);
+    var div = document.getElementById(id);
+    Plotly.newPlot(div, fig.data, fig.layout, config);
+    if (fig.link_x) { div.on("plotly_relayout", function (e) { follow(id, e); }); }
   });
   document.body.setAttribute("data-charts-drawn", String(Object.keys(figures).length));
 })();
@@ -107,14 +139,20 @@ def html_report(results: Results) -> str:
     parts += ['<h2 id="summary">Summary</h2>', '<div class="grid">']
     parts += [_requests_table(summary), _latency_table(summary)]
     parts += ['<div class="wide">', _breakdown_table(summary), "</div>"]
-    parts += ['<div class="wide">', _servers_table(summary), "</div>"]
+    parts += ['<div class="wide">', _nodes_table(summary, "servers", "Servers"), "</div>"]
+    if summary.get("load_balancers"):
+        balancers = _nodes_table(summary, "load_balancers", "Load balancers")
+        parts += ['<div class="wide">', balancers, "</div>"]
     parts += [_endpoints_table(summary), _edges_table(summary)]
-    parts += [_events_table(results), "</div>"]
+    if results.fault_windows:
+        parts.append(_events_table(results))
+    parts.append("</div>")
     parts += ['<h2 id="charts">Charts</h2>', '<div class="grid">']
     parts += [_chart_div(chart_id, wide) for chart_id, wide in _layout(figures)]
     parts += ["</div>", '<h2 id="scenario">Scenario</h2>']
     parts.append("<details open><summary>The scenario as simulated (YAML)</summary>")
-    parts.append(f'<pre id="scenario-yaml">{_e(_scenario_yaml(results))}</pre></details>')
+    yaml_text = html.escape(_scenario_yaml(results), quote=True)
+    parts.append(f'<pre id="scenario-yaml">{yaml_text}</pre></details>')
     figures_json = json.dumps(figures, allow_nan=False, separators=(",", ":"))
     parts.append(
         '<script type="application/json" id="figures">'
@@ -146,7 +184,10 @@ def _figures(results: Results) -> dict[str, interactive.Figure]:
         figures["chart-breakdown-server"] = interactive.breakdown_figure(results, "server")
     figures["chart-breakdown-endpoint"] = interactive.breakdown_figure(results, "endpoint")
     for _, chart_id, figure in interactive.node_figures(results):
-        figures[f"chart-{_slug(chart_id)}"] = figure
+        key = f"chart-{_slug(chart_id)}"
+        while key in figures:  # two ids that differ only in unusual characters
+            key += "-"
+        figures[key] = figure
     return figures
 
 
@@ -175,14 +216,37 @@ def _scenario_yaml(results: Results) -> str:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Escape one line of text for HTML, without its control characters."""
+    return html.escape(printable(text), quote=True)
 
 
-def _fmt(value: Any, template: str = "{:.4g}", scale: float = 1.0) -> str:
+def _fmt(value: Any, template: str = "{:,.4g}", scale: float = 1.0) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "–" if value is None else _e(str(value))
-    number = float(value) * scale
+    try:
+        number = float(value) * scale
+    except OverflowError:  # an integer too large for a float
+        return _e(f"{value:,}")
     return "–" if not math.isfinite(number) else template.format(number)
+
+
+_KIND_FORMATS = {
+    "count": ("{:,.0f}", 1.0),
+    "percent": ("{:.1%}", 1.0),
+    "ms": ("{:,.2f}", 1000.0),
+    "mb": ("{:,.1f}", 1.0),
+    "level": ("{:,.3f}", 1.0),
+}
+
+
+def _stat(key: str, value: Any) -> str:
+    """Format a server or balancer statistic by its kind (see ``stat_label``)."""
+    _, kind = stat_label(key)
+    template, scale = _KIND_FORMATS[kind]
+    whole = isinstance(value, int | float) and float(value).is_integer()
+    if kind == "level" and key.endswith("_max") and whole:  # the maximum of a count
+        template = "{:,.0f}"
+    return _fmt(value, template, scale)
 
 
 def _table(
@@ -216,14 +280,16 @@ def _requests_table(summary: Mapping[str, Any]) -> str:
         for reason, count in sorted(req.get("failed_by_reason", {}).items())
     ]
     rows.append(["in flight at end", _fmt(req.get("in_flight"), "{:,.0f}")])
-    rows.append(["throughput (req/s)", _fmt(summary.get("throughput_rps", {}).get("mean"))])
+    rows.append(
+        ["throughput (req/s)", _fmt(summary.get("throughput_rps", {}).get("mean"), "{:,.2f}")]
+    )
     return _table("Requests", ("", "count"), rows, "table-requests")
 
 
 def _latency_table(summary: Mapping[str, Any]) -> str:
     lat = summary.get("latency_s", {})
-    rows = [[key, _fmt(lat.get(key), "{:.2f}", 1000.0)] for key in lat]
-    return _table("Latency (ms), measured requests", ("", "ms"), rows, "table-latency")
+    rows = [[_e(key), _fmt(lat.get(key), "{:,.2f}", 1000.0)] for key in lat]
+    return _table("Latency, measured requests", ("", "ms"), rows, "table-latency")
 
 
 def _breakdown_table(summary: Mapping[str, Any]) -> str:
@@ -232,20 +298,24 @@ def _breakdown_table(summary: Mapping[str, Any]) -> str:
     rows_in = [("all requests", overall)] + [(f"≥ {k}", v) for k, v in tails.items() if v]
     phases = list(overall)
     rows = [
-        [_e(label)] + [_fmt(v.get(p), "{:.2f}", 1000.0) for p in phases] for label, v in rows_in
+        [_e(label)] + [_fmt(v.get(p), "{:,.2f}", 1000.0) for p in phases] for label, v in rows_in
     ]
     caption = "Where the time goes (mean ms per request)"
-    return _table(caption, ("requests", *phases), rows, "table-breakdown")
+    header = ("requests", *(phase_header(p) for p in phases))
+    return _table(caption, header, rows, "table-breakdown")
 
 
-def _servers_table(summary: Mapping[str, Any]) -> str:
-    """One column per server, one row per statistic (there are many of them)."""
-    servers: Mapping[str, Mapping[str, Any]] = summary.get("servers", {})
+def _nodes_table(summary: Mapping[str, Any], section: str, caption: str) -> str:
+    """One column per node, one row per statistic in words with its unit."""
+    nodes: Mapping[str, Mapping[str, Any]] = summary.get(section) or {}
     keys: list[str] = []
-    for stats in servers.values():
+    for stats in nodes.values():
         keys += [k for k in stats if k not in keys]
-    rows = [[_e(k), *(_fmt(stats.get(k)) for stats in servers.values())] for k in keys]
-    return _table("Servers", ("", *servers), rows, "table-servers")
+    rows = [
+        [_e(stat_label(k)[0]), *(_stat(k, stats.get(k)) for stats in nodes.values())] for k in keys
+    ]
+    table_id = "table-" + section.replace("_", "-")
+    return _table(caption, ("", *nodes), rows, table_id)
 
 
 def _endpoints_table(summary: Mapping[str, Any]) -> str:
@@ -255,14 +325,14 @@ def _endpoints_table(summary: Mapping[str, Any]) -> str:
             lat = stats.get("latency_s") or {}
             rows.append(
                 [
-                    _e(f"{sid} {name}"),
+                    _e(endpoint_label(sid, name)),
                     _fmt(stats.get("completed"), "{:,.0f}"),
-                    _fmt(lat.get("mean"), "{:.2f}", 1000.0),
-                    _fmt(lat.get("p99"), "{:.2f}", 1000.0),
-                    _fmt(stats.get("service_s_mean"), "{:.2f}", 1000.0),
+                    _fmt(lat.get("mean"), "{:,.2f}", 1000.0),
+                    _fmt(lat.get("p99"), "{:,.2f}", 1000.0),
+                    _fmt(stats.get("service_s_mean"), "{:,.2f}", 1000.0),
                 ]
             )
-    header = ("endpoint", "completed", "mean ms", "p99 ms", "service ms")
+    header = ("endpoint", "completed", "mean (ms)", "p99 (ms)", "service (ms)")
     return _table("Endpoints", header, rows, "table-endpoints")
 
 
@@ -271,19 +341,19 @@ def _edges_table(summary: Mapping[str, Any]) -> str:
     rows = [
         [
             _e(eid),
-            _fmt(stats.get("in_transit_mean")),
-            _fmt(stats.get("in_transit_max")),
-            _fmt(stats.get("transit_s_mean"), "{:.2f}", 1000.0),
+            _fmt(stats.get("in_transit_mean"), "{:,.3f}"),
+            _fmt(stats.get("in_transit_max"), "{:,.0f}"),
+            _fmt(stats.get("transit_s_mean"), "{:,.2f}", 1000.0),
         ]
         for eid, stats in edges.items()
     ]
-    header = ("edge", "in transit mean", "in transit max", "ms per request")
+    header = ("edge", "in transit, mean", "in transit, max", "time on it, mean (ms)")
     return _table("Edges", header, rows, "table-edges")
 
 
 def _events_table(results: Results) -> str:
     rows = [
-        [_e(w.event_id), _e(w.kind), _e(w.target), _fmt(w.start_s), _fmt(w.end_s)]
+        [_e(w.event_id), _e(w.kind), _e(w.target), _fmt(w.start_s, "{:,g}"), _fmt(w.end_s, "{:,g}")]
         for w in results.fault_windows
     ]
     header = ("event", "kind", "target", "start (s)", "end (s)")

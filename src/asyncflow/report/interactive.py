@@ -7,8 +7,14 @@ plotting library at all: the ``plotly`` package is only used for its
 JavaScript bundle when a page is written.
 
 Every chart over time shades the warm-up and each event window (a shape
-named ``event:<event_id>``) and labels the window with its ``event_id``.
-Missing values (NaN) become ``None`` (``null`` in JSON: a gap in the line).
+named ``event:<event_id>``), labels the window with its ``event_id`` (labels
+of windows that start close together are stacked, the details are in the
+label's hover text), and is marked ``"link_x": True`` so that the page zooms
+all of them together. Levels are drawn as the mean per bin and, lighter, the
+maximum per bin; every limit the scenario sets is a dashed line named after
+its field. Missing values (NaN) become ``None`` (``null`` in JSON: a gap in
+the line). Ids and names are escaped (:func:`~asyncflow.report.safe.plotly_text`)
+in every title, legend entry, label and hover text.
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.attribution import phase_label
-from asyncflow.report.charts import breakdown_rows, cdf_points, phase_color
+from asyncflow.report.axes import log_ticks, plain_number
+from asyncflow.report.charts import breakdown_rows, cdf_points
+from asyncflow.report.labels import metric_unit, metric_words, phase_color
+from asyncflow.report.limits import node_limits
+from asyncflow.report.safe import plotly_text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
-    from asyncflow.results import Results
+    from asyncflow.results import FaultWindow, Results
 
 __all__ = [
     "Figure",
@@ -34,7 +44,6 @@ __all__ = [
     "latency_figure",
     "levels_figure",
     "node_figures",
-    "server_resources_figure",
     "throughput_figure",
 ]
 
@@ -44,6 +53,11 @@ _EVENT_COLORS = {"outage": "#d62728", "spike": "#ff7f0e"}
 _PCT_COLORS = {50: "#1f77b4", 95: "#ff7f0e", 99: "#d62728"}
 _REASON_COLORS = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 _LINE_COLORS = ("#1f77b4", "#9467bd", "#2ca02c", "#ff7f0e", "#d62728", "#17becf", "#8c564b")
+_MARGIN = {"t": 50, "r": 30, "l": 70, "b": 40}
+# a conservative plot width and label font, to keep event labels apart
+_PLOT_PX = 450.0
+_CHAR_PX = 6.5
+_LABEL_ROW_PX = 15
 
 
 def _values(array: Iterable[float], scale: float = 1.0) -> list[float | None]:
@@ -81,42 +95,89 @@ def _line(
     return trace
 
 
+def _limit_line(results: Results, field: str, value: float, color: str) -> dict[str, Any]:
+    """A dashed horizontal line across the run at a limit, named after its field."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": [0.0, results.end_s],
+        "y": [value, value],
+        "name": f"{field} {value:g}",
+        "line": {"color": color, "width": 1.2, "dash": "dash"},
+        "hoverinfo": "name",
+    }
+
+
 def _time_layout(results: Results, title: str, ytitle: str, **extra: Any) -> dict[str, Any]:
-    """Layout of a chart over simulated time, with warm-up and event windows."""
+    """Layout of a chart over simulated time, with warm-up and event windows.
+
+    ``title`` and ``ytitle`` are used as given: escape ids in them first.
+    """
     shapes: list[dict[str, Any]] = []
-    annotations: list[dict[str, Any]] = []
     if results.warm_up_s > 0:
         shapes.append(_band(0.0, results.warm_up_s, "#bbbbbb", "warm-up"))
     for window in results.fault_windows:
         color = _EVENT_COLORS.get(window.kind, "#888888")
         shapes.append(_band(window.start_s, window.end_s, color, f"event:{window.event_id}"))
-        annotations.append(
-            {
-                "x": window.start_s,
-                "y": 1.0,
-                "xref": "x",
-                "yref": "paper",
-                "text": f"{window.event_id} ({window.kind} on {window.target})",
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "bottom",
-                "font": {"size": 10, "color": color},
-                "textangle": 0,
-            }
-        )
     layout: dict[str, Any] = {
         "title": {"text": title},
         "xaxis": {"title": {"text": "simulated time (s)"}, "range": [0.0, results.end_s]},
         "yaxis": {"title": {"text": ytitle}, "rangemode": "tozero"},
         "shapes": shapes,
-        "annotations": annotations,
+        "annotations": event_labels(results.fault_windows, results.end_s),
         "hovermode": "x unified",
         "legend": {"orientation": "h", "y": -0.25},
-        "margin": {"t": 60, "r": 30, "l": 60, "b": 40},
+        "margin": dict(_MARGIN),
         "height": 380,
     }
     layout.update(extra)
     return layout
+
+
+def event_labels(windows: Sequence[FaultWindow], end_s: float) -> list[dict[str, Any]]:
+    """Labels of event windows at the top of a time chart, stacked so they never collide.
+
+    Each label is the window's ``event_id``; its hover text gives the kind,
+    target and times. A label goes to the first row (from the top) where it
+    does not reach the next label, estimating its width for a narrow chart.
+
+    Args:
+        windows: The run's event windows.
+        end_s: The end of the time axis.
+
+    Returns:
+        Plotly annotations, in start order.
+    """
+    seconds_per_char = _CHAR_PX / _PLOT_PX * end_s if end_s > 0 else 0.0
+    row_ends: list[float] = []
+    labels = []
+    for window in sorted(windows, key=lambda w: (w.start_s, w.end_s)):
+        text = plotly_text(window.event_id)
+        row = next((i for i, end in enumerate(row_ends) if end <= window.start_s), len(row_ends))
+        label_end = window.start_s + (len(window.event_id) + 1) * seconds_per_char
+        if row == len(row_ends):
+            row_ends.append(label_end)
+        row_ends[row] = label_end
+        color = _EVENT_COLORS.get(window.kind, "#888888")
+        hover = f"{window.kind} on {window.target}, {window.start_s:g}–{window.end_s:g} s"
+        labels.append(
+            {
+                "x": window.start_s,
+                "y": 1.0,
+                "xref": "x",
+                "yref": "paper",
+                "yshift": -_LABEL_ROW_PX * row,
+                "text": text,
+                "hovertext": plotly_text(hover),
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"size": 10, "color": color},
+                "bgcolor": "rgba(255, 255, 255, 0.75)",
+                "textangle": 0,
+            }
+        )
+    return labels
 
 
 def _band(start: float, end: float, color: str, name: str) -> dict[str, Any]:
@@ -136,6 +197,11 @@ def _band(start: float, end: float, color: str, name: str) -> dict[str, Any]:
     }
 
 
+def _over_time(data: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
+    """A figure over simulated time: zoomed together with the others on the page."""
+    return {"data": data, "layout": layout, "link_x": True}
+
+
 def latency_figure(results: Results) -> Figure:
     """Latency p50, p95 and p99 per time window (ms, by finish time)."""
     series = results.latency_over_time(percentiles=(50, 95, 99))
@@ -143,22 +209,34 @@ def latency_figure(results: Results) -> Figure:
         _line(series.t, series.values[p], series.bin_s, f"p{p}", _PCT_COLORS[p], scale=_MS)
         for p in (50, 95, 99)
     ]
-    return {"data": data, "layout": _time_layout(results, "Latency percentiles", "latency (ms)")}
+    return _over_time(data, _time_layout(results, "Latency percentiles", "latency (ms)"))
 
 
 def throughput_figure(results: Results) -> Figure:
-    """Completed requests per second and failures per second by reason."""
+    """Completed requests per second and failures per second by reason.
+
+    Only reasons that occurred get a line; when nothing failed, a zero line
+    named ``failed (none)`` says so.
+    """
     rates = results.throughput()
     data = [_line(rates.t, rates.completed, rates.bin_s, "completed", "#2ca02c")]
-    for index, (reason, values) in enumerate(sorted(rates.failed.items())):
+    failed = {r: v for r, v in sorted(rates.failed.items()) if np.any(np.asarray(v) > 0)}
+    for index, (reason, values) in enumerate(failed.items()):
         color = _REASON_COLORS[index % len(_REASON_COLORS)]
-        data.append(_line(rates.t, values, rates.bin_s, f"failed: {reason}", color))
+        data.append(_line(rates.t, values, rates.bin_s, f"failed: {plotly_text(reason)}", color))
+    if not failed:
+        zeros = np.zeros(np.asarray(rates.t).size)
+        data.append(_line(rates.t, zeros, rates.bin_s, "failed (none)", _REASON_COLORS[0]))
     layout = _time_layout(results, "Throughput and errors by reason", "requests / s")
-    return {"data": data, "layout": layout}
+    return _over_time(data, layout)
 
 
 def cdf_figure(results: Results) -> Figure:
-    """Cumulative distribution of the measured latencies (ms, log x axis)."""
+    """Cumulative distribution of the measured latencies (ms).
+
+    A log x axis with plain millisecond ticks when the latencies span at
+    least a factor of ten, else a linear one.
+    """
     latencies_ms = np.asarray(results.latencies(), dtype=float) * _MS
     values, fractions = cdf_points(latencies_ms)
     data = [
@@ -169,23 +247,30 @@ def cdf_figure(results: Results) -> Figure:
             "y": _values(fractions),
             "name": "CDF",
             "line": {"color": "#4c72b0"},
+            "hovertemplate": "%{x:,.2f} ms: %{y:.1%}<extra></extra>",
         }
     ]
-    log = values.size > 0 and float(values[0]) > 0
+    xaxis: dict[str, Any] = {"title": {"text": "latency (ms)"}, "type": "linear"}
+    if values.size and float(values[0]) > 0 and float(values[-1]) >= 10 * float(values[0]):
+        ticks = log_ticks(float(values[0]), float(values[-1]))
+        xaxis.update(type="log", tickvals=ticks, ticktext=[plain_number(t) for t in ticks])
     layout = {
         "title": {"text": "Latency CDF"},
-        "xaxis": {"title": {"text": "latency (ms)"}, "type": "log" if log else "linear"},
+        "xaxis": xaxis,
         "yaxis": {"title": {"text": "fraction of requests"}, "range": [0, 1.02]},
         "height": 380,
-        "margin": {"t": 60, "r": 30, "l": 60, "b": 40},
+        "margin": dict(_MARGIN),
     }
     return {"data": data, "layout": layout}
 
 
 def breakdown_figure(results: Results, by: str = "overall") -> Figure:
-    """Mean ms per phase as stacked bars: all requests, >= p95, >= p99 per group."""
+    """Mean ms per phase as stacked bars: all requests, >= p95, >= p99 per group.
+
+    The legend sits under the chart, below the axis title.
+    """
     rows = breakdown_rows(results, by)
-    labels = [label for label, _ in rows]
+    labels = [plotly_text(label) for label, _ in rows]
     phases = [p for p in (rows[0][1] if rows else {}) if any(v.get(p, 0) > 0 for _, v in rows)]
     data = [
         {
@@ -195,77 +280,69 @@ def breakdown_figure(results: Results, by: str = "overall") -> Figure:
             "y": labels,
             "x": _values([values.get(phase, 0.0) for _, values in rows], _MS),
             "marker": {"color": phase_color(phase, index)},
-            "hovertemplate": "%{y}: %{x:.2f} ms<extra>" + phase_label(phase) + "</extra>",
+            "hovertemplate": "%{y}: %{x:,.2f} ms<extra>" + phase_label(phase) + "</extra>",
         }
         for index, phase in enumerate(phases)
     ]
     title = "Where the time goes" + ("" if by == "overall" else f" by {by}")
+    legend_px = 22 * math.ceil(len(phases) / 3)
     layout = {
         "title": {"text": title},
         "barmode": "stack",
         "xaxis": {"title": {"text": "mean time per request (ms)"}},
         "yaxis": {"autorange": "reversed", "automargin": True},
-        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
-        "height": max(300, 170 + 34 * len(rows)),
-        "margin": {"t": 110, "r": 30, "l": 60, "b": 50},
+        "legend": {
+            "orientation": "h",
+            "traceorder": "normal",
+            "xref": "container",
+            "x": 0,
+            "y": 0,
+            "yref": "container",
+            "yanchor": "bottom",
+        },
+        "height": max(300, 140 + 34 * len(rows) + legend_px),
+        "margin": {"t": 50, "r": 30, "l": 60, "b": 70 + legend_px},
     }
     return {"data": data, "layout": layout}
 
 
 def levels_figure(
-    results: Results, node: str, metrics: Iterable[str], title: str, ytitle: str = "level"
+    results: Results,
+    node: str,
+    metrics: Iterable[str],
+    title: str,
+    ytitle: str = "level",
+    *,
+    first_color: int = 0,
 ) -> Figure:
-    """Levels of a node over time: the mean per bin, and the maximum dotted."""
+    """Levels of a node over time: mean and maximum per bin, and their limits.
+
+    Args:
+        results: The run.
+        node: Server, load balancer or edge id.
+        metrics: Level metrics to draw.
+        title: Chart title, used as given (escape ids in it first).
+        ytitle: Title of the y axis.
+        first_color: Index of the first colour in the palette.
+
+    Returns:
+        The figure.
+    """
+    limits = node_limits(results, node)
     data = []
-    for index, metric in enumerate(metrics):
+    for index, metric in enumerate(metrics, start=first_color):
         level = results.series(metric, node)
         color = _LINE_COLORS[index % len(_LINE_COLORS)]
-        label = metric.replace("_", " ")
-        data.append(_line(level.t, level.mean, level.bin_s, f"{label} (mean)", color))
+        words = metric_words(metric)
+        data.append(_line(level.t, level.mean, level.bin_s, f"{words} (bin mean)", color))
         data.append(
             _line(
-                level.t,
-                level.max,
-                level.bin_s,
-                f"{label} (max)",
-                color,
-                width=0.8,
-                opacity=0.5,
-                visible="legendonly",
+                level.t, level.max, level.bin_s, f"{words} (bin max)", color, width=0.8, opacity=0.5
             )
         )
-    return {"data": data, "layout": _time_layout(results, title, ytitle)}
-
-
-def server_resources_figure(results: Results, server_id: str) -> Figure:
-    """Busy cores (left axis) and RAM in use in MB (right axis) of a server."""
-    cores = results.series("busy_cores", server_id)
-    ram = results.series("ram_in_use_mb", server_id)
-    data = [
-        _line(cores.t, cores.mean, cores.bin_s, "busy cores", "#1f77b4"),
-        _line(
-            ram.t,
-            ram.mean,
-            ram.bin_s,
-            "RAM in use (MB)",
-            "#2ca02c",
-            yaxis="y2",
-            fill="tozeroy",
-            fillcolor="rgba(44, 160, 44, 0.15)",
-        ),
-    ]
-    layout = _time_layout(
-        results,
-        f"{server_id}: cores and RAM",
-        "busy cores",
-        yaxis2={
-            "title": {"text": "RAM in use (MB)"},
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-        },
-    )
-    return {"data": data, "layout": layout}
+        if metric in limits:
+            data.append(_limit_line(results, *limits[metric], color))
+    return _over_time(data, _time_layout(results, title, ytitle))
 
 
 def edges_figure(results: Results) -> Figure:
@@ -275,40 +352,60 @@ def edges_figure(results: Results) -> Figure:
         if "in_transit" in results.level_metrics(edge):
             level = results.series("in_transit", edge)
             color = _LINE_COLORS[index % len(_LINE_COLORS)]
-            data.append(_line(level.t, level.mean, level.bin_s, edge, color))
-    return {"data": data, "layout": _time_layout(results, "Requests in transit", "requests")}
+            data.append(_line(level.t, level.mean, level.bin_s, plotly_text(edge), color))
+    return _over_time(data, _time_layout(results, "Requests in transit", "requests"))
 
 
 def node_figures(results: Results) -> list[tuple[str, str, Figure]]:
-    """Per-node panels: ``(section title, chart id, figure)`` in page order.
+    """Per-node panels: ``(node id, chart id, figure)`` in page order.
 
-    For each server: queues, cores and RAM, then every other level it records
-    (requests in I/O, open connections, backlog, ...); the load balancer's
-    levels if it records any; all edges together.
+    First the load balancer, when it records levels: its connections and its
+    other levels by unit. For each server: queues, busy cores, RAM in use,
+    connections (when it models them), then its other levels, one chart per
+    unit (requests in I/O, connection memory, ...). Then all edges together.
     """
     panels: list[tuple[str, str, Figure]] = []
-    queues = ("ready_queue", "ram_wait_queue")
-    shown = {*queues, "busy_cores", "ram_in_use_mb"}
-    for sid in results.server_ids:
-        recorded = results.level_metrics(sid)
-        present = [m for m in queues if m in recorded]
-        panels.append(
-            (
-                sid,
-                f"{sid}-queues",
-                levels_figure(results, sid, present, f"{sid}: queues", "requests"),
-            )
-        )
-        if {"busy_cores", "ram_in_use_mb"} <= set(recorded):
-            panels.append((sid, f"{sid}-resources", server_resources_figure(results, sid)))
-        others = [m for m in recorded if m not in shown]
-        if others:
-            title = f"{sid}: " + ", ".join(m.replace("_", " ") for m in others)
-            panels.append((sid, f"{sid}-levels", levels_figure(results, sid, others, title)))
     lb = results.load_balancer_id
     if lb is not None and results.level_metrics(lb):
-        figure = levels_figure(results, lb, results.level_metrics(lb), f"{lb}: levels")
-        panels.append((lb, f"{lb}-levels", figure))
+        panels += _node_panels(results, lb, [])
+    for sid in results.server_ids:
+        groups = [
+            ("queues", "queues", ("ready_queue", "ram_wait_queue"), "requests waiting"),
+            ("cores", "busy cores", ("busy_cores",), "cores"),
+            ("ram", "RAM in use", ("ram_in_use_mb",), "MB"),
+        ]
+        panels += _node_panels(results, sid, groups)
     if results.edge_ids:
         panels.append(("edges", "edges-in-transit", edges_figure(results)))
+    return panels
+
+
+Group = tuple[str, str, tuple[str, ...], str]
+"""``(chart key, title after the node id, level metrics, y axis title)``."""
+
+
+def _node_panels(results: Results, node: str, groups: list[Group]) -> list[tuple[str, str, Figure]]:
+    """The given charts of a node, its connections, and its other levels by unit."""
+    recorded = results.level_metrics(node)
+    groups = list(groups)
+    if "connections" in recorded:
+        refused = results.refused.get(node, 0)
+        sockets = tuple(m for m in ("connections", "backlog") if m in recorded)
+        groups.append(("connections", f"connections ({refused:,} refused)", sockets, "connections"))
+    shown = {metric for _, _, metrics, _ in groups for metric in metrics}
+    by_unit: dict[str, list[str]] = {}
+    for metric in recorded:
+        if metric not in shown:
+            by_unit.setdefault(metric_unit(metric), []).append(metric)
+    for unit, others in by_unit.items():
+        name = ", ".join(metric_words(m) for m in others)
+        groups.append((f"levels-{unit}", name, tuple(others), unit))
+    panels = []
+    for key, name, metrics, ytitle in groups:
+        present = [m for m in metrics if m in recorded]
+        if present:
+            title = f"{plotly_text(node)}: {name}"
+            color = 2 if key == "ram" else 0  # RAM is green, as on the PNG pages
+            figure = levels_figure(results, node, present, title, ytitle, first_color=color)
+            panels.append((node, f"{node}-{key}", figure))
     return panels

@@ -19,9 +19,11 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from asyncflow.tabular import csv_text, import_pyarrow
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -72,6 +74,10 @@ def timeseries_columns(results: Results) -> dict[str, np.ndarray]:
 def write_timeseries_csv(results: Results, path: str | PathLike[str]) -> Path:
     """Write every time series as CSV (an empty cell for a missing value).
 
+    Column names built from node ids that a spreadsheet would run as a
+    formula are neutralised (``asyncflow.tabular.csv_text``); the values are
+    numbers and are written as they are.
+
     Args:
         results: The run.
         path: The file to write; its parent directory must exist.
@@ -83,7 +89,7 @@ def write_timeseries_csv(results: Results, path: str | PathLike[str]) -> Path:
     columns = timeseries_columns(results)
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(columns)
+        writer.writerow([csv_text(name) for name in columns])
         for row in zip(*(c.tolist() for c in columns.values()), strict=True):
             writer.writerow(["" if math.isnan(v) else repr(v) for v in row])
     return target
@@ -99,7 +105,7 @@ def write_timeseries_parquet(results: Results, path: str | PathLike[str]) -> Pat
     Returns:
         The path written.
     """
-    pa, pq = _pyarrow()
+    pa, pq = import_pyarrow()
     columns = timeseries_columns(results)
     table = pa.table({name: pa.array(values, from_pandas=True) for name, values in columns.items()})
     target = Path(path)
@@ -120,10 +126,3 @@ def write_requests_parquet(results: Results, path: str | PathLike[str]) -> Path:
     target = Path(path)
     results.write_parquet(target)
     return target
-
-
-def _pyarrow() -> tuple[Any, Any]:
-    """Import pyarrow and its Parquet module, or say which extra to install."""
-    from asyncflow.results import _pyarrow as load
-
-    return load()

@@ -3,7 +3,11 @@
 :func:`write_trace` writes a JSON object ``{"traceEvents": [...],
 "displayTimeUnit": "ms", "otherData": {...}}`` for a sample of requests (each
 finished request with probability ``sample_rate``) plus the ``slowest``
-completed ones. Times are microseconds of simulated time.
+completed ones. Times are microseconds of simulated time, each a whole number
+of nanoseconds (at most three decimals): every span boundary is rounded to the
+nanosecond once and ``dur`` is the rounded end minus the rounded start, so a
+reader that converts to integer nanoseconds (as Perfetto does) sees adjacent
+spans touch without overlapping, and never nests one inside its neighbour.
 
 Tracks: each node is a process (``pid``) named after it — one per edge and
 server, in path order, and one called ``requests`` holding each traced
@@ -45,7 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["select_requests", "trace_events", "write_trace"]
 
-_US = 1_000_000.0
+_NS_PER_S = 1_000_000_000
+_NS_PER_US = 1000
 _SERVER_ORDER = ("handshake", "connection_wait", "ram_wait", "cpu_wait", "cpu", "io")
 
 
@@ -84,15 +89,30 @@ def select_requests(
     return np.unique(sampled)
 
 
+def _ns(seconds: float) -> int:
+    """Return simulated seconds as the nearest whole nanosecond."""
+    return round(seconds * _NS_PER_S)
+
+
+def _us(ns: int) -> float:
+    """Return whole nanoseconds as microseconds (the float nearest to ``ns / 1000``).
+
+    Its shortest decimal text, which ``json`` writes, has at most three
+    decimals, so reading it back and rounding to nanoseconds gives ``ns``.
+    """
+    return ns / _NS_PER_US
+
+
 class _Lanes:
     """Assigns spans of one process to the first lane free at their start."""
 
     def __init__(self) -> None:
-        self.free_at: list[float] = []
+        self.free_at: list[int] = []
         self.free: list[int] = []  # heap of lanes that became free
-        self.busy: list[tuple[float, int]] = []  # heap of (end, lane)
+        self.busy: list[tuple[int, int]] = []  # heap of (end, lane)
 
-    def take(self, start: float, end: float) -> int:
+    def take(self, start: int, end: int) -> int:
+        """Return the lane of a span ``[start, end)`` (nanoseconds)."""
         while self.busy and self.busy[0][0] <= start:
             _, lane = heapq.heappop(self.busy)
             heapq.heappush(self.free, lane)
@@ -159,7 +179,8 @@ def trace_events(
     lanes: dict[str, _Lanes] = {name: _Lanes() for name in order}
     events: list[dict[str, Any]] = []
 
-    def span(node: str, name: str, start: float, end: float, args: dict[str, Any]) -> None:
+    def span(node: str, name: str, start_s: float, end_s: float, args: dict[str, Any]) -> None:
+        start, end = _ns(start_s), _ns(end_s)
         pids.setdefault(node, len(pids) + 1)
         lane = lanes.setdefault(node, _Lanes()).take(start, end)
         events.append(
@@ -167,8 +188,8 @@ def trace_events(
                 "name": name,
                 "cat": args.pop("cat"),
                 "ph": "X",
-                "ts": start * _US,
-                "dur": (end - start) * _US,
+                "ts": _us(start),
+                "dur": _us(end - start),
                 "pid": pids[node],
                 "tid": lane + 1,
                 "args": args,
@@ -185,7 +206,7 @@ def trace_events(
                     "cat": "event",
                     "ph": "i",
                     "s": "g",
-                    "ts": at * _US,
+                    "ts": _us(_ns(at)),
                     "pid": pids["events"],
                     "tid": 1,
                     "args": {"kind": window.kind, "target": window.target},
