@@ -1,4 +1,9 @@
-"""Results of one run: request table, level series, summary.
+"""Results of one run: the data the simulation recorded, and ways to read it.
+
+:class:`Results` is data built by the simulation (``Simulation.run``): the
+request table, the calls on requests' critical paths, the call table when it
+was asked for, per-node call tallies and exact level series. The summary is
+composed from it by :mod:`asyncflow.analysis.summary`.
 
 Tallies and levels are different things: latencies are per-request tallies
 (percentiles over requests); queue lengths, RAM and busy cores are levels
@@ -15,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asyncflow.analysis import attribution
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
     CONNECTION_WAIT,
@@ -24,44 +28,38 @@ from asyncflow.metrics.phases import (
     HANDSHAKE,
     HOP_SLOTS,
     IO,
+    PHASE_NAMES,
     RAM_WAIT,
+    phase,
 )
-from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT, RequestLog
+from asyncflow.metrics.requests import COMPLETED
+from asyncflow.metrics.sketch import CallTally
 from asyncflow.tabular import csv_text, import_pyarrow
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from asyncflow.metrics.levels import Level
     from asyncflow.scenario import Scenario
-    from asyncflow.simulation import Simulation
 
 PERCENTILES = (50, 90, 95, 99)
 
 
 @dataclass(frozen=True, slots=True)
 class RequestTable:
-    """One row per generated request, as numpy columns.
+    """One row per generated request (the root of its call tree), as numpy columns.
 
     Attributes:
         generated_s: Generation time.
         finished_s: Completion or failure time; NaN while in flight.
         outcome: 0 in flight, 1 completed, >= 2 failed (``reason_names[code]``).
-        server: Index into ``Results.server_ids``; -1 if it reached no server.
+        server: Index into ``Results.server_ids`` of the server that served
+            it at its entry; -1 if it reached no server.
         endpoint: Index into that server's endpoints; -1 if none.
         workload: Index into ``Results.workload_ids``.
         failed_at: Where a failed request failed: index into
             ``Results.places`` (a node or edge id); -1 otherwise.
-        hops_s: Seconds on each hop of the request's own path, shape (n, 4):
-            from its workload, out to its entry node, from a balancer to the
-            server, and the reply (hops it does not take are 0).
-        call_network_s: Seconds on the network of the calls it waited for.
-        handshake_s: Seconds opening connections (TCP and TLS round trips).
-        connection_wait_s: Seconds waiting in accept backlogs.
-        ram_wait_s: Seconds waiting for RAM at the server.
-        cpu_wait_s: Seconds waiting for a core (in the ready queue).
-        cpu_s: Seconds on a core.
-        io_s: Seconds in I/O.
+        slots: Seconds per phase slot (``asyncflow.metrics.phases``), shape
+            (n, slots), float32; the named columns below are views of it.
         reason_names: Names of the outcome codes (0 and 1 included).
     """
 
@@ -72,35 +70,154 @@ class RequestTable:
     endpoint: np.ndarray
     workload: np.ndarray
     failed_at: np.ndarray
-    hops_s: np.ndarray
-    call_network_s: np.ndarray
-    handshake_s: np.ndarray
-    connection_wait_s: np.ndarray
-    ram_wait_s: np.ndarray
-    cpu_wait_s: np.ndarray
-    cpu_s: np.ndarray
-    io_s: np.ndarray
+    slots: np.ndarray
     reason_names: tuple[str, ...]
 
+    @property
+    def hops_s(self) -> np.ndarray:
+        """Seconds on each hop of the request's own path, shape (n, 4).
+
+        The hops are: from its workload, out to its entry node, from a
+        balancer to the server, and the reply (hops it does not take are 0).
+        """
+        hops: np.ndarray = self.slots[:, HOP_SLOTS[0] : HOP_SLOTS[-1] + 1]  # a view
+        return hops
+
+    @property
+    def call_network_s(self) -> np.ndarray:
+        """Seconds on the network of the calls it waited for."""
+        return self.slots[:, CALLS_NETWORK]
+
+    @property
+    def handshake_s(self) -> np.ndarray:
+        """Seconds opening connections (TCP and TLS round trips)."""
+        return self.slots[:, HANDSHAKE]
+
+    @property
+    def connection_wait_s(self) -> np.ndarray:
+        """Seconds waiting in accept backlogs."""
+        return self.slots[:, CONNECTION_WAIT]
+
+    @property
+    def ram_wait_s(self) -> np.ndarray:
+        """Seconds waiting for RAM (at every server on its critical path)."""
+        return self.slots[:, RAM_WAIT]
+
+    @property
+    def cpu_wait_s(self) -> np.ndarray:
+        """Seconds waiting for a core (in ready queues)."""
+        return self.slots[:, CPU_WAIT]
+
+    @property
+    def cpu_s(self) -> np.ndarray:
+        """Seconds on a core."""
+        return self.slots[:, CPU]
+
+    @property
+    def io_s(self) -> np.ndarray:
+        """Seconds in I/O."""
+        return self.slots[:, IO]
+
+    def phase(self, name: str) -> np.ndarray:
+        """Seconds each request spent in phase ``name``, summed in float64."""
+        return phase_seconds(self.slots, name)
+
     def phases(self) -> dict[str, np.ndarray]:
-        """Seconds each request spent in each phase (float64 copies).
+        """Seconds each request spent in each phase (float64).
 
         For a completed request they add up to its latency: ``network`` (all
-        hops), ``handshake``, ``connection_wait``, ``ram_wait``, ``cpu_wait``,
-        ``cpu`` and ``io``.
+        hops, the calls it waited for included), ``handshake``,
+        ``connection_wait``, ``ram_wait``, ``cpu_wait``, ``cpu`` and ``io``.
         """
-        return {
-            "network": self.hops_s.sum(axis=1, dtype=np.float64) + self.call_network_s,
-            "handshake": self.handshake_s.astype(np.float64),
-            "connection_wait": self.connection_wait_s.astype(np.float64),
-            "ram_wait": self.ram_wait_s.astype(np.float64),
-            "cpu_wait": self.cpu_wait_s.astype(np.float64),
-            "cpu": self.cpu_s.astype(np.float64),
-            "io": self.io_s.astype(np.float64),
-        }
+        return {name: self.phase(name) for name in PHASE_NAMES}
 
     def __len__(self) -> int:
         return int(self.generated_s.size)
+
+
+def phase_seconds(slots: np.ndarray, name: str) -> np.ndarray:
+    """One phase's seconds from a matrix of phase slots (rows: requests or calls)."""
+    columns = phase(name).slots
+    if len(columns) == 1:
+        return np.asarray(slots[:, columns[0]], dtype=np.float64)
+    return np.asarray(slots[:, list(columns)].sum(axis=1, dtype=np.float64))
+
+
+@dataclass(frozen=True, slots=True)
+class CallTable:
+    """One row per call (requests included), kept when asked for.
+
+    Attributes:
+        parent: Row of the call that made it; -1 for a request.
+        root: Row of its request in ``Results.requests``.
+        site: Index into ``Results.sites``: where it was made.
+        server: Index into ``Results.server_ids`` of the server that served
+            it; -1 if it reached none.
+        endpoint: Index into that server's endpoints; -1 if none.
+        start_s: When it was sent.
+        end_s: When its answer reached its caller, it failed or it was
+            cancelled; NaN while in flight.
+        outcome: 0 in flight, 1 completed, >= 2 failed or ``cancelled``
+            (``reason_names[code]``).
+        slots: Seconds per phase slot, the calls it waited for included (so
+            they add up to ``end_s - start_s``).
+        reason_names: Names of the outcome codes.
+    """
+
+    parent: np.ndarray
+    root: np.ndarray
+    site: np.ndarray
+    server: np.ndarray
+    endpoint: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    outcome: np.ndarray
+    slots: np.ndarray
+    reason_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.root.size)
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    """The calls that completed requests waited for, with their own phases.
+
+    A request's phases (``RequestTable.slots``) are its own plus those of
+    the calls on its critical path; this table says where those calls ran.
+    Rows are calls, columns as in :class:`CallTable` (``slots`` are the
+    call's own phases, without the calls it waited for: those have rows too).
+    """
+
+    root: np.ndarray
+    site: np.ndarray
+    server: np.ndarray
+    endpoint: np.ndarray
+    slots: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.root.size)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """One call site: where calls of a kind are made.
+
+    Attributes:
+        key: Its path from the workload (``workload:w>/api@2.0``).
+        caller: The node making the calls (the client for requests).
+        target: The node called (a server or a load balancer).
+        workload: Index of the workload whose requests make these calls.
+        edges: For each server (by index) reachable from here, the edge ids
+            of the call's hops by slot: ``(None, out, balancer, reply)``
+            (the first is the workload's hop, for requests only).
+    """
+
+    key: str
+    caller: str
+    target: str
+    workload: int
+    edges: dict[int, tuple[str | None, str | None, str | None, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +275,50 @@ def fault_windows_of(scenario: Scenario) -> tuple[FaultWindow, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class _LevelStats:
+class LevelStats:
+    """A level's exact integrals: area and peak after the warm-up, per-bin area and max."""
+
     area: float
     peak: float
     bin_area: np.ndarray
     bin_max: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class NodeCalls:
+    """Calls a server served, by how they ended there.
+
+    Attributes:
+        served: Its endpoint ran to the end (an answer was sent).
+        failed: Failed there (the server went down, or a call it needed failed).
+        cancelled: Withdrawn by their caller while there.
+    """
+
+    served: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
 class Results:
-    """Everything one run measured."""
+    """Everything one run measured (built by ``Simulation.run``).
+
+    Attributes:
+        scenario, name, seed: What was run.
+        end_s, warm_up_s, wall_s, bin_s: Horizon, warm-up, wall seconds of
+            the run, width of the series' bins.
+        requests: One row per request.
+        critical: The calls on completed requests' critical paths.
+        calls: One row per call, when recorded (``run(..., record_calls=True)``).
+        sites: The call sites, by index (``critical.site``, ``calls.site``).
+        call_tallies: Calls made by servers and answered, per ``(server id,
+            endpoint name)`` (requests generated after the warm-up only).
+        node_calls: Calls each server served, by how they ended.
+        refused: Connections refused per node (nodes that model connections).
+        server_ids, load_balancer_ids, edge_ids, workload_ids: The run's ids,
+            in the order the tables' indices use.
+        places: Where failures happen (``requests.failed_at`` indexes it).
+        fault_windows: The injected events' windows.
+    """
 
     def __init__(
         self,
@@ -178,8 +330,14 @@ class Results:
         wall_s: float,
         bin_s: float,
         requests: RequestTable,
-        levels: dict[tuple[str, str], _LevelStats],
+        levels: dict[tuple[str, str], LevelStats],
         refused: dict[str, int] | None = None,
+        critical: CriticalPath | None = None,
+        calls: CallTable | None = None,
+        sites: tuple[SiteInfo, ...] = (),
+        call_tallies: dict[tuple[str, str], CallTally] | None = None,
+        node_calls: dict[str, NodeCalls] | None = None,
+        places: tuple[str, ...] = (),
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -191,38 +349,30 @@ class Results:
         self.requests = requests
         self._levels = levels
         self.refused: dict[str, int] = dict(refused or {})
-        """Connections refused per node (nodes that model connections)."""
+        empty = np.empty(0, dtype=np.int64)
+        self.critical = critical or CriticalPath(
+            empty, empty, empty, empty, np.empty((0, requests.slots.shape[1]), np.float32)
+        )
+        self.calls = calls
+        self.sites = sites
+        self.call_tallies = dict(call_tallies or {})
+        self.node_calls = dict(node_calls or {})
+        self.places = places
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)
-        self.load_balancer_id: str | None = (
-            nodes.load_balancer.id if nodes.load_balancer is not None else None
-        )
-        self._endpoint_names = {
+        self.load_balancer_ids: tuple[str, ...] = tuple(b.id for b in nodes.balancers)
+        self.workload_ids: tuple[str, ...] = tuple(w.id for w in scenario.workload_list)
+        self.endpoint_names: dict[int, tuple[str, ...]] = {
             i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
         }
         self.fault_windows = fault_windows_of(scenario)
+        self._summary: dict[str, Any] | None = None
 
-    @classmethod
-    def from_simulation(cls, simulation: Simulation, wall_s: float) -> Results:
-        """Collect a finished simulation's records."""
-        ctx = simulation.ctx
-        table = _request_table(ctx.log)
-        levels = {key: _stats(level) for key, level in ctx.levels.items()}
-        listeners = [s.listener for s in simulation.servers.values()]
-        listeners += [b.listener for b in simulation.balancers.values()]
-        refused = {lst.node_id: lst.refused for lst in listeners if lst is not None}
-        return cls(
-            scenario=simulation.scenario,
-            seed=simulation.seed,
-            end_s=simulation.end_s,
-            warm_up_s=ctx.warm_up_s,
-            wall_s=wall_s,
-            bin_s=ctx.bin_s,
-            requests=table,
-            levels=levels,
-            refused=refused,
-        )
+    @property
+    def load_balancer_id(self) -> str | None:
+        """The load balancer's id when there is exactly one (else None)."""
+        return self.load_balancer_ids[0] if len(self.load_balancer_ids) == 1 else None
 
     # ------------------------------------------------------------------ tallies
 
@@ -254,7 +404,7 @@ class Results:
         """The level metrics recorded for ``node``."""
         return tuple(metric for (n, metric) in self._levels if n == node)
 
-    def _level(self, metric: str, node: str) -> _LevelStats:
+    def _level(self, metric: str, node: str) -> LevelStats:
         try:
             return self._levels[(node, metric)]
         except KeyError:
@@ -328,122 +478,16 @@ class Results:
     # ------------------------------------------------------------------ summary
 
     def summary(self) -> dict[str, Any]:
-        """The summary as a JSON-ready dict (see docs/reference/summary.md)."""
-        r = self.requests
-        outcome = r.outcome
-        completed = int(np.count_nonzero(outcome == COMPLETED))
-        in_flight = int(np.count_nonzero(outcome == IN_FLIGHT))
-        latencies = self.latencies()
-        finished_ok = r.finished_s[outcome == COMPLETED]
-        measured = np.count_nonzero(finished_ok >= self.warm_up_s)
-        servers = {sid: self._server_summary(i, sid) for i, sid in enumerate(self.server_ids)}
-        transit = attribution.edge_transit_means(self)
-        edges = {
-            eid: {
-                "in_transit_mean": self.level_mean("in_transit", eid),
-                "in_transit_max": self.level_max("in_transit", eid),
-                "transit_s_mean": transit[eid],
-                **self._extra_levels(eid, ("in_transit",)),
-            }
-            for eid in self.edge_ids
-        }
-        overall = attribution.breakdowns_by_group(self)["all"]
-        return {
-            "scenario": self.name,
-            "seed": self.seed,
-            "simulated_s": self.end_s,
-            "warm_up_s": self.warm_up_s,
-            "wall_s": self.wall_s,
-            "requests": {
-                "generated": len(r),
-                "completed": completed,
-                "failed": len(r) - completed - in_flight,
-                "in_flight": in_flight,
-                "failed_by_reason": self.failed_by_reason(),
-            },
-            "latency_s": _latency_stats(latencies),
-            "throughput_rps": {"mean": float(measured) / self.measured_s},
-            "servers": servers,
-            "load_balancers": self._balancer_summary(),
-            "edges": edges,
-            "endpoints": self._endpoint_summary(),
-            "latency_breakdown_s": _none_if_nan(overall["all"].phases_s),
-            "latency_breakdown_tail_s": {
-                f"p{p}": _none_if_nan(overall[f"p{p}"].phases_s) for p in attribution.TAILS
-            },
-            "bottleneck": attribution.find_bottleneck(self).as_dict(),
-        }
+        """The summary as a JSON-ready dict (see docs/reference/summary.md).
 
-    def _server_summary(self, index: int, sid: str) -> dict[str, Any]:
-        """Counts, levels and per-request phase means of one server."""
-        r = self.requests
-        resources = self.scenario.topology_graph.nodes.servers[index].server_resources
-        at_server = self._completed_mask() & (r.server == index)
-        stats: dict[str, Any] = {
-            "completed": int(np.count_nonzero((r.outcome == COMPLETED) & (r.server == index))),
-            "cpu_utilization": self.level_mean("busy_cores", sid) / resources.cpu_cores,
-            "ready_queue_mean": self.level_mean("ready_queue", sid),
-            "ready_queue_max": self.level_max("ready_queue", sid),
-            "io_waiting_mean": self.level_mean("io_waiting", sid),
-            "ram_in_use_mb_mean": self.level_mean("ram_in_use_mb", sid),
-            "ram_in_use_mb_max": self.level_max("ram_in_use_mb", sid),
-            "ram_utilization": self.level_mean("ram_in_use_mb", sid) / resources.ram_mb,
-            "ram_wait_queue_mean": self.level_mean("ram_wait_queue", sid),
-            "ram_wait_queue_max": self.level_max("ram_wait_queue", sid),
-        }
-        stats.update(self._extra_levels(sid, _SERVER_LEVELS))
-        stats.update(_phase_means(r.phases(), at_server))
-        stats["refused"] = self.refused.get(sid, 0)
-        return stats
+        Composed by :func:`asyncflow.analysis.summary.summarize`, once: later
+        calls return the same dictionary.
+        """
+        if self._summary is None:
+            from asyncflow.analysis.summary import summarize
 
-    def _balancer_summary(self) -> dict[str, dict[str, Any]]:
-        """Connection levels, limits and refusals of the load balancer, when there is one."""
-        lb = self.load_balancer_id
-        balancer = self.scenario.topology_graph.nodes.load_balancer
-        if lb is None or balancer is None:
-            return {}
-        stats: dict[str, Any] = {**self._extra_levels(lb, ()), "refused": self.refused.get(lb, 0)}
-        limits = balancer.resources
-        if limits is not None and limits.max_connections is not None:
-            stats["max_connections"] = limits.max_connections
-            stats["listen_backlog"] = limits.listen_backlog or 0
-            stats["ram_mb"] = limits.ram_mb
-            if "connections" in self.level_metrics(lb):
-                mean = self.level_mean("connections", lb)
-                stats["connection_utilization"] = mean / limits.max_connections
-        return {lb: stats}
-
-    def _extra_levels(self, node: str, known: tuple[str, ...]) -> dict[str, float]:
-        """Mean and max of every level of ``node`` not among ``known``."""
-        extra: dict[str, float] = {}
-        for metric in self.level_metrics(node):
-            if metric not in known:
-                extra[f"{metric}_mean"] = self.level_mean(metric, node)
-                extra[f"{metric}_max"] = self.level_max(metric, node)
-        return extra
-
-    def _endpoint_summary(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Per server and endpoint: completions, latency statistics, service time."""
-        r = self.requests
-        completed = r.outcome == COMPLETED
-        measured = self._completed_mask()
-        latency = r.finished_s - r.generated_s
-        phases = r.phases()
-        out: dict[str, dict[str, dict[str, Any]]] = {}
-        for i, sid in enumerate(self.server_ids):
-            at_server = r.server == i
-            entries: dict[str, dict[str, Any]] = {}
-            for j, name in enumerate(self._endpoint_names[i]):
-                here = at_server & (r.endpoint == j)
-                mine = measured & here
-                means = _phase_means(phases, mine)
-                entries[name] = {
-                    "completed": int(np.count_nonzero(completed & here)),
-                    "latency_s": _latency_stats(latency[mine]),
-                    "service_s_mean": means["service_s_mean"],
-                }
-            out[sid] = entries
-        return out
+            self._summary = summarize(self)
+        return self._summary
 
     # ------------------------------------------------------------------ tables
 
@@ -453,7 +497,7 @@ class Results:
         outcome_name = ["in_flight", "completed"] + ["failed"] * (len(names) - 2)
         reason = [None, None, *names[2:]]
         servers = [*self.server_ids, None]  # index -1 → None
-        endpoint_names = self._endpoint_names
+        endpoint_names = self.endpoint_names
         # Phases are float32: shown at that precision, so 0.005 reads 0.005.
         phases = {
             f"{name}_s": v.astype(np.float32).astype(str).astype(np.float64).tolist()
@@ -500,11 +544,11 @@ class Results:
         server = r.server.astype(np.int32)
         # one code per (server, endpoint) pair, into a dictionary of endpoint names
         offsets = np.cumsum(
-            [0, *(len(self._endpoint_names[i]) for i in range(len(self.server_ids)))]
+            [0, *(len(self.endpoint_names[i]) for i in range(len(self.server_ids)))]
         )
         endpoint_code = np.where(server >= 0, offsets[np.maximum(server, 0)] + r.endpoint, -1)
         endpoint_names = [
-            name for i in range(len(self.server_ids)) for name in self._endpoint_names[i]
+            name for i in range(len(self.server_ids)) for name in self.endpoint_names[i]
         ]
 
         def text(codes: np.ndarray, dictionary: list[str]) -> Any:
@@ -544,82 +588,6 @@ class Results:
             writer.writerows(zip(*columns, strict=True))
 
 
-_BEFORE_ADMISSION = frozenset({"handshake", "connection_wait"})
-_SERVER_LEVELS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
 _TEXT_COLUMNS = ("outcome", "reason", "server", "endpoint")
 
 
-def _phase_means(phases: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float | None]:
-    """Mean seconds of each server phase over ``mask``, and their sum as service time.
-
-    The phases after admission (all but the network, handshakes and the
-    accept backlog) add up to the service time: from the request's arrival
-    in the server to its leaving.
-    """
-    n = int(np.count_nonzero(mask))
-    means: dict[str, float | None] = {}
-    service = 0.0
-    for name, values in phases.items():
-        if name == "network":
-            continue
-        mean = float(values[mask].mean()) if n else None
-        means[f"{name}_s_mean"] = mean
-        if name not in _BEFORE_ADMISSION:
-            service += mean or 0.0
-    means["service_s_mean"] = service if n else None
-    return means
-
-
-def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
-    return {k: None if math.isnan(v) else v for k, v in values.items()}
-
-
-def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
-    if latencies.size == 0:
-        return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "max": None}
-    qs = np.percentile(latencies, PERCENTILES)
-    stats: dict[str, float | None] = {"mean": float(latencies.mean())}
-    stats.update({f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)})
-    stats["max"] = float(latencies.max())
-    return stats
-
-
-def _request_table(log: RequestLog) -> RequestTable:
-    """The request log's columns as a table (views, no copies)."""
-    columns = log.columns()
-    for column in columns.values():
-        column.flags.writeable = False
-    view = log.phases.view()
-    kept = log.phases.kept
-    n = view.shape[0]
-
-    def slot(k: int) -> np.ndarray:
-        if k in kept:
-            column: np.ndarray = view[:, kept.index(k)]
-        else:
-            column = np.zeros(n, dtype=np.float32)
-        column.flags.writeable = False
-        return column
-
-    hops = view[:, [kept.index(k) for k in HOP_SLOTS]]
-    return RequestTable(
-        **columns,
-        hops_s=hops,
-        call_network_s=slot(CALLS_NETWORK),
-        handshake_s=slot(HANDSHAKE),
-        connection_wait_s=slot(CONNECTION_WAIT),
-        ram_wait_s=slot(RAM_WAIT),
-        cpu_wait_s=slot(CPU_WAIT),
-        cpu_s=slot(CPU),
-        io_s=slot(IO),
-        reason_names=tuple(log.reasons.names),
-    )
-
-
-def _stats(level: Level) -> _LevelStats:
-    return _LevelStats(
-        area=level.area_after_warm_up,
-        peak=level.max_after_warm_up,
-        bin_area=level.bin_area.copy(),
-        bin_max=level.bin_max.copy(),
-    )

@@ -40,9 +40,19 @@ from asyncflow.metrics.requests import (
     Reasons,
     RequestLog,
 )
+from asyncflow.results import (
+    CallTable,
+    CriticalPath,
+    LevelStats,
+    NodeCalls,
+    RequestTable,
+    Results,
+    SiteInfo,
+)
 
 if TYPE_CHECKING:
-    from asyncflow.results import Results
+    from asyncflow.components.sites import CallSite
+    from asyncflow.metrics.levels import Level
     from asyncflow.scenario import Scenario
 
 MAX_BINS = 1000
@@ -135,8 +145,6 @@ class Simulation:
                 hundredth of the horizon (for a progress bar); the run is the
                 same with or without it.
         """
-        from asyncflow.results import Results
-
         started = wallclock.perf_counter()
         if progress is not None:
             for step in range(1, 100):
@@ -145,7 +153,7 @@ class Simulation:
         self.advance(self.end_s)
         self.finish()
         wall = wallclock.perf_counter() - started
-        return Results.from_simulation(self, wall)
+        return self.results(wall)
 
     def finish(self) -> None:
         """Close the books at the horizon: levels integrated, requests in flight settled.
@@ -181,6 +189,38 @@ class Simulation:
         for root in sorted(roots.values(), key=lambda c: c.root):
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
+
+    def results(self, wall_s: float = 0.0) -> Results:
+        """Collect the finished run's records as :class:`~asyncflow.results.Results`."""
+        self.finish()
+        ctx = self.ctx
+        listeners = [s.listener for s in self.servers.values()]
+        listeners += [b.listener for b in self.balancers.values()]
+        server_ids = list(self.servers)
+        endpoints = {i: [p.name for p in s.programs] for i, s in enumerate(self.servers.values())}
+        tallies = {
+            (server_ids[i], endpoints[i][j]): tally for (i, j), tally in ctx.tallies.items()
+        }
+        return Results(
+            scenario=self.scenario,
+            seed=self.seed,
+            end_s=self.end_s,
+            warm_up_s=ctx.warm_up_s,
+            wall_s=wall_s,
+            bin_s=ctx.bin_s,
+            requests=_request_table(ctx),
+            levels={key: _level_stats(level) for key, level in ctx.levels.items()},
+            refused={lst.node_id: lst.refused for lst in listeners if lst is not None},
+            critical=_critical_path(ctx),
+            calls=_call_table(ctx),
+            sites=tuple(_site_info(site) for site in self.runtime.sites),
+            call_tallies=tallies,
+            node_calls={
+                sid: NodeCalls(s.completed, s.failed, s.cancelled)
+                for sid, s in self.servers.items()
+            },
+            places=tuple(ctx.log.places),
+        )
 
     def _live_calls(self) -> Iterator[Call]:
         """Every call still in the system: in an event, a queue or a transfer.
@@ -262,3 +302,74 @@ def run(
     if seed is None:
         seed = scenario.sim_settings.seed if scenario.sim_settings.seed is not None else 0
     return Simulation(scenario, seed, record_calls=record_calls).run()
+
+
+def _request_table(ctx: RunContext) -> RequestTable:
+    """The request log's columns as a table (views of the log, read-only)."""
+    log = ctx.log
+    columns = log.columns()
+    for column in columns.values():
+        column.flags.writeable = False
+    return RequestTable(
+        **columns, slots=_read_only(log.phases.matrix()), reason_names=tuple(log.reasons.names)
+    )
+
+
+def _critical_path(ctx: RunContext) -> CriticalPath:
+    crit = ctx.critical
+    return CriticalPath(
+        root=np.frombuffer(crit.root, dtype=np.int64),
+        site=np.frombuffer(crit.site, dtype=np.int16),
+        server=np.frombuffer(crit.server, dtype=np.int16),
+        endpoint=np.frombuffer(crit.endpoint, dtype=np.int16),
+        slots=_read_only(crit.phases.matrix()),
+    )
+
+
+def _call_table(ctx: RunContext) -> CallTable | None:
+    calls = ctx.calls
+    if calls is None:
+        return None
+    return CallTable(
+        parent=np.frombuffer(calls.parent, dtype=np.int64),
+        root=np.frombuffer(calls.root, dtype=np.int64),
+        site=np.frombuffer(calls.site, dtype=np.int16),
+        server=np.frombuffer(calls.server, dtype=np.int16),
+        endpoint=np.frombuffer(calls.endpoint, dtype=np.int16),
+        start_s=np.frombuffer(calls.start, dtype=np.float64),
+        end_s=np.frombuffer(calls.end, dtype=np.float64),
+        outcome=np.frombuffer(calls.outcome, dtype=np.int8),
+        slots=_read_only(calls.phases.matrix()),
+        reason_names=tuple(ctx.reasons.names),
+    )
+
+
+def _site_info(site: CallSite) -> SiteInfo:
+    edges: dict[int, tuple[str | None, str | None, str | None, str | None]] = {}
+    for index, entry in enumerate(site.entries):
+        if entry is None:
+            continue
+        inbound = site.inbound[index]
+        via_balancer = inbound.slot == HOP_BALANCER
+        out = site.out_edge.id if site.out_edge is not None else None
+        edges[index] = (
+            site.generator_edge,
+            out,
+            inbound.id if via_balancer else None,
+            site.reply_edges[index].id,
+        )
+    return SiteInfo(site.key, site.caller.id, site.target_id, site.workload, edges)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _level_stats(level: Level) -> LevelStats:
+    return LevelStats(
+        area=level.area_after_warm_up,
+        peak=level.max_after_warm_up,
+        bin_area=level.bin_area.copy(),
+        bin_max=level.bin_max.copy(),
+    )

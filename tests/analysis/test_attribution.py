@@ -76,11 +76,14 @@ def test_unknown_grouping_is_refused(cpu_bound: Results) -> None:
 
 
 def test_hops_map_to_the_edges_of_each_path(balanced_with_spike: Results, heavy: Results) -> None:
+    # By (workload, server): from the workload, out to the entry, from a balancer, the reply.
     assert hop_edges(balanced_with_spike) == {
-        0: ("rqs-1->client-1", "client-1->lb-1", "lb-1->srv-1", "srv-1->client-1"),
-        1: ("rqs-1->client-1", "client-1->lb-1", "lb-1->srv-2", "srv-2->client-1"),
+        (0, 0): ("rqs-1->client-1", "client-1->lb-1", "lb-1->srv-1", "srv-1->client-1"),
+        (0, 1): ("rqs-1->client-1", "client-1->lb-1", "lb-1->srv-2", "srv-2->client-1"),
     }
-    assert hop_edges(heavy) == {0: ("gen-to-client", "client-to-server", "server-to-client", None)}
+    assert hop_edges(heavy) == {
+        (0, 0): ("gen-to-client", "client-to-server", None, "server-to-client")
+    }
 
 
 def test_node_seconds_add_up_to_the_latencies(balanced_with_spike: Results) -> None:

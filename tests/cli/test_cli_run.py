@@ -31,7 +31,7 @@ SERVER_KEYS = {
     "ram_wait_queue_mean",
 }
 # Beyond the Results contract, documented in docs/reference/summary.md.
-SERVER_EXTRA_KEYS = {"ready_queue_max", "io_waiting_mean", "ram_wait_queue_max", "refused"}
+SERVER_EXTRA_KEYS = {"ready_queue_max", "io_waiting_mean", "ram_wait_queue_max", "refused", "calls"}
 SERVER_PHASE_KEYS = {f"{phase}_s_mean" for phase in PHASE_NAMES if phase != "network"} | {
     "service_s_mean",
     "ram_utilization",
@@ -47,7 +47,7 @@ def dotted_keys(summary: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
     for key, value in summary.items():
         keys.add(key)
-        if key in {"servers", "load_balancers", "edges"}:
+        if key in {"servers", "load_balancers", "edges", "workloads"}:
             for stats in value.values():
                 keys.update(f"{key}.<id>.{name}" for name in stats)
         elif key == "endpoints":
@@ -101,7 +101,7 @@ def test_run_with_out_writes_dashboard_csv_and_summary(
     assert set(summary) == (
         SUMMARY_KEYS
         | set(SUMMARY_SECTIONS)
-        | {"servers", "load_balancers", "edges"}
+        | {"servers", "load_balancers", "edges", "workloads", "format_version"}
         | ATTRIBUTION_KEYS
     )
     for section, keys in SUMMARY_SECTIONS.items():

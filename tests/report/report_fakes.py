@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from asyncflow.metrics.phases import CPU, HOP_GENERATOR, HOP_REPLY, IO, RAM_WAIT, SLOTS
+from asyncflow.results import CriticalPath
+
 
 @dataclass(frozen=True)
 class Level:
@@ -67,10 +70,21 @@ class FakeRequests:
         return np.zeros(self.latency.size, dtype=np.int16)
 
     @property
+    def workload(self) -> np.ndarray:
+        return np.zeros(self.latency.size, dtype=np.int8)
+
+    @property
+    def slots(self) -> np.ndarray:
+        """Phase slots: two 1 ms hops, the rest half RAM wait, a fifth CPU, the rest I/O."""
+        slots = np.zeros((self.latency.size, SLOTS), dtype=np.float32)
+        slots[:, HOP_GENERATOR] = slots[:, HOP_REPLY] = 0.001
+        rest = self.latency - 0.002
+        slots[:, RAM_WAIT], slots[:, CPU], slots[:, IO] = rest * 0.5, rest * 0.2, rest * 0.3
+        return slots
+
+    @property
     def hops_s(self) -> np.ndarray:
-        hops = np.zeros((self.latency.size, 4), dtype=np.float32)
-        hops[:, 0] = hops[:, 2] = 0.001
-        return hops
+        return self.slots[:, :4]
 
     def phases(self) -> dict[str, np.ndarray]:
         network = np.full(self.latency.size, 0.002)
@@ -96,6 +110,14 @@ class FakeResults:
     latency_sample: np.ndarray = field(
         default_factory=lambda: np.random.default_rng(1).exponential(0.02, 500)
     )
+    workload_ids: tuple[str, ...] = ("w",)
+    sites: tuple[Any, ...] = ()
+
+    @property
+    def critical(self) -> CriticalPath:
+        """No calls on any critical path (the fake has no call tree)."""
+        empty = np.empty(0, dtype=np.int64)
+        return CriticalPath(empty, empty, empty, empty, np.empty((0, SLOTS), np.float32))
 
     def _t(self, bin_s: float | None) -> tuple[np.ndarray, float]:
         width = bin_s or self.bin_s

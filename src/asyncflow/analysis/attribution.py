@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.groups import as_totals, codes_of, slot_sums, sums
+from asyncflow.metrics.phases import HOP_SLOTS, PHASES
 from asyncflow.metrics.requests import COMPLETED
 
 if TYPE_CHECKING:
@@ -173,11 +175,11 @@ def breakdown(
     group = measured_mask(results) if mask is None else mask & measured_mask(results)
     latency = r.finished_s - r.generated_s
     group = _tail_mask(latency, group, above)
-    phases = r.phases()
     count = int(np.count_nonzero(group))
     if count == 0:
-        return PhaseBreakdown(0, float("nan"), {name: float("nan") for name in phases})
-    means = {name: float(values[group].mean()) for name, values in phases.items()}
+        return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
+    slot_means = r.slots[group].mean(axis=0, dtype=np.float64)
+    means = {p.name: float(sum(slot_means[s] for s in p.slots)) for p in PHASES}
     return PhaseBreakdown(count, float(latency[group].mean()), means)
 
 
@@ -229,77 +231,108 @@ def _groups(results: Results, by: str) -> dict[str, np.ndarray | None]:
 # --------------------------------------------------------------------------- nodes
 
 
-def hop_edges(results: Results) -> dict[int, tuple[str | None, ...]]:
-    """The edge of each network hop, in path order, for each server index.
+def hop_edges(results: Results) -> dict[tuple[int, int], tuple[str | None, ...]]:
+    """The edge of each hop of a request's own path, by (workload, server) index.
 
-    The path is generator → client → (load balancer →) server → client; a
-    column of ``requests.hops_s`` beyond the path maps to ``None``.
+    The hops are the columns of ``requests.hops_s``: from the workload to the
+    client, out to the entry node, from a balancer to the server, the reply;
+    a hop the path does not take maps to ``None``.
     """
-    scenario = results.scenario
-    nodes = scenario.topology_graph.nodes
-    by_pair: dict[tuple[str, str], str] = {}
-    for edge in scenario.topology_graph.edges:
-        by_pair.setdefault((edge.source, edge.target), edge.id)
-    width = int(results.requests.hops_s.shape[1])
-    client = nodes.client.id
-    paths: dict[int, tuple[str | None, ...]] = {}
-    for i, server in enumerate(nodes.servers):
-        pairs = [(scenario.rqs_input.id, client)]
-        if nodes.load_balancer is not None:
-            pairs += [(client, nodes.load_balancer.id), (nodes.load_balancer.id, server.id)]
-        else:
-            pairs.append((client, server.id))
-        pairs.append((server.id, client))
-        path = [by_pair.get(pair) for pair in pairs][:width]
-        paths[i] = tuple(path + [None] * (width - len(path)))
+    paths: dict[tuple[int, int], tuple[str | None, ...]] = {}
+    client = results.scenario.topology_graph.nodes.client.id
+    for site in results.sites:
+        if site.caller == client:
+            for server, edges in site.edges.items():
+                paths[(site.workload, server)] = edges
     return paths
 
 
 def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, str], float]:
     """Total seconds the requests of ``mask`` spent per ``(node, phase)``.
 
-    Network time goes to the edge of each hop (``"hop N"`` when the edge is
-    unknown); every other phase to the request's server. Requests that reached
-    no server are ignored.
+    Network time goes to the edge of each hop; every other phase to the
+    server where it was spent: a request's own phases to its entry server,
+    those of the calls it waited for (its critical path) to the servers that
+    served them. Requests that reached no server are ignored.
     """
     r = results.requests
-    phases = {k: v for k, v in r.phases().items() if k != "network"}
-    paths = hop_edges(results)
+    n_servers = len(results.server_ids)
+    n_workloads = max(1, len(results.workload_ids))
+    codes = np.where(mask, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
+    own = slot_sums(codes, n_workloads * n_servers, r.slots)
+    crit = results.critical
+    on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
+    if on_path.any():
+        own -= slot_sums(codes[crit.root[on_path]], own.shape[0], as_totals(crit.slots[on_path]))
     totals: dict[tuple[str, str], float] = {}
-    for i, server_id in enumerate(results.server_ids):
-        at_server = mask & (r.server == i)
-        if not at_server.any():
-            continue
-        hop_sums = r.hops_s[at_server].sum(axis=0, dtype=np.float64)
-        for j, edge in enumerate(paths[i]):
-            if hop_sums[j] > 0:
-                key = (edge or f"hop {j + 1}", "network")
-                totals[key] = totals.get(key, 0.0) + float(hop_sums[j])
-        for phase, values in phases.items():
-            totals[(server_id, phase)] = float(values[at_server].sum(dtype=np.float64))
+    paths = hop_edges(results)
+    for code in np.flatnonzero(own.any(axis=1)).tolist():
+        workload, server = divmod(code, n_servers)
+        _add(totals, results.server_ids[server], paths.get((workload, server), ()), own[code])
+    if on_path.any():
+        n_sites = len(results.sites)
+        crit_codes = codes_of(crit.site, crit.server, sizes=(n_sites, n_servers))[on_path]
+        calls = slot_sums(crit_codes, n_sites * n_servers, crit.slots[on_path])
+        for code in np.flatnonzero(calls.any(axis=1)).tolist():
+            site, server = divmod(code, n_servers)
+            edges = results.sites[site].edges.get(server, ())
+            _add(totals, results.server_ids[server], edges, calls[code])
     return totals
 
 
+def _add(
+    totals: dict[tuple[str, str], float],
+    server: str,
+    edges: tuple[str | None, ...],
+    slots: np.ndarray,
+) -> None:
+    """Add one group's slot sums: hops to their edges, the rest to the server."""
+    for hop, slot in enumerate(HOP_SLOTS):
+        seconds = float(slots[slot])
+        if seconds > 0:
+            name = edges[hop] if hop < len(edges) else None
+            edge = name if name is not None else f"hop {hop + 1}"
+            totals[(edge, "network")] = totals.get((edge, "network"), 0.0) + seconds
+    for spec in PHASES:
+        if spec.name != "network":
+            key = (server, spec.name)
+            totals[key] = totals.get(key, 0.0) + float(sum(slots[s] for s in spec.slots))
+
+
 def edge_transit_means(results: Results) -> dict[str, float | None]:
-    """Mean seconds a measured request spent on each edge it crossed.
+    """Mean seconds a measured request (or a call on its critical path) spent on each edge.
 
     ``None`` for an edge that no measured request crossed.
     """
     r = results.requests
     measured = measured_mask(results)
-    seconds = dict.fromkeys(results.edge_ids, 0.0)
+    seconds = node_phase_seconds(results, measured)
     counts = dict.fromkeys(results.edge_ids, 0)
-    for i, path in hop_edges(results).items():
-        at_server = measured & (r.server == i)
-        n = int(np.count_nonzero(at_server))
-        if n == 0:
-            continue
-        hop_sums = r.hops_s[at_server].sum(axis=0, dtype=np.float64)
-        for j, edge in enumerate(path):
-            if edge in seconds:
-                seconds[edge] += float(hop_sums[j])
-                counts[edge] += n
-    return {e: seconds[e] / counts[e] if counts[e] else None for e in results.edge_ids}
+    n_servers = len(results.server_ids)
+    n_workloads = max(1, len(results.workload_ids))
+    codes = np.where(
+        measured, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1
+    )
+    crossed = sums(codes, n_workloads * n_servers)
+    paths = hop_edges(results)
+    for code in np.flatnonzero(crossed).tolist():
+        for edge in paths.get(divmod(code, n_servers), ()):
+            if edge in counts:
+                counts[edge] += int(crossed[code])
+    crit = results.critical
+    if len(crit):
+        on_path = measured[crit.root]
+        crit_codes = codes_of(crit.site, crit.server, sizes=(len(results.sites), n_servers))
+        calls = sums(np.where(on_path, crit_codes, -1), len(results.sites) * n_servers)
+        for code in np.flatnonzero(calls).tolist():
+            site, server = divmod(code, n_servers)
+            for edge in results.sites[site].edges.get(server, ())[1:]:
+                if edge in counts:
+                    counts[edge] += int(calls[code])
+    return {
+        e: seconds.get((e, "network"), 0.0) / counts[e] if counts[e] else None
+        for e in results.edge_ids
+    }
 
 
 # --------------------------------------------------------------------------- verdict

@@ -28,7 +28,7 @@ class RunContext:
         end_s, bin_s, warm_up_s: Horizon, width of series bins, warm-up.
         levels: Every level of the run, by ``(node, metric)``.
         tallies: Calls made by servers and answered, by ``(server, endpoint)``
-            index (only calls of requests generated after the warm-up).
+            index.
     """
 
     kernel: Kernel
@@ -71,13 +71,11 @@ class RunContext:
 
     def answered(self, time: float, call: Call) -> None:
         """A call made by a server was answered: tally it at the server that served it."""
-        if self.log.generated[call.root] < self.warm_up_s:
-            return
         key = (call.server.index, call.plan.index)
         tally = self.tallies.get(key)
         if tally is None:
             tally = self.tallies[key] = CallTally(SLOTS)
-        tally.add(time - call.sent, call.ph)
+        tally.add(time - call.sent, call.ph, self.log.generated[call.root] >= self.warm_up_s)
 
     def close_call(self, time: float, call: Call, outcome: int) -> None:
         """Record how a call ended in the call log (when calls are recorded)."""

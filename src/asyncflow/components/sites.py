@@ -91,6 +91,9 @@ class CallSite:
         target_id: The node called (a server or a load balancer).
         endpoint: The endpoint named by the caller, or None.
         send: Sends a call from the caller towards the target.
+        out_edge: The edge it goes out on.
+        generator_edge: For a workload's site, the id of the edge from the
+            workload to the client.
         entries: What each server (by index) runs for this site, or None
             where a server cannot be reached from here.
         replies: How each server (by index) sends the reply back.
@@ -104,9 +107,11 @@ class CallSite:
         "caller",
         "endpoint",
         "entries",
+        "generator_edge",
         "inbound",
         "index",
         "key",
+        "out_edge",
         "replies",
         "reply_edges",
         "send",
@@ -131,6 +136,8 @@ class CallSite:
         self.endpoint = endpoint
         self.workload = workload
         self.send: Send = _unwired
+        self.out_edge: Any = None
+        self.generator_edge: str | None = None
         self.entries: list[SiteEntry | None] = [None] * n_servers
         self.replies: list[Send] = [_unwired] * n_servers
         self.reply_edges: list[Any] = [None] * n_servers

@@ -215,6 +215,7 @@ class Wiring:
         )
         self.sites.append(site)
         site.send = self._send_to(caller, target_id)
+        site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.scenario.topology_graph.nodes.load_balancer
         covered = (
             balancer.server_covered
@@ -282,6 +283,7 @@ class Wiring:
         target = next(e.target for e in scenario.topology_graph.edges if e.source == client.id)
         site = self.site(f"workload:{workload.id}", client, target, None, 0)
         edge = self._edge(workload.id, client.id, HOP_GENERATOR)
+        site.generator_edge = edge.id
         forward = client.forward
         send = edge.connect_event(forward) if self.options.connected else edge.connect(forward)
         generators.append(Generator(self.ctx, workload, 0, site, send))

@@ -41,7 +41,9 @@ __all__ = [
 MAX_BAND_BINS = 200
 """Most bins of an ensemble's series (a multiple of the run's own bin width)."""
 
-META_KEYS = frozenset({"scenario", "seed", "simulated_s", "warm_up_s", "wall_s"})
+META_KEYS = frozenset(
+    {"format_version", "scenario", "seed", "simulated_s", "warm_up_s", "wall_s"}
+)
 """Top-level summary keys that describe a run rather than measure it."""
 
 LEVEL_SERIES = ("ready_queue", "ram_wait_queue", "busy_cores")

@@ -84,9 +84,14 @@ class PhaseRows:
         return ph
 
     def matrix(self) -> np.ndarray:
-        """Every row's slots, shape ``(rows, SLOTS)``; slots not kept are zero (a copy)."""
+        """Every row's slots, shape ``(rows, SLOTS)``; slots not kept are zero.
+
+        A view of the buffer when every slot is kept, else a copy.
+        """
         width = len(self.kept)
         packed = np.frombuffer(self.buffer, dtype="<f4").reshape(-1, width)
+        if self.kept == tuple(range(SLOTS)):
+            return packed
         full = np.zeros((packed.shape[0], SLOTS), dtype=np.float32)
         full[:, list(self.kept)] = packed
         return full

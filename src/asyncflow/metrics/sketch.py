@@ -81,6 +81,12 @@ class QuantileSketch:
         for key, n in other._buckets.items():
             buckets[key] = buckets.get(key, 0) + n
 
+    def copy(self) -> QuantileSketch:
+        """An independent copy."""
+        other = QuantileSketch(self.alpha, self._min_value)
+        other.merge(self)
+        return other
+
     @property
     def mean(self) -> float:
         """The exact mean (NaN when empty)."""
@@ -126,25 +132,41 @@ class QuantileSketch:
 
 
 class CallTally:
-    """Calls answered by one endpoint of one server: count, phases, latency.
+    """Calls answered by one endpoint of one server: counts, phases, latency.
 
     Kept for calls made by other servers (requests have their own rows):
-    the mean of each phase slot, and the calls' latency (sent to answered)
-    as a sketch, so per-node figures of a call tree need no per-call table.
+    every answered call is counted in ``answered``; those of requests
+    generated after the warm-up also add their phases and their latency
+    (sent to answered) to a sketch, so per-node figures of a call tree need
+    no per-call table.
     """
 
-    __slots__ = ("count", "latency", "phases")
+    __slots__ = ("answered", "count", "latency", "latency_max", "phases")
 
     def __init__(self, slots: int) -> None:
+        self.answered = 0
         self.count = 0
         self.phases = [0.0] * slots
         self.latency = QuantileSketch()
+        self.latency_max = 0.0
 
-    def add(self, latency_s: float, ph: list[float]) -> None:
-        """Count one answered call."""
+    def add(self, latency_s: float, ph: list[float], measured: bool) -> None:
+        """Count one answered call (its figures too when ``measured``)."""
+        self.answered += 1
+        if not measured:
+            return
         self.count += 1
         phases = self.phases
         for slot, value in enumerate(ph):
             if value:
                 phases[slot] += value
         self.latency.add(latency_s)
+        self.latency_max = max(self.latency_max, latency_s)
+
+    def merge(self, other: CallTally) -> None:
+        """Add another tally (of the same slots)."""
+        self.answered += other.answered
+        self.count += other.count
+        self.phases = [a + b for a, b in zip(self.phases, other.phases, strict=True)]
+        self.latency.merge(other.latency)
+        self.latency_max = max(self.latency_max, other.latency_max)

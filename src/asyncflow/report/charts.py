@@ -197,10 +197,11 @@ def edge_durations(results: Results, edge_id: str) -> np.ndarray:
     r = results.requests
     measured = measured_mask(results)
     parts = []
-    for i, path in hop_edges(results).items():
+    for (w, i), path in hop_edges(results).items():
         for j, edge in enumerate(path):
             if edge == edge_id:
-                parts.append(np.asarray(r.hops_s[measured & (r.server == i), j], dtype=float))
+                rows = measured & (r.server == i) & (r.workload == w)
+                parts.append(np.asarray(r.hops_s[rows, j], dtype=float))
     return np.concatenate(parts) if parts else np.empty(0)
 
 

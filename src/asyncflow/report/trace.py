@@ -135,8 +135,8 @@ def _spans(results: Results, ids: np.ndarray) -> list[tuple[str, str, float, flo
         s = int(r.server[rid])
         t = float(r.generated_s[rid])
         hops = r.hops_s[rid].astype(float)
-        path = paths.get(s) or paths.get(0, ())
-        before = 3 if results.load_balancer_id is not None else 2
+        path = paths.get((int(r.workload[rid]), s), ())
+        before = 3  # the hops before the server: from the workload, out, from a balancer
         steps: list[tuple[str, str, float]] = []
         for j in range(min(before, hops.size)):
             steps.append((_edge_name(path, j), "network", hops[j]))
@@ -242,7 +242,7 @@ def _node_order(results: Results) -> list[str]:
         for edge in path:
             if edge is not None and edge not in order:
                 order.append(edge)
-    before = 3 if results.load_balancer_id is not None else 2
+    before = 3  # hops before the server: from the workload, out, from a balancer
     inbound = [e for e in order if _hop_index(results, e) < before]
     outbound = [e for e in order if e not in inbound]
     return inbound + list(results.server_ids) + outbound

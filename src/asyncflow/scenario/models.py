@@ -359,6 +359,11 @@ class Nodes(FrozenModel):
     servers: tuple[Server, ...] = Field(min_length=1)
     load_balancer: LoadBalancer | None = None
 
+    @property
+    def balancers(self) -> tuple[LoadBalancer, ...]:
+        """Every load balancer, in order."""
+        return (self.load_balancer,) if self.load_balancer is not None else ()
+
     def server(self, server_id: str) -> Server:
         """Return the server with this id.
 
@@ -426,6 +431,11 @@ class Scenario(FrozenModel):
     sim_settings: SimSettings
     events: Annotated[tuple[Event, ...], BeforeValidator(lambda v: () if v is None else v)] = ()
     name: str = "scenario"
+
+    @property
+    def workload_list(self) -> tuple[Workload, ...]:
+        """Every workload (request class), in order."""
+        return (self.rqs_input,)
 
     @model_validator(mode="after")
     def _check_cross_rules(self) -> Self:

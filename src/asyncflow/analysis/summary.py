@@ -1,0 +1,373 @@
+"""The summary of one run, composed from its :class:`~asyncflow.results.Results`.
+
+Every per-node and per-endpoint figure is computed in one pass over the
+requests (and the calls on their critical paths), grouped with
+``numpy.bincount`` (:mod:`asyncflow.analysis.groups`): the cost grows with
+the number of requests, not with requests × servers.
+
+Per-node figures count calls served there: for an entry server the
+requests it served; for a server that other servers call, those calls (from
+the tallies the servers keep). A request's own phases at its entry server
+are its phases less those of the calls it waited for.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from asyncflow.analysis import attribution
+from asyncflow.analysis.groups import Quantiles, as_totals, codes_of, slot_sums, sums
+from asyncflow.metrics.phases import (
+    CONNECTION_WAIT,
+    HANDSHAKE,
+    HOP_SLOTS,
+    PHASES,
+    SLOTS,
+)
+from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
+from asyncflow.metrics.sketch import CallTally
+
+if TYPE_CHECKING:
+    from asyncflow.results import Results
+
+__all__ = ["FORMAT_VERSION", "PERCENTILES", "latency_stats", "summarize"]
+
+FORMAT_VERSION = 2
+"""Version of the summary's layout (2: workloads, call counts, call trees)."""
+
+PERCENTILES = (50, 90, 95, 99)
+SERVER_LEVELS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
+_OUTSIDE = (*HOP_SLOTS, HANDSHAKE, CONNECTION_WAIT)  # slots spent before or after a server
+
+
+def summarize(results: Results) -> dict[str, Any]:
+    """The summary as a JSON-ready dict (see docs/reference/summary.md)."""
+    view = _RunView.of(results)
+    r = results.requests
+    outcome = r.outcome
+    completed = int(np.count_nonzero(outcome == COMPLETED))
+    in_flight = int(np.count_nonzero(outcome == IN_FLIGHT))
+    finished_ok = r.finished_s[outcome == COMPLETED]
+    measured = int(np.count_nonzero(finished_ok >= results.warm_up_s))
+    overall = attribution.breakdowns_by_group(results)["all"]
+    return {
+        "format_version": FORMAT_VERSION,
+        "scenario": results.name,
+        "seed": results.seed,
+        "simulated_s": results.end_s,
+        "warm_up_s": results.warm_up_s,
+        "wall_s": results.wall_s,
+        "requests": {
+            "generated": len(r),
+            "completed": completed,
+            "failed": len(r) - completed - in_flight,
+            "in_flight": in_flight,
+            "failed_by_reason": results.failed_by_reason(),
+        },
+        "latency_s": latency_stats(view.latency[view.measured]),
+        "throughput_rps": {"mean": float(measured) / results.measured_s},
+        "workloads": _workloads(results, view),
+        "servers": _servers(results, view),
+        "load_balancers": _balancers(results),
+        "edges": _edges(results, view),
+        "endpoints": _endpoints(results, view),
+        "latency_breakdown_s": _none_if_nan(overall["all"].phases_s),
+        "latency_breakdown_tail_s": {
+            f"p{p}": _none_if_nan(overall[f"p{p}"].phases_s) for p in attribution.TAILS
+        },
+        "bottleneck": attribution.find_bottleneck(results).as_dict(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _RunView:
+    """What every section reads: masks, latencies, own phases, group codes."""
+
+    measured: np.ndarray
+    latency: np.ndarray
+    endpoint_code: np.ndarray  # server-endpoint code of each request, -1 if none
+    endpoint_offsets: np.ndarray
+    crit_measured: np.ndarray  # rows of results.critical whose request is measured
+    crit_totals: np.ndarray  # those rows' slots as they count in the request's totals
+    crit_root_server: np.ndarray  # the entry server of each such row's request
+
+    @classmethod
+    def of(cls, results: Results) -> _RunView:
+        r = results.requests
+        measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
+        sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        server = r.server.astype(np.int64)
+        code = np.where(
+            (server >= 0) & (r.endpoint >= 0), offsets[np.maximum(server, 0)] + r.endpoint, -1
+        )
+        crit = results.critical
+        in_measured = measured[crit.root] if len(crit) else np.zeros(0, dtype=bool)
+        return cls(
+            measured=measured,
+            latency=r.finished_s - r.generated_s,
+            endpoint_code=code,
+            endpoint_offsets=offsets,
+            crit_measured=in_measured,
+            crit_totals=as_totals(crit.slots[in_measured]),
+            crit_root_server=r.server[crit.root[in_measured]].astype(np.int64),
+        )
+
+    def own_sums(self, results: Results, codes: np.ndarray, groups: int) -> np.ndarray:
+        """Per group: the measured requests' own slot sums (their calls' phases taken out)."""
+        r = results.requests
+        codes = np.where(self.measured, codes, -1)
+        totals = slot_sums(codes, groups, r.slots)
+        if self.crit_totals.size:
+            crit_codes = codes[results.critical.root[self.crit_measured]]
+            totals -= slot_sums(crit_codes, groups, self.crit_totals)
+        return totals
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
+    """Per workload (request class): counts, latency, throughput."""
+    r = results.requests
+    out: dict[str, dict[str, Any]] = {}
+    names = r.reason_names
+    groups = len(results.workload_ids)
+    done = r.outcome == COMPLETED
+    counted_finish = done & (r.finished_s >= results.warm_up_s)
+    generated = sums(r.workload.astype(np.int64), groups)
+    completed = sums(np.where(done, r.workload, -1).astype(np.int64), groups)
+    flying = sums(np.where(r.outcome == IN_FLIGHT, r.workload, -1).astype(np.int64), groups)
+    throughput = sums(np.where(counted_finish, r.workload, -1).astype(np.int64), groups)
+    latencies = Quantiles.of(
+        np.where(view.measured, r.workload, -1).astype(np.int64), view.latency, groups
+    )
+    failed_codes = codes_of(
+        r.workload, np.where(r.outcome > COMPLETED, r.outcome, -1), sizes=(groups, len(names))
+    )
+    failed = sums(failed_codes, groups * len(names)).reshape(groups, len(names))
+    for w, wid in enumerate(results.workload_ids):
+        by_reason = {names[c]: int(n) for c, n in enumerate(failed[w]) if n}
+        out[wid] = {
+            "requests": {
+                "generated": int(generated[w]),
+                "completed": int(completed[w]),
+                "failed": int(failed[w].sum()),
+                "in_flight": int(flying[w]),
+                "failed_by_reason": by_reason,
+            },
+            "latency_s": latency_stats(latencies.group(w)),
+            "throughput_rps": {"mean": float(throughput[w]) / results.measured_s},
+        }
+    return out
+
+
+def _servers(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
+    """Per server: calls, levels, phase means over the calls it served."""
+    r = results.requests
+    n = len(results.server_ids)
+    server = r.server.astype(np.int64)
+    completed = sums(np.where(r.outcome == COMPLETED, server, -1), n)
+    measured = sums(np.where(view.measured, server, -1), n)
+    own = view.own_sums(results, server, n)
+    service = sums(np.where(view.measured, server, -1), n, view.latency)
+    service -= own[:, list(_OUTSIDE)].sum(axis=1)
+    tallies = _by_server(results)
+    nodes = results.scenario.topology_graph.nodes
+    out: dict[str, dict[str, Any]] = {}
+    for i, sid in enumerate(results.server_ids):
+        resources = nodes.servers[i].server_resources
+        called = tallies.get(i)
+        count = int(measured[i]) + (called.count if called else 0)
+        phases = own[i] + (np.asarray(called.phases) if called else 0.0)
+        served_time = float(service[i]) + (_service_time(called) if called else 0.0)
+        answered = called.answered if called else 0
+        stats: dict[str, Any] = {
+            "completed": int(completed[i]) + answered,
+            "cpu_utilization": results.level_mean("busy_cores", sid) / resources.cpu_cores,
+            "ready_queue_mean": results.level_mean("ready_queue", sid),
+            "ready_queue_max": results.level_max("ready_queue", sid),
+            "io_waiting_mean": results.level_mean("io_waiting", sid),
+            "ram_in_use_mb_mean": results.level_mean("ram_in_use_mb", sid),
+            "ram_in_use_mb_max": results.level_max("ram_in_use_mb", sid),
+            "ram_utilization": results.level_mean("ram_in_use_mb", sid) / resources.ram_mb,
+            "ram_wait_queue_mean": results.level_mean("ram_wait_queue", sid),
+            "ram_wait_queue_max": results.level_max("ram_wait_queue", sid),
+        }
+        stats.update(_extra_levels(results, sid, SERVER_LEVELS))
+        stats.update(_phase_means(phases, served_time, count, _makes_calls(nodes.servers[i])))
+        stats["refused"] = results.refused.get(sid, 0)
+        calls = results.node_calls.get(sid)
+        if calls is not None:
+            stats["calls"] = {
+                "served": calls.served,
+                "failed": calls.failed,
+                "cancelled": calls.cancelled,
+            }
+        out[sid] = stats
+    return out
+
+
+def _makes_calls(server: Any) -> bool:
+    """Whether any endpoint of a server has a call or parallel step (in a branch too)."""
+
+    def calls(steps: Any) -> bool:
+        for step in steps:
+            if step.category == "call":
+                return True
+            if step.category == "branch" and any(calls(arm) for _, arm in step.arms):
+                return True
+        return False
+
+    return any(calls(endpoint.steps) for endpoint in server.endpoints)
+
+
+def _phase_means(
+    phases: np.ndarray, service_s: float, count: int, makes_calls: bool
+) -> dict[str, float | None]:
+    """Mean seconds of each phase spent at the server, and the service time.
+
+    The service time runs from admission to leaving: the phases inside the
+    server plus the time waiting for the calls it made (``calls_s_mean``,
+    present only where calls were made).
+    """
+    means: dict[str, float | None] = {}
+    inside = 0.0
+    for spec in PHASES:
+        if spec.name == "network":
+            continue
+        total = float(sum(phases[s] for s in spec.slots)) if count else 0.0
+        means[f"{spec.name}_s_mean"] = total / count if count else None
+        if spec.in_service:
+            inside += total
+    if not count:
+        means["service_s_mean"] = None
+        return means
+    if makes_calls:
+        means["calls_s_mean"] = (service_s - inside) / count
+    means["service_s_mean"] = service_s / count
+    return means
+
+
+def _service_time(tally: CallTally) -> float:
+    """Seconds the tallied calls spent inside the server (their latency less their hops)."""
+    outside = sum(tally.phases[s] for s in _OUTSIDE)
+    return tally.latency.total - outside
+
+
+def _by_server(results: Results) -> dict[int, CallTally]:
+    """The call tallies of each server, its endpoints merged."""
+    index = {sid: i for i, sid in enumerate(results.server_ids)}
+    merged: dict[int, CallTally] = {}
+    for (sid, _), tally in results.call_tallies.items():
+        target = merged.setdefault(index[sid], CallTally(SLOTS))
+        target.merge(tally)
+    return merged
+
+
+def _balancers(results: Results) -> dict[str, dict[str, Any]]:
+    """Connection levels, limits and refusals of each load balancer."""
+    out: dict[str, dict[str, Any]] = {}
+    for balancer in results.scenario.topology_graph.nodes.balancers:
+        lb = balancer.id
+        stats: dict[str, Any] = {
+            **_extra_levels(results, lb, ()),
+            "refused": results.refused.get(lb, 0),
+        }
+        limits = balancer.resources
+        if limits is not None and limits.max_connections is not None:
+            stats["max_connections"] = limits.max_connections
+            stats["listen_backlog"] = limits.listen_backlog or 0
+            stats["ram_mb"] = limits.ram_mb
+            if "connections" in results.level_metrics(lb):
+                mean = results.level_mean("connections", lb)
+                stats["connection_utilization"] = mean / limits.max_connections
+        out[lb] = stats
+    return out
+
+
+def _edges(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
+    transit = attribution.edge_transit_means(results)
+    return {
+        eid: {
+            "in_transit_mean": results.level_mean("in_transit", eid),
+            "in_transit_max": results.level_max("in_transit", eid),
+            "transit_s_mean": transit[eid],
+            **_extra_levels(results, eid, ("in_transit",)),
+        }
+        for eid in results.edge_ids
+    }
+
+
+def _endpoints(results: Results, view: _RunView) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per server and endpoint: completions, latency statistics, service time."""
+    r = results.requests
+    groups = int(view.endpoint_offsets[-1])
+    code = view.endpoint_code
+    completed = sums(np.where(r.outcome == COMPLETED, code, -1), groups)
+    measured_code = np.where(view.measured, code, -1)
+    measured = sums(measured_code, groups)
+    latencies = Quantiles.of(measured_code, view.latency, groups)
+    own = view.own_sums(results, code, groups)
+    service = sums(measured_code, groups, view.latency) - own[:, list(_OUTSIDE)].sum(axis=1)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for i, sid in enumerate(results.server_ids):
+        entries: dict[str, dict[str, Any]] = {}
+        for j, name in enumerate(results.endpoint_names[i]):
+            g = int(view.endpoint_offsets[i]) + j
+            called = results.call_tallies.get((sid, name))
+            count = int(measured[g]) + (called.count if called else 0)
+            served = float(service[g]) + (_service_time(called) if called else 0.0)
+            entries[name] = {
+                "completed": int(completed[g]) + (called.answered if called else 0),
+                "latency_s": _merged_latency(latencies.group(g), called),
+                "service_s_mean": served / count if count else None,
+            }
+        out[sid] = entries
+    return out
+
+
+def _merged_latency(exact: np.ndarray, called: CallTally | None) -> dict[str, float | None]:
+    """Latency statistics of an endpoint's requests and of the calls it answered.
+
+    Exact when only requests reached it; otherwise from the calls' sketch
+    (relative error under 0.5 %) with the requests added to it.
+    """
+    if called is None or called.count == 0:
+        return latency_stats(exact)
+    sketch = called.latency.copy()
+    sketch.add_many(exact)
+    stats: dict[str, float | None] = {"mean": sketch.mean}
+    stats.update({f"p{p}": sketch.quantile(p / 100) for p in PERCENTILES})
+    stats["max"] = max(called.latency_max, float(exact.max()) if exact.size else 0.0)
+    return stats
+
+
+def _extra_levels(results: Results, node: str, known: tuple[str, ...]) -> dict[str, float]:
+    """Mean and max of every level of ``node`` not among ``known``."""
+    extra: dict[str, float] = {}
+    for metric in results.level_metrics(node):
+        if metric not in known:
+            extra[f"{metric}_mean"] = results.level_mean(metric, node)
+            extra[f"{metric}_max"] = results.level_max(metric, node)
+    return extra
+
+
+def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
+    """Mean, percentiles and maximum of some latencies (all None when there are none)."""
+    if latencies.size == 0:
+        return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "max": None}
+    qs = np.percentile(latencies, PERCENTILES)
+    stats: dict[str, float | None] = {"mean": float(latencies.mean())}
+    stats.update({f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)})
+    stats["max"] = float(latencies.max())
+    return stats
+
+
+def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: None if math.isnan(v) else v for k, v in values.items()}
+
