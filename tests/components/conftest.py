@@ -11,7 +11,14 @@ from asyncflow.components.context import RunContext
 from asyncflow.engine.kernel import Kernel
 from asyncflow.scenario.builder import cpu, endpoint, io, ram
 
-from .doubles import RecordingCaller, ServerRig, make_context, server_spec
+from .doubles import (
+    FakeServerView,
+    RecordingCaller,
+    ServerRig,
+    make_context,
+    server_spec,
+    views,
+)
 
 
 @pytest.fixture
@@ -31,13 +38,32 @@ def caller(ctx: RunContext) -> RecordingCaller:
 
 
 @pytest.fixture
-def make_rig(ctx: RunContext) -> Callable[..., ServerRig]:
-    """Build a server rig from endpoints and server resources (builder keywords)."""
+def fake_servers() -> Callable[..., list[FakeServerView]]:
+    """Fake server views for policies: ``fake_servers(*loads, down=(indices,))``."""
+    return views
+
+
+@pytest.fixture
+def make_rig() -> Callable[..., ServerRig]:
+    """Build a server rig, on a kernel and context of its own, from endpoints and server
+    resources (builder keywords)."""
 
     def make(
-        *endpoints: dict[str, Any], tracks_crashes: bool = True, **resources: Any
+        *endpoints: dict[str, Any],
+        tracks_crashes: bool = True,
+        with_connections: bool = False,
+        inbound_mbps: float | None = None,
+        **resources: Any,
     ) -> ServerRig:
-        return ServerRig(ctx, server_spec(*endpoints, **resources), tracks_crashes=tracks_crashes)
+        spec = server_spec(*endpoints, **resources)
+        context = make_context(Kernel())
+        return ServerRig(
+            context,
+            spec,
+            tracks_crashes=tracks_crashes,
+            with_connections=with_connections,
+            inbound_mbps=inbound_mbps,
+        )
 
     return make
 

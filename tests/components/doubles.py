@@ -2,7 +2,8 @@
 
 Each seam has a small interface and a double here: a :class:`FakeServerView`
 for balancing policies, a :class:`RecordingCaller` for whatever makes calls
-(it records every reply and failure), and a :class:`ServerRig` that wires one
+(it records every reply and failure), a :class:`LinkEdge` for an edge with a
+bandwidth (a real link behind it), and a :class:`ServerRig` that wires one
 real :class:`~asyncflow.components.server.Server` to such a caller through a
 real :class:`~asyncflow.components.sites.CallSite`, :class:`SiteEntry` and
 :class:`~asyncflow.components.program.Plan`, with replies handed back at once
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from asyncflow.components.bandwidth import SharedLink
 from asyncflow.components.calls import Call
 from asyncflow.components.context import RunContext
 from asyncflow.components.program import Plan
@@ -25,12 +27,12 @@ from asyncflow.components.sites import CallSite, SiteEntry
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams, WorkTable, uniform_column
 from asyncflow.metrics.levels import Level
-from asyncflow.metrics.phases import SLOTS
+from asyncflow.metrics.phases import HOP_OUT, SLOTS
 from asyncflow.metrics.requests import CriticalPathLog, Reasons, RequestLog
 from asyncflow.scenario import ScenarioBuilder
 from asyncflow.scenario import Server as ServerSpec
 
-ROWS = 256
+ROWS = 4096
 """Request rows opened in a context's log (root calls use rows below it)."""
 
 
@@ -108,12 +110,33 @@ def server_spec(*endpoints: dict[str, Any], **resources: Any) -> ServerSpec:
     return scenario.topology_graph.nodes.servers[0]
 
 
+class LinkEdge:
+    """An edge double with a bandwidth: a real link, a phase slot, a count of transfers."""
+
+    def __init__(self, ctx: RunContext, bandwidth_mbps: float, slot: int = HOP_OUT) -> None:
+        self.slot = slot
+        self.link = SharedLink(ctx, bandwidth_mbps)
+        self.in_transit = 0
+
+    def enter_transit(self, time: float) -> None:
+        self.in_transit += 1
+
+    def leave_transit(self, time: float) -> None:
+        self.in_transit -= 1
+
+
 def wire_site(
-    ctx: RunContext, server: Server, caller: Any, endpoint: str | None = None, index: int = 0
+    ctx: RunContext,
+    server: Server,
+    caller: Any,
+    endpoint: str | None = None,
+    index: int = 0,
+    inbound: LinkEdge | None = None,
 ) -> CallSite:
     """A call site from ``caller`` to ``server``, its entry and plans, replies handed back at once.
 
-    The site's sender schedules the arrival at the server at the send time.
+    The site's sender schedules the arrival at the server at the send time;
+    with an ``inbound`` edge, request bodies are received over its link first.
     """
     key = f"unit:{endpoint or '*'}"
     site = CallSite(index, key, caller, server.id, endpoint, server.index + 1, 0)
@@ -125,7 +148,8 @@ def wire_site(
     if fixed is None and len(plans) == 1:
         fixed = plans[0]
     picks = WorkTable(ctx.streams, f"{key}:pick", (uniform_column,)) if fixed is None else None
-    site.entries[server.index] = SiteEntry(plans, fixed, picks)
+    site.entries[server.index] = SiteEntry(plans, fixed, picks, bodies=inbound is not None)
+    site.inbound[server.index] = inbound
     site.replies[server.index] = caller.on_reply
     site.reply_edges[server.index] = SimpleNamespace(link=None)  # replies carry no body
     site.send = lambda time, call: ctx.kernel.schedule(time, server.arrive, call)
@@ -135,11 +159,20 @@ def wire_site(
 class ServerRig:
     """One real server fed by a recording caller through real call sites."""
 
-    def __init__(self, ctx: RunContext, spec: ServerSpec, *, tracks_crashes: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: RunContext,
+        spec: ServerSpec,
+        *,
+        tracks_crashes: bool = True,
+        with_connections: bool = False,
+        inbound_mbps: float | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.inbound = LinkEdge(ctx, inbound_mbps) if inbound_mbps is not None else None
         self.kernel = ctx.kernel
         self.caller = RecordingCaller(ctx)
-        self.server = Server(ctx, spec, 0, tracks_crashes)
+        self.server = Server(ctx, spec, 0, tracks_crashes, with_connections)
         self._sites: dict[str | None, CallSite] = {}
         self._rows = 0
 
@@ -147,7 +180,9 @@ class ServerRig:
         """The site calling ``endpoint`` (or the only one) of the server."""
         site = self._sites.get(endpoint)
         if site is None:
-            site = wire_site(self.ctx, self.server, self.caller, endpoint, len(self._sites))
+            site = wire_site(
+                self.ctx, self.server, self.caller, endpoint, len(self._sites), self.inbound
+            )
             self._sites[endpoint] = site
         return site
 
@@ -172,3 +207,12 @@ def area(level: Level, until: float) -> float:
     """The exact integral of a level from 0 to ``until`` (flushes it)."""
     level.flush(until)
     return level.area_after_warm_up
+
+
+def bare_site(caller: Any, target_id: str = "srv-1") -> CallSite:
+    """A call site from ``caller`` to ``target_id`` with nothing wired behind it.
+
+    Enough for parts that only hold calls or fail them back to their caller
+    (listeners, pools, links).
+    """
+    return CallSite(0, f"unit>{target_id}", caller, target_id, None, 1, 0)

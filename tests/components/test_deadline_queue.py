@@ -11,10 +11,9 @@ from asyncflow.engine.timeouts import DeadlineQueue
 
 
 class Expired:
-    """The ``expire`` callback: records ``(time, item)`` and the heap size at that moment."""
+    """The ``expire`` callback: records ``(time, item)``."""
 
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
+    def __init__(self) -> None:
         self.log: list[tuple[float, Any]] = []
 
     def __call__(self, time: float, item: Any) -> None:
@@ -22,8 +21,8 @@ class Expired:
 
 
 @pytest.fixture
-def expired(kernel: Kernel) -> Expired:
-    return Expired(kernel)
+def expired() -> Expired:
+    return Expired()
 
 
 def pending(kernel: Kernel) -> int:
