@@ -157,11 +157,6 @@ def test_an_item_added_from_inside_an_expiry_expires_on_time(kernel: Kernel) -> 
     assert log == [(k / 2 + 1.0, "ab"[k % 2]) for k in range(10)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_sweep clears _pending before expiring, so an add() from inside expire arms an "
-    "event and the sweep arms another: one extra pending event per re-entrant add",
-)
 def test_an_item_added_from_inside_an_expiry_keeps_one_pending_event(kernel: Kernel) -> None:
     _, heap_sizes = recurring(kernel)
     assert max(heap_sizes) == 1

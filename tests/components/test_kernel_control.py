@@ -193,11 +193,6 @@ def test_a_nan_pushed_onto_the_heap_makes_run_raise(kernel: Kernel, log: Log) ->
     assert log.calls == [(1.0, "fine")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="step() treats a NaN at the top of the heap like an empty heap (peek() is not "
-    "finite): it returns False, silently, with the event still pending",
-)
 def test_a_nan_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log: Log) -> None:
     kernel.schedule(1.0, log, "fine")
     heappush(kernel.heap, (math.nan, kernel.next_seq(), log, "bad"))
@@ -216,11 +211,6 @@ def test_a_past_event_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log:
     assert log.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run() checks times only when the loop stops; an event pushed in the past runs "
-    "and the clock goes back, though its docstring says it raises SimulationError",
-)
 def test_a_past_event_pushed_onto_the_heap_makes_run_raise(kernel: Kernel, log: Log) -> None:
     kernel.run(5.0)
     heappush(kernel.heap, (3.0, kernel.next_seq(), log, "past"))

@@ -431,11 +431,6 @@ def test_cancelling_twice_or_after_the_reply_does_nothing(rig: ServerRig) -> Non
     assert levels_now(rig) == IDLE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="go_down fails every call inside, cancelled ones too: a call cancelled on CPU "
-    "reaches its caller's on_failure though a cancelled call answers nobody",
-)
 def test_a_call_cancelled_on_cpu_answers_nobody_when_the_server_goes_down(
     make_rig: MakeRig,
 ) -> None:

@@ -557,7 +557,12 @@ class Server:
             settle(call, time)
             if call.state in (ON_CPU, IN_IO):
                 kernel.cancel(call.ev)
-            elif call.state == AWAITING:
+            if call.cancelled:  # withdrawn while on CPU: it answers nobody
+                call.state = DONE
+                self.cancelled += 1
+                self.ctx.close_call(time, call, self._cancelled)
+                continue
+            if call.state == AWAITING:
                 self._drop_kids(time, call, None)
             call.conn = None  # died with the server
             call.state = DONE

@@ -10,11 +10,12 @@ Cancelling is lazy: the handle goes into a set and the event is skipped when
 it reaches the top of the heap. Components on the hot path push onto
 :attr:`Kernel.heap` directly (``heappush`` with :attr:`Kernel.next_seq`)
 instead of calling :meth:`Kernel.schedule`; that saves a Python call per
-event (measured in ``bench/kernel.py``). Such pushes are not checked: they
-add durations drawn by samplers that refuse values that are not finite and
-non-negative (``engine.streams.checked``), so a push is never in the past.
-:meth:`run` still refuses a time that is not a number when it reaches the
-top of the heap (a NaN would otherwise end the run early, silently).
+event (measured in ``bench/kernel.py``). Such pushes are not checked when
+they are made (they add durations drawn by samplers that refuse values that
+are not finite and non-negative, ``engine.streams.checked``); :meth:`run`
+refuses an event in the past when it pops one (one comparison per event)
+and a time that is not a number when it reaches the top of the heap (a NaN
+would otherwise end the run early, silently).
 
 The clock runs to a time (:meth:`run`, repeatable in slices), one event at a
 time (:meth:`step`), and can be stopped from inside an event (:meth:`stop`).
@@ -79,11 +80,16 @@ class Kernel:
         return heap[0][0] if heap else math.inf
 
     def step(self) -> bool:
-        """Run the next pending event; return False when none is left."""
-        if not math.isfinite(self.peek()):
+        """Run the next pending event; return False when none is left.
+
+        Raises:
+            SimulationError: On an event in the past or at a time that is not a number.
+        """
+        time = self.peek()
+        if time == math.inf:
             return False
-        time, _, callback, arg = heappop(self.heap)
         self._check(time)
+        time, _, callback, arg = heappop(self.heap)
         self.now = time
         callback(time, arg)
         return True
@@ -113,6 +119,7 @@ class Kernel:
         heap = self.heap
         cancelled = self._cancelled
         pop = heappop
+        now = self.now
         self._running = True
         try:
             while heap and heap[0][0] <= until:
@@ -120,7 +127,9 @@ class Kernel:
                 if cancelled and seq in cancelled:
                     cancelled.discard(seq)
                     continue
-                self.now = time
+                if time < now:  # a direct push in the past (a bug): refuse it
+                    self._check(time)
+                self.now = now = time
                 callback(time, arg)
         except _StopRun:
             return False

@@ -69,7 +69,7 @@ def checked(values: np.ndarray, what: str) -> np.ndarray:
         SimulationError: Naming ``what`` drew them.
     """
     if not np.isfinite(values).all() or (values.size and values.min() < 0.0):
-        bad = values[~np.isfinite(values) | (values < 0.0)][0]
+        bad = float(values[~np.isfinite(values) | (values < 0.0)][0])
         raise SimulationError(f"{what} produced the sample {bad!r}: durations must be finite >= 0")
     return values
 
@@ -105,7 +105,7 @@ class WorkTable:
         makers: Sequence[ColumnMaker],
         block: int = 1024,
     ) -> None:
-        if block & (block - 1):
+        if block <= 0 or block & (block - 1):
             raise ValueError(f"block must be a power of two (got {block})")
         self._streams = streams
         self._name = name

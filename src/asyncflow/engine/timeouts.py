@@ -76,12 +76,14 @@ class DeadlineQueue:
         heappush(self._heap, (at, self._next_seq(), self._sweep, None))
 
     def _sweep(self, time: float, _: object) -> None:
-        self._pending = False
+        # Still marked pending while sweeping: an add() from inside an expiry
+        # does not arm an event of its own; the one armed below covers it.
         entries = self._entries
         while entries and (not entries[0].live or entries[0].at <= time):
             entry = entries.popleft()
             if entry.live:
                 entry.live = False
                 self._expire(time, entry.item)
+        self._pending = False
         if entries:
             self._arm(entries[0].at)
