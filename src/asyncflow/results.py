@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -338,6 +339,7 @@ class Results:
         call_tallies: dict[tuple[str, str], CallTally] | None = None,
         node_calls: dict[str, NodeCalls] | None = None,
         places: tuple[str, ...] = (),
+        summarize: Callable[[Results], dict[str, Any]] | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -367,6 +369,7 @@ class Results:
             i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
         }
         self.fault_windows = fault_windows_of(scenario)
+        self._summarize = summarize
         self._summary: dict[str, Any] | None = None
 
     @property
@@ -480,13 +483,20 @@ class Results:
     def summary(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict (see docs/reference/summary.md).
 
-        Composed by :func:`asyncflow.analysis.summary.summarize`, once: later
+        Composed once by the summarizer the results were built with (the
+        simulation passes :func:`asyncflow.analysis.summary.summarize`); later
         calls return the same dictionary.
+
+        Raises:
+            TypeError: For results built by hand without a summarizer.
         """
         if self._summary is None:
-            from asyncflow.analysis.summary import summarize
-
-            self._summary = summarize(self)
+            if self._summarize is None:
+                raise TypeError(
+                    "these results were built without a summarizer: pass "
+                    "summarize=asyncflow.analysis.summary.summarize to Results"
+                )
+            self._summary = self._summarize(self)
         return self._summary
 
     # ------------------------------------------------------------------ tables

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.summary import summarize
 from asyncflow.components.calls import (
     DONE,
     HANDSHAKING,
@@ -220,6 +221,7 @@ class Simulation:
                 for sid, s in self.servers.items()
             },
             places=tuple(ctx.log.places),
+            summarize=summarize,
         )
 
     def _live_calls(self) -> Iterator[Call]:

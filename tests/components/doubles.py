@@ -6,7 +6,7 @@ for balancing policies, a :class:`RecordingCaller` for whatever makes calls
 bandwidth (a real link behind it), and a :class:`ServerRig` that wires one
 real :class:`~asyncflow.components.server.Server` to such a caller through a
 real :class:`~asyncflow.components.sites.CallSite`, :class:`SiteEntry` and
-:class:`~asyncflow.components.program.Plan`, with replies handed back at once
+:class:`~asyncflow.components.sites.Plan`, with replies handed back at once
 (no edges, no client, no generator).
 """
 
@@ -21,9 +21,8 @@ import numpy as np
 from asyncflow.components.bandwidth import SharedLink
 from asyncflow.components.calls import Call
 from asyncflow.components.context import RunContext
-from asyncflow.components.program import Plan
 from asyncflow.components.server import Server
-from asyncflow.components.sites import CallSite, SiteEntry
+from asyncflow.components.sites import CallSite, Plan, SiteEntry
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams, WorkTable, uniform_column
 from asyncflow.metrics.levels import Level

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from asyncflow.analysis.summary import summarize
 from asyncflow.results import Results
 
 HOSTILE = {
@@ -59,4 +60,5 @@ def hostile_results(results: Results, names: dict[str, str] = HOSTILE) -> Result
         requests=results.requests,
         levels={(names.get(n, n), m): v for (n, m), v in results._levels.items()},
         refused={names.get(n, n): v for n, v in results.refused.items()},
+        summarize=summarize,
     )

@@ -38,8 +38,7 @@ from asyncflow.metrics.phases import (
 )
 
 if TYPE_CHECKING:
-    from asyncflow.components.program import Plan
-    from asyncflow.components.sites import CallSite
+    from asyncflow.components.sites import CallSite, Plan
 
 COMPLETED_CODE: Final = 1  # Call.code of an answered call (the request log's COMPLETED)
 

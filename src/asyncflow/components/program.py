@@ -9,7 +9,7 @@ jumps to the first operation of the arm drawn, each arm ending with a
 reserved when the request is admitted.
 
 The random durations and choices of a program are columns of a per-request
-:class:`~asyncflow.engine.streams.WorkTable` (see :class:`Plan`); constant
+:class:`~asyncflow.engine.streams.WorkTable` (see ``sites.Plan``); constant
 durations are kept in the operation and cost no draw.
 """
 
@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from asyncflow.engine.sampling import block_drawer
-from asyncflow.engine.streams import ColumnMaker, WorkTable, uniform_column
+from asyncflow.engine.streams import ColumnMaker, uniform_column
 
 if TYPE_CHECKING:
-    from asyncflow.components.sites import CallSite
     from asyncflow.scenario import Distribution, Step
 
 CPU_OP: Final = 0
@@ -170,36 +169,6 @@ def compile_endpoint(index: int, spec: Any, prefix_cpu: Distribution | None = No
         request_bytes=spec.request_kb * KIB,
         response_bytes=spec.response_kb * KIB,
     )
-
-
-class Plan:
-    """A program as run for one call site: its per-request draws and its calls.
-
-    Replicas reached from the same site with the same program share one
-    plan's table, so a request's work does not depend on the replica.
-
-    Attributes:
-        program: The endpoint's program.
-        index: The endpoint's index at its server.
-        ops: The program's operations.
-        ram_mb: RAM reserved while inside.
-        receives: Whether calls bring a request body.
-        control: Whether the program has branches (CPU may follow CPU).
-        table: Per-request draws (None when the program draws nothing).
-        children: For each ``CALL_OP`` (by position), the sites of its calls.
-    """
-
-    __slots__ = ("children", "control", "index", "ops", "program", "ram_mb", "receives", "table")
-
-    def __init__(self, program: Program, table: WorkTable | None) -> None:
-        self.program = program
-        self.index = program.index
-        self.ops = program.ops
-        self.ram_mb = program.ram_mb
-        self.receives = program.request_bytes > 0.0
-        self.control = any(op.kind >= BRANCH_OP for op in program.ops)
-        self.table = table
-        self.children: dict[int, tuple[CallSite, ...]] = {}
 
 
 def uniform_columns(count: int) -> tuple[ColumnMaker, ...]:

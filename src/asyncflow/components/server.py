@@ -51,11 +51,10 @@ from asyncflow.components.program import (
     IO_OP,
     JUMP_OP,
     Op,
-    Plan,
     Program,
     compile_endpoint,
 )
-from asyncflow.components.sites import SiteEntry
+from asyncflow.components.sites import Plan, SiteEntry
 from asyncflow.engine.resource import Resource
 from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT

@@ -17,16 +17,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from asyncflow.components.program import BRANCH_OP, Program
 from asyncflow.engine.streams import WorkTable
 from asyncflow.errors import SimulationError
 
-if TYPE_CHECKING:
-    from asyncflow.components.calls import Call
-    from asyncflow.components.program import Plan
-
-Send = Callable[[float, "Call"], None]
+Send = Callable[[float, Any], None]
+"""Sends a call (a ``calls.Call``) at a time; sites hold them, calls use sites."""
 
 
 class Caller(Protocol):
@@ -34,11 +32,41 @@ class Caller(Protocol):
 
     id: str
 
-    def on_reply(self, time: float, call: Call) -> None:
+    def on_reply(self, time: float, call: Any) -> None:
         """A reply (an answer or an error) arrives back."""
 
-    def on_failure(self, time: float, call: Call) -> None:
+    def on_failure(self, time: float, call: Any) -> None:
         """The call failed where no server answers (refused, dropped, no server up)."""
+
+
+class Plan:
+    """A program as run for one call site: its per-request draws and its calls.
+
+    Replicas reached from the same site with the same program share one
+    plan's table, so a request's work does not depend on the replica.
+
+    Attributes:
+        program: The endpoint's program.
+        index: The endpoint's index at its server.
+        ops: The program's operations.
+        ram_mb: RAM reserved while inside.
+        receives: Whether calls bring a request body.
+        control: Whether the program has branches (CPU may follow CPU).
+        table: Per-request draws (None when the program draws nothing).
+        children: For each ``CALL_OP`` (by position), the sites of its calls.
+    """
+
+    __slots__ = ("children", "control", "index", "ops", "program", "ram_mb", "receives", "table")
+
+    def __init__(self, program: Program, table: WorkTable | None) -> None:
+        self.program = program
+        self.index = program.index
+        self.ops = program.ops
+        self.ram_mb = program.ram_mb
+        self.receives = program.request_bytes > 0.0
+        self.control = any(op.kind >= BRANCH_OP for op in program.ops)
+        self.table = table
+        self.children: dict[int, tuple[CallSite, ...]] = {}
 
 
 class SiteEntry:

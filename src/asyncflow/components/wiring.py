@@ -26,9 +26,9 @@ from asyncflow.components.context import RunContext
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
 from asyncflow.components.policies import make_policy
-from asyncflow.components.program import CALL_OP, Plan, Program
+from asyncflow.components.program import CALL_OP, Program
 from asyncflow.components.server import Server
-from asyncflow.components.sites import CallSite, SiteEntry
+from asyncflow.components.sites import CallSite, Plan, SiteEntry
 from asyncflow.engine.resource import Resource
 from asyncflow.engine.streams import WorkTable, uniform_column
 from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_REPLY
