@@ -19,6 +19,7 @@ from asyncflow.components.calls import (
     Call,
     cut_transit,
     fold_pending,
+    settle,
     totals,
 )
 from asyncflow.components.context import RunContext
@@ -182,14 +183,36 @@ class Simulation:
                 phases[late, column] -= (finished[late] - end).astype(np.float32)
             outcome[late] = IN_FLIGHT
             finished[late] = np.nan
+        live = list(self._live_calls())
         roots: dict[int, Call] = {}
-        for call in self._live_calls():
+        for call in live:
             while call.parent is not None:
                 call = call.parent
             roots.setdefault(id(call), call)
         for root in sorted(roots.values(), key=lambda c: c.root):
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
+        if self.ctx.calls is not None:
+            self._close_call_log(live)
+
+    def _close_call_log(self, live: list[Call]) -> None:
+        """Calls answered after the horizon are in flight; those in flight keep their phases."""
+        calls = self.ctx.calls
+        if calls is None:
+            return
+        end_s = np.frombuffer(calls.end, dtype=np.float64)
+        late = np.flatnonzero(end_s > self.end_s)
+        if late.size:
+            kept = calls.phases.kept
+            if HOP_REPLY in kept:  # the reply was on its way: cut it at the horizon
+                column = calls.phases.view()[:, kept.index(HOP_REPLY)]
+                column[late] -= (end_s[late] - self.end_s).astype(np.float32)
+            np.frombuffer(calls.outcome, dtype=np.int8)[late] = IN_FLIGHT
+            end_s[late] = np.nan
+        for call in live:
+            if call.cid >= 0:
+                settle(call, self.end_s)
+                calls.phases.write(call.cid, call.ph)
 
     def results(self, wall_s: float = 0.0) -> Results:
         """Collect the finished run's records as :class:`~asyncflow.results.Results`."""

@@ -172,7 +172,9 @@ def run(
     )
     _check_extras(report=report is not None, parquet=table == "parquet")
     model = _single_warm_up(path, load(path), warm_up)
-    results = simulate(path, model, seed, quiet=quiet)
+    # The call table is kept when something reads it: the trace, the files under --out.
+    record = trace is not None or out is not None
+    results = simulate(path, model, seed, quiet=quiet, record_calls=record)
     if not quiet:
         print_run_summary(results, console())
     with writing():
@@ -213,14 +215,21 @@ def _single_warm_up(path: Path, model: Scenario, text: str | None) -> Scenario:
         exit_usage(f"error: {as_option(str(error))}")
 
 
-def simulate(path: Path, model: Scenario, seed: int | None, *, quiet: bool = False) -> Results:
+def simulate(
+    path: Path,
+    model: Scenario,
+    seed: int | None,
+    *,
+    quiet: bool = False,
+    record_calls: bool = False,
+) -> Results:
     """Run a validated scenario with a progress bar, turning deliberate errors into exits."""
     from asyncflow.simulation import Simulation
 
     if seed is None:
         seed = model.sim_settings.seed if model.sim_settings.seed is not None else 0
     try:
-        simulation = Simulation(model, seed)
+        simulation = Simulation(model, seed, record_calls=record_calls)
         bar = console(stderr=True)
         with run_progress(bar, simulation.end_s, enabled=not quiet and bar.is_terminal) as step:
             return simulation.run(progress=step)

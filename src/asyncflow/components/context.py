@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from asyncflow.components.calls import DONE, Call, totals
+from asyncflow.components.calls import DONE, Call
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import Level
@@ -84,4 +84,4 @@ class RunContext:
             server = call.server
             index = server.index if server is not None else -1
             endpoint = call.plan.index if server is not None else -1
-            calls.close(call.cid, time, outcome, index, endpoint, totals(call))
+            calls.close(call.cid, time, outcome, index, endpoint, call.ph)

@@ -13,7 +13,8 @@ waited for) with that call's own phases: the attribution of a request's
 time to the nodes where it was spent.
 
 :class:`CallLog`, kept only when asked for, holds one row per call (request
-calls included): parent, node, endpoint, start, end, outcome and phases.
+calls included): parent, node, endpoint, start, end, outcome and its own
+phases (the time it waited for its calls is the rest of its duration).
 """
 
 from __future__ import annotations

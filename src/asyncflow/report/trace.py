@@ -16,14 +16,20 @@ format wants the spans of one thread to nest, so every process is split into
 lanes (``tid``): a span goes to the first lane free at its start. One span per
 phase: network hops on their edge, the server phases on the server.
 
-Span start times are rebuilt from the generation time and the phases'
-durations in path order: the hops up to the server, then at the server
-``handshake``, ``connection_wait``, ``ram_wait``, then ``cpu_wait``, ``cpu``
-and ``io``, then the way back. The engine records each phase's total per
-request, not each step, so for an endpoint with several CPU and I/O steps the
-order inside the server is approximate (all core waits, then all CPU, then all
-I/O); each span's duration is exact, and the request's spans end exactly at
-its finish time.
+When the run recorded its calls (``Results.calls``: the command line does
+with ``--trace``), each traced request's calls are spans with their real
+start and end, nested under the request's span on the ``requests`` track
+(calls made in parallel on lanes of their own, so that each lane nests), and
+the phases are drawn call by call on the nodes where they happened.
+
+Phase start times are rebuilt from the call's (or request's) start and its
+phases' durations in path order: the hops up to the server, then at the
+server ``handshake``, ``connection_wait``, ``ram_wait``, then ``cpu_wait``,
+``cpu`` and ``io``, the wait for the calls it made, then the way back. The
+engine records each phase's total per call, not each step, so for an endpoint
+with several CPU and I/O steps the order inside the server is approximate
+(all core waits, then all CPU, then all I/O); each span's duration is exact,
+and the reply's span ends exactly at the call's end.
 
 Event windows are instant markers (global scope) at their start and end, and
 spans on an ``events`` track.
@@ -34,12 +40,25 @@ from __future__ import annotations
 import heapq
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asyncflow.analysis.attribution import hop_edges
+from asyncflow.metrics.phases import (
+    CONNECTION_WAIT,
+    CPU,
+    CPU_WAIT,
+    HANDSHAKE,
+    HOP_BALANCER,
+    HOP_GENERATOR,
+    HOP_OUT,
+    HOP_REPLY,
+    IO,
+    RAM_WAIT,
+)
 from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
 
 if TYPE_CHECKING:
@@ -49,6 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = ["select_requests", "trace_events", "write_trace"]
 
+_Span = tuple[str, str, float, float, int]  # (node, phase, start_s, end_s, request id)
+_SLOT = {"ram_wait": RAM_WAIT, "cpu_wait": CPU_WAIT, "cpu": CPU, "io": IO}
 _NS_PER_S = 1_000_000_000
 _NS_PER_US = 1000
 _SERVER_ORDER = ("handshake", "connection_wait", "ram_wait", "cpu_wait", "cpu", "io")
@@ -103,6 +124,51 @@ def _us(ns: int) -> float:
     return ns / _NS_PER_US
 
 
+@dataclass(frozen=True, slots=True)
+class _CallSpan:
+    """A traced call: its row in the call table, its parent's row, its request, its times."""
+
+    row: int
+    parent: int
+    root: int
+    start: float
+    end: float
+
+
+class _Nest:
+    """Lanes of the ``requests`` track where a call's span nests in its caller's.
+
+    Calls are placed in start order, callers first. A call goes on its
+    caller's lane unless a sibling still open there overlaps it (calls made
+    in parallel): then on the first lane whose open spans all contain it, or
+    a new one. Each lane keeps the stack of its spans still open, so every
+    lane nests and placing costs the depth of the call tree.
+    """
+
+    def __init__(self) -> None:
+        self.lanes = 0
+        self._open: list[list[tuple[int, int]]] = []  # per lane: spans still open (ns)
+        self._lane_of: dict[int, int] = {}  # call row -> lane
+
+    def place(self, call: _CallSpan, start: int, end: int) -> int:
+        """The lane of a call."""
+        parent = self._lane_of.get(call.parent)
+        order = ([parent] if parent is not None else []) + list(range(self.lanes))
+        for lane in order:
+            stack = self._open[lane]
+            while stack and stack[-1][1] <= start:
+                stack.pop()
+            if all(s <= start and end <= e for s, e in stack):
+                break
+        else:
+            lane = self.lanes
+            self.lanes += 1
+            self._open.append([])
+        self._open[lane].append((start, end))
+        self._lane_of[call.row] = lane
+        return lane
+
+
 class _Lanes:
     """Assigns spans of one process to the first lane free at their start."""
 
@@ -150,6 +216,56 @@ def _spans(results: Results, ids: np.ndarray) -> list[tuple[str, str, float, flo
                 spans.append((node, phase, t, t + duration, rid))
                 t += duration
     return spans
+
+
+def _call_spans(results: Results, ids: np.ndarray) -> tuple[list[_CallSpan], list[_Span]]:
+    """The traced requests' calls, and their phases on the nodes where they happened."""
+    calls = results.calls
+    if calls is None:  # pragma: no cover - the caller checks
+        return [], []
+    rows = np.flatnonzero(np.isin(calls.root, ids))
+    rows = rows[np.lexsort((rows, calls.start_s[rows], calls.root[rows]))]
+    spans: list[_Span] = []
+    tree: list[_CallSpan] = []
+    for row in rows.tolist():
+        start = float(calls.start_s[row])
+        end = float(calls.end_s[row])
+        if not math.isfinite(end):
+            end = results.end_s
+        tree.append(_CallSpan(row, int(calls.parent[row]), int(calls.root[row]), start, end))
+        spans += _phase_spans(results, row, start, end)
+    return tree, spans
+
+
+def _phase_spans(results: Results, row: int, start: float, end: float) -> list[_Span]:
+    """One call's own phases laid out in path order from its start."""
+    calls = results.calls
+    if calls is None:  # pragma: no cover - the caller checks
+        return []
+    slots = calls.slots[row].astype(float)
+    server = int(calls.server[row])
+    edges = results.sites[int(calls.site[row])].edges.get(server, (None, None, None, None))
+    root = int(calls.root[row])
+    order: list[tuple[str, str, float]] = [
+        (_edge_name(edges, 0), "network", slots[HOP_GENERATOR]),
+        (_edge_name(edges, 1), "handshake", slots[HANDSHAKE]),
+        (_edge_name(edges, 1), "network", slots[HOP_OUT]),
+        (_edge_name(edges, 2), "network", slots[HOP_BALANCER]),
+    ]
+    if server >= 0:
+        sid = results.server_ids[server]
+        order.append((sid, "connection_wait", slots[CONNECTION_WAIT]))
+        order += [(sid, phase, slots[_SLOT[phase]]) for phase in _SERVER_ORDER[2:]]
+    spans: list[_Span] = []
+    t = start
+    for node, phase, duration in order:
+        if duration > 0:
+            spans.append((node, phase, t, min(t + duration, end), root))
+            t += duration
+    reply = slots[HOP_REPLY]
+    if reply > 0:
+        spans.append((_edge_name(edges, 3), "network", max(t, end - reply), end, root))
+    return [span for span in spans if span[3] > span[2]]
 
 
 def _edge_name(path: tuple[str | None, ...], hop: int) -> str:
@@ -212,14 +328,21 @@ def trace_events(
                     "args": {"kind": window.kind, "target": window.target},
                 }
             )
-    for rid in ids.tolist():
-        end = float(r.finished_s[rid])
-        code = int(r.outcome[rid])
-        outcome = "completed" if code == COMPLETED else f"failed: {reasons[code]}"
-        args = {"cat": "request", "request_id": rid, "outcome": outcome}
-        if math.isfinite(end):
-            span("requests", f"request {rid}", float(r.generated_s[rid]), end, args)
-    spans = sorted(_spans(results, ids), key=lambda item: (item[2], item[4]))
+    if results.calls is not None:
+        tree, phase_spans = _call_spans(results, ids)
+        nested, count = _nested_calls(results, tree, pids["requests"])
+        events += nested
+        lanes["requests"].free_at = [0] * count  # the lanes' names, in the metadata
+        spans = sorted(phase_spans, key=lambda item: (item[2], item[4]))
+    else:
+        for rid in ids.tolist():
+            end = float(r.finished_s[rid])
+            code = int(r.outcome[rid])
+            outcome = "completed" if code == COMPLETED else f"failed: {reasons[code]}"
+            args = {"cat": "request", "request_id": rid, "outcome": outcome}
+            if math.isfinite(end):
+                span("requests", f"request {rid}", float(r.generated_s[rid]), end, args)
+        spans = sorted(_spans(results, ids), key=lambda item: (item[2], item[4]))
     for node, phase, start, end, rid in spans:
         span(node, phase, start, end, {"cat": "phase", "request_id": rid})
     return {
@@ -233,6 +356,54 @@ def trace_events(
             "slowest": slowest,
         },
     }
+
+
+def _nested_calls(
+    results: Results, tree: list[_CallSpan], pid: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Span events of the traced calls on the ``requests`` track, and the lanes used.
+
+    Each call nests in its caller's span.
+    """
+    calls = results.calls
+    if calls is None:  # pragma: no cover - the caller checks
+        return [], 0
+    names = calls.reason_names
+    nest = _Nest()
+    events: list[dict[str, Any]] = []
+    for call in sorted(tree, key=lambda c: (c.start, c.parent >= 0, c.row)):
+        start, end = _ns(call.start), _ns(call.end)
+        lane = nest.place(call, start, end)
+        code = int(calls.outcome[call.row])
+        outcome = "in flight" if code == IN_FLIGHT else names[code].replace("_", " ")
+        events.append(
+            {
+                "name": _call_name(results, call),
+                "cat": "request" if call.parent < 0 else "call",
+                "ph": "X",
+                "ts": _us(start),
+                "dur": _us(end - start),
+                "pid": pid,
+                "tid": lane + 1,
+                "args": {"request_id": call.root, "call_id": call.row, "outcome": outcome},
+            }
+        )
+    return events, nest.lanes
+
+
+def _call_name(results: Results, call: _CallSpan) -> str:
+    if call.parent < 0:
+        return f"request {call.root}"
+    calls = results.calls
+    site = results.sites[int(calls.site[call.row])] if calls is not None else None
+    server = int(calls.server[call.row]) if calls is not None else -1
+    endpoint = int(calls.endpoint[call.row]) if calls is not None else -1
+    target = site.target if site is not None else "?"
+    if server >= 0 and endpoint >= 0:
+        name = results.endpoint_names[server][endpoint]
+        where = results.server_ids[server]
+        return f"{where}{name}" if name.startswith("/") else f"{where}/{name}"
+    return f"call to {target}"
 
 
 def _node_order(results: Results) -> list[str]:
