@@ -194,21 +194,22 @@ class Server:
             return
         self._admit(time, call, call.plan)
 
-    def _admit(self, time: float, call: Call, plan: object) -> None:
+    def _admit(self, time: float, call: Call, plan: Plan) -> None:
         """Admit the call: RAM first (it may wait for it), then its operations."""
         self.in_progress += 1
         call.server = self
-        call.plan = plan  # type: ignore[assignment]
+        call.plan = plan
         call.pc = 0
-        table = call.plan.table
+        table = plan.table
         if table is not None:
             call.work = table.row(call.root)
         if call.parent is None:
-            self._log_server[call.root] = self.index
-            self._log_endpoint[call.root] = call.plan.index
+            root = call.root
+            self._log_server[root] = self.index
+            self._log_endpoint[root] = plan.index
         if self._inside is not None:
             self._inside[call] = None
-        ram = call.plan.ram_mb
+        ram = plan.ram_mb
         if ram:
             resource = self.ram
             if resource.waiting or ram > resource.free:
