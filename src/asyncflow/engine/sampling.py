@@ -9,6 +9,10 @@ produces, so the mean written in a scenario is the mean the simulation sees:
 * ``normal``: truncated at 0. The parent normal's parameters are solved so the
   truncated samples keep mean m and variance v (possible while v < m²).
 * ``empirical``: resampling of the given values.
+
+scipy is imported only when a truncated normal needs solving, not with this
+module: importing it costs more than a second, which every command and every
+worker process would otherwise pay.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize, stats
 
 from asyncflow.engine.streams import Sampler, blocks
 
@@ -39,6 +42,7 @@ def truncated_normal_parent(mean: float, variance: float) -> tuple[float, float]
         return mean, sigma
     if variance >= mean * mean:
         raise ValueError(f"a normal truncated at 0 cannot have mean {mean} and variance {variance}")
+    from scipy import optimize, stats
 
     def residual(params: np.ndarray) -> list[float]:
         mu, log_sigma = float(params[0]), float(params[1])
