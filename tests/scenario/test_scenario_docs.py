@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from asyncflow.scenario import Scenario, builder, parse_scenario
+from asyncflow.scenario import Scenario, builder, limits, parse_scenario
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "scenario.md"
 
@@ -88,3 +88,17 @@ def test_signature_rendering_sees_every_kind_of_parameter() -> None:
 
     assert _render("sample", sample) == 'sample(a, *rest, b="x", c=None)'
     assert _render(".kw", keyword_only) == ".kw(a, *, b=1.0)"
+
+
+def test_every_limit_is_documented_with_its_reason() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Limits") : text.index("## JSON Schema")]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    found = [value for value in vars(limits).values() if isinstance(value, limits.Limit)]
+    assert len(found) >= 25
+    undocumented = [
+        f"{limit.shown}: {limit.reason}"
+        for limit in found
+        if not any(f"`{limit.shown}` | {limit.reason} |" in row for row in rows)
+    ]
+    assert undocumented == []
