@@ -6,9 +6,8 @@ import math
 import os
 import time as wallclock
 from collections import defaultdict
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.client import Client
@@ -198,20 +197,29 @@ def uses_connections(scenario: Scenario) -> bool:
     )
 
 
-def run(scenario: Scenario | str | os.PathLike[str], *, seed: int | None = None) -> Results:
-    """Simulate ``scenario`` (a model or a YAML/JSON path) and return its results.
+def run(
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str], *, seed: int | None = None
+) -> Results:
+    """Simulate ``scenario`` and return its results.
 
     Args:
-        scenario: A validated :class:`~asyncflow.scenario.Scenario`, or a path.
-        seed: Overrides ``sim_settings.seed``; when both are absent the seed is 0.
+        scenario: A :class:`~asyncflow.scenario.Scenario` (validated again, so a
+            ``model_copy(update=...)`` cannot skip the rules), a mapping with
+            the keys of a scenario file, or the path of a YAML/JSON file.
+        seed: Overrides ``sim_settings.seed``; when both are absent the seed is
+            0. An integer from 0 to 2**64 - 1.
 
     Returns:
         The run's :class:`~asyncflow.results.Results`.
-    """
-    from asyncflow.scenario import load_scenario
 
-    if isinstance(scenario, str | os.PathLike):
-        scenario = load_scenario(Path(scenario))
-    if seed is None:
-        seed = scenario.sim_settings.seed if scenario.sim_settings.seed is not None else 0
-    return Simulation(scenario, seed).run()
+    Raises:
+        TypeError: ``scenario`` or ``seed`` of the wrong kind (named in the message).
+        ScenarioError: The scenario breaks a rule, or ``seed`` is out of range.
+    """
+    from asyncflow._arguments import scenario_argument, seed_argument
+
+    model = scenario_argument(scenario)
+    chosen = seed_argument(seed)
+    if chosen is None:
+        chosen = model.sim_settings.seed if model.sim_settings.seed is not None else 0
+    return Simulation(model, chosen).run()

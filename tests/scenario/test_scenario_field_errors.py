@@ -128,7 +128,11 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     (
         "total_simulation_time 0",
         lambda d: d["sim_settings"].update(total_simulation_time=0),
-        ["sim_settings.total_simulation_time: must be > 0 (got 0)"],
+        [
+            "sim_settings.total_simulation_time: must be >= 0.001 s: a millisecond; "
+            "the engine's periodic "
+            "steps are fractions of the run (got 0)"
+        ],
     ),
     (
         "negative ram step",
@@ -312,7 +316,7 @@ def test_message_is_the_problem_lines(lb_data: dict[str, Any]) -> None:
 
 def test_scenario_error_is_a_value_error(lb_data: dict[str, Any]) -> None:
     lb_data["sim_settings"]["total_simulation_time"] = -1
-    with pytest.raises(ValueError, match="must be > 0"):
+    with pytest.raises(ValueError, match=r"must be >= 0\.001 s"):
         parse_scenario(lb_data)
 
 

@@ -160,8 +160,11 @@ class _ShortRepr(reprlib.Repr):
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() <= _BIG_INT_BITS:
             return repr(x)
-        digits = math.floor(x.bit_length() * math.log10(2)) + 1
-        return f"<an integer of about {digits} digits>"
+        try:
+            return f"<an integer of {len(str(abs(x)))} digits>"
+        except ValueError:  # beyond Python's int-to-text limit (4300 digits by default)
+            digits = math.floor(x.bit_length() * math.log10(2)) + 1
+            return f"<an integer of about {digits} digits>"
 
 
 _SHORT_REPR: Final = _ShortRepr()

@@ -219,7 +219,9 @@ def _shape_problems(family: str, mean: float, variance: float) -> list[Problem]:
     if family == "gamma" and variance == 0:
         return [(("variance",), "must be > 0 for gamma (use deterministic)", variance)]
     if family in ("gamma", "log_normal") and spread > MAX_SPREAD.value * _ROUNDING:
-        rule = f"must be <= {MAX_SPREAD.value:g} x mean**2 for {family}: {MAX_SPREAD.reason}"
+        default = " (an omitted variance defaults to the mean)" if family == "log_normal" else ""
+        bound = f"{MAX_SPREAD.value:g} x mean**2"
+        rule = f"must be <= {bound} for {family}{default}: {MAX_SPREAD.reason}"
         return [(("variance",), rule, variance)]
     return []
 

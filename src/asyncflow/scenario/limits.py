@@ -51,6 +51,7 @@ __all__ = [
     "MAX_WINDOWS",
     "MIN_BANDWIDTH_MBPS",
     "MIN_DURATION_S",
+    "MIN_HORIZON_S",
     "Limit",
 ]
 
@@ -87,6 +88,9 @@ MAX_HORIZON_S: Final = Limit(
     1e7,
     "s",
     "about 116 days; beyond it the simulated clock (a double) can no longer tell nanoseconds apart",
+)
+MIN_HORIZON_S: Final = Limit(
+    1e-3, "s", "a millisecond; the engine's periodic steps are fractions of the run"
 )
 MIN_DURATION_S: Final = Limit(
     1e-9, "s", "a nanosecond, the resolution of the clock over the longest run"
@@ -194,6 +198,7 @@ MAX_INTEGER_DIGITS: Final = Limit(100, "digits", "no scenario number needs more"
 
 FIELD_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     ("total_simulation_time", "<="): MAX_HORIZON_S,
+    ("total_simulation_time", ">="): MIN_HORIZON_S,
     ("user_sampling_window", "<="): MAX_HORIZON_S,
     ("idle_timeout_s", "<="): MAX_HORIZON_S,
     ("t_s", "<="): MAX_HORIZON_S,

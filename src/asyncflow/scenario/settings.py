@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
 from asyncflow.scenario._types import Integer, Number
-from asyncflow.scenario.limits import MAX_HORIZON_S, MAX_SEED
+from asyncflow.scenario.limits import MAX_HORIZON_S, MAX_SEED, MIN_HORIZON_S
 
 __all__ = ["SimSettings"]
 
@@ -44,7 +44,7 @@ class SimSettings(FrozenModel):
     model_config = FrozenModel.model_config | {"json_schema_extra": _legacy_metrics_schema}
 
     total_simulation_time: Number = Field(
-        gt=0,
+        ge=MIN_HORIZON_S.value,
         le=MAX_HORIZON_S.value,
         description="Horizon of the run: simulated seconds.",
     )
