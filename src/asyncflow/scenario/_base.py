@@ -23,6 +23,7 @@ __all__ = [
     "DEF_MARKER",
     "NO_VALUE",
     "RULE_ERROR_TYPE",
+    "SCALARS",
     "FrozenModel",
     "Loc",
     "Problem",
@@ -49,6 +50,9 @@ class _NoValue:
 
 
 NO_VALUE: Final = _NoValue()
+
+SCALARS: Final = (str, int, float, type(None))
+"""Types of plain values (``bool`` is an ``int``: test it first where it matters)."""
 
 Problem = tuple[Loc, str, Any]
 """One broken rule: (location, rule text, offending value or ``NO_VALUE``)."""
@@ -137,6 +141,8 @@ def _booleans(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, bool]]:
     for key, value in data.items():
         if isinstance(value, bool):
             yield (str(key),), value
+        elif isinstance(value, SCALARS):
+            continue  # the common case, before the slower abstract-class check below
         elif isinstance(value, list | tuple):
             yield from (((str(key), i), v) for i, v in enumerate(value) if isinstance(v, bool))
         elif isinstance(value, Mapping) and not isinstance(value, BaseModel):

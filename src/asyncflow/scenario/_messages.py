@@ -112,7 +112,10 @@ def _rule_with_value(detail: Mapping[str, Any]) -> str:
     elif kind == "float_type" and _is_int(detail["input"]):
         rule, show = "is too large for a number (a double holds at most 1.8e308)", True
     elif kind in _RELATIONS and (limit := _limit_of(detail["loc"], kind, ctx)) is not None:
-        rule, show = limit.rule(_RELATIONS[kind][0]), kind != "too_long"
+        if kind == "too_long":
+            rule, show = f"must have at most {limit.shown}: {limit.reason}", False
+        else:
+            rule, show = limit.rule(_RELATIONS[kind][0]), True
     elif kind in _RULES:
         numbers = {k: f"{v:g}" if isinstance(v, int | float) else v for k, v in ctx.items()}
         rule, show = _RULES[kind].format(**numbers), kind not in _NO_VALUE_TYPES

@@ -76,21 +76,35 @@ def read_text(file: Path) -> str:
         _fail(file, "file not found")
     except OSError as exc:
         _fail(file, f"cannot read the file ({exc.strerror or exc})")
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
+    try:
+        mode = os.fstat(fd).st_mode
         for is_kind, kind in _FILE_KINDS:
             if is_kind(mode):
                 _fail(file, f"is {kind}, not a regular file: a scenario is read from a file")
-        try:
-            data = handle.read(_MAX_BYTES + 1)
-        except OSError as exc:
-            _fail(file, f"cannot read the file ({exc.strerror or exc})")
+        data = _read_at_most(fd, _MAX_BYTES + 1)
+    except OSError as exc:
+        _fail(file, f"cannot read the file ({exc.strerror or exc})")
+    finally:
+        os.close(fd)
     if len(data) > _MAX_BYTES:
         _fail(file, f"file too large: {MAX_FILE_BYTES.rule('<=')}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         _fail(file, f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Read up to ``limit`` bytes from an open file descriptor."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, min(limit - size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 # --------------------------------------------------------------------------- YAML

@@ -22,7 +22,7 @@ __all__ = ["scenario_problems"]
 _NODES: Loc = ("topology_graph", "nodes")
 _EDGES: Loc = ("topology_graph", "edges")
 _LB: Loc = (*_NODES, "load_balancer")
-_HINT_BUDGET: Final = 20
+_HINT_BUDGET: Final = 20_000  # word comparisons for suggestions, per validation
 
 
 def scenario_problems(scenario: Scenario) -> list[Problem]:
@@ -85,19 +85,20 @@ def _bandwidth_problems(scenario: Scenario) -> list[Problem]:
 
 
 class _Hints:
-    """Suggestions ("did you mean"), up to a budget.
+    """Suggestions ("did you mean"), within a budget of comparisons.
 
     A suggestion compares the word with every candidate; on a large broken
     scenario, suggesting for every problem would make validation quadratic.
+    Once the budget is spent, problems are reported without a suggestion.
     """
 
     def __init__(self, budget: int = _HINT_BUDGET) -> None:
         self._left = budget
 
     def __call__(self, word: str, candidates: Sequence[str]) -> str:
-        if self._left <= 0:
+        if len(candidates) > self._left:
             return ""
-        self._left -= 1
+        self._left -= len(candidates)
         return did_you_mean(word, candidates)
 
 
