@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from fuzz_cases import REPLACEMENTS, Mutant, check, mutants
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 
 from asyncflow.cli import app
 from asyncflow.errors import ScenarioError
-from asyncflow.scenario import parse_scenario
+from asyncflow.scenario import parse_scenario, scenario_json_schema
 
 
 def _failures(cases: tuple[Mutant, ...], *, related: bool = True) -> list[str]:
@@ -50,6 +51,33 @@ def test_mutations_of_the_examples_at_their_full_horizon() -> None:
 @pytest.mark.slow
 def test_values_at_the_bounds_run_or_are_refused() -> None:
     assert _failures(mutants("bounds")[::2], related=False) == []
+
+
+# --------------------------------------------------------------------------- the JSON Schema
+
+
+def _schema_disagreements(cases: tuple[Mutant, ...]) -> list[str]:
+    """Mutants that validate but that the exported JSON Schema refuses."""
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    found = []
+    for mutant in cases:
+        try:
+            parse_scenario(mutant.data)
+        except ScenarioError:
+            continue
+        errors = [error.message for error in validator.iter_errors(mutant.data)]
+        if errors:
+            found.append(f"{mutant.label}: {errors[0][:200]}")
+    return found
+
+
+def test_the_schema_accepts_every_mutant_that_validates() -> None:
+    assert _schema_disagreements(mutants()[1::2]) == []
+
+
+@pytest.mark.slow
+def test_the_schema_accepts_every_mutant_that_validates_at_the_bounds() -> None:
+    assert _schema_disagreements(mutants("more") + mutants("bounds")) == []
 
 
 # --------------------------------------------------------------------------- the command line

@@ -109,6 +109,24 @@ VALID: list[tuple[str, Mutation]] = [
         ),
     ),
     ("bandwidth", lambda d: edge(d, 2).update(bandwidth_mbps=100)),
+    ("explicit nulls", lambda d: edge(d, 0).update(latency={"mean": 1, "variance": None})),
+    (
+        "empirical with a null mean",
+        lambda d: edge(d, 0).update(
+            latency={"distribution": "empirical", "values": [0.1], "mean": None}
+        ),
+    ),
+    (
+        "counts with nulls",
+        lambda d: d["rqs_input"].update(
+            avg_active_users={"mean": 5, "variance": None},
+            avg_request_per_minute_per_user={"mean": 5, "values": None},
+        ),
+    ),
+    (
+        "a backlog with a socket limit",
+        lambda d: server(d)["server_resources"].update(max_connections=10, listen_backlog=5),
+    ),
 ]
 
 
@@ -192,6 +210,37 @@ BROKEN: list[tuple[str, Mutation]] = [
     ("events as text", lambda d: d.update(events="none")),
     ("profile point of three numbers", lambda d: d["rqs_input"].update(users_profile=[[0, 1, 2]])),
     ("no servers", lambda d: nodes(d).update(servers=[])),
+    ("a null mean", lambda d: edge(d, 0).update(latency={"mean": None})),
+    (
+        "a backlog without a socket limit",
+        lambda d: server(d)["server_resources"].update(listen_backlog=5),
+    ),
+    (
+        "a spike without spike_s",
+        lambda d: d.update(
+            events=[
+                {
+                    "event_id": "e",
+                    "target_id": "gen-client",
+                    "start": {"kind": "network_spike_start", "t_start": 1},
+                    "end": {"kind": "network_spike_end", "t_end": 2},
+                }
+            ]
+        ),
+    ),
+    (
+        "an outage closed by a spike end",
+        lambda d: d.update(
+            events=[
+                {
+                    "event_id": "e",
+                    "target_id": "srv-1",
+                    "start": {"kind": "server_down", "t_start": 1},
+                    "end": {"kind": "network_spike_end", "t_end": 2},
+                }
+            ]
+        ),
+    ),
 ]
 
 
@@ -203,6 +252,24 @@ def test_broken_files_fail_both(
     assert _schema_errors(validator, single_data) != []
     with pytest.raises(ScenarioError):
         parse_scenario(copy.deepcopy(single_data))
+
+
+def test_balancer_rules_in_the_schema(
+    validator: jsonschema.Draft202012Validator, lb_data: dict[str, Any]
+) -> None:
+    lb = nodes(lb_data)["load_balancer"]
+    lb.update(algorithms="weighted_round_robin")
+    assert _schema_errors(validator, lb_data) != []  # weights required
+    lb.update(weights={"srv-1": 1, "srv-2": 2})
+    assert _schema_errors(validator, lb_data) == []
+    lb.update(algorithms="round_robin")
+    assert _schema_errors(validator, lb_data) != []  # weights only with weighted_round_robin
+    lb.pop("weights")
+    lb.update(tls={"round_trips": 1, "cpu_s": 0.001})
+    assert _schema_errors(validator, lb_data) != []  # no CPU model on a balancer
+    for data in (lb_data,):
+        with pytest.raises(ScenarioError):
+            parse_scenario(copy.deepcopy(data))
 
 
 def test_weights_keyed_by_a_bad_id_fail_the_schema(

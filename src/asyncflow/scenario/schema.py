@@ -71,6 +71,7 @@ def scenario_json_schema() -> JsonSchema:
         variance=False,
     )
     defs["Step"] = _step(defs["Step"])
+    _add_pairings(defs)
     defs["ProfilePoint"] = _profile_point(defs["ProfilePoint"])
     events = schema["properties"]["events"]
     schema["properties"]["events"] = {
@@ -103,8 +104,22 @@ def _resolve_markers(value: Any) -> Any:
     return value
 
 
-def _number(description: str, **bounds: float) -> JsonSchema:
-    return {"type": "number", **bounds, "description": description}
+def _number(
+    description: str, bounds: dict[str, float] | None = None, *, nullable: bool = False
+) -> JsonSchema:
+    kind: str | list[str] = ["number", "null"] if nullable else "number"
+    return {"type": kind, **(bounds or {}), "description": description}
+
+
+def _is(kind: str, *keys: str) -> JsonSchema:
+    """Each of ``keys`` is absent or of JSON type ``kind`` (``null``: absent or null)."""
+    return {"properties": {key: {"type": kind} for key in keys}}
+
+
+def _given(*keys: str) -> JsonSchema:
+    """Each of ``keys`` is present and not null."""
+    not_null = {key: {"not": {"type": "null"}} for key in keys}
+    return {"required": list(keys), "properties": not_null}
 
 
 def _duration() -> JsonSchema:
@@ -118,13 +133,14 @@ def _duration() -> JsonSchema:
                 "default": "exponential",
                 "description": "The family; poisson is read as exponential. Left out: exponential.",
             },
-            "mean": _number("Mean of the samples, in seconds.", **mean_bounds),
+            "mean": _number("Mean of the samples, in seconds.", mean_bounds, nullable=True),
             "variance": _number(
                 "Variance of the samples, in s² (normal, log_normal, uniform, gamma).",
-                minimum=0,
+                {"minimum": 0},
+                nullable=True,
             ),
             "values": {
-                "type": "array",
+                "type": ["array", "null"],
                 "items": {"type": "number", "minimum": 0},
                 "minItems": 1,
                 "maxItems": MAX_EMPIRICAL_VALUES.value,
@@ -134,23 +150,20 @@ def _duration() -> JsonSchema:
         "allOf": [
             {
                 "if": _family_is(["empirical"]),
-                "then": {
-                    "required": ["values"],
-                    "not": {"anyOf": [{"required": ["mean"]}, {"required": ["variance"]}]},
-                },
-                "else": {"required": ["mean"], "not": {"required": ["values"]}},
+                "then": {"allOf": [_given("values"), _is("null", "mean", "variance")]},
+                "else": {"allOf": [_given("mean"), _is("null", "values")]},
             },
-            {"if": _family_is(["gamma"]), "then": {"required": ["variance"]}},
+            {"if": _family_is(["gamma"]), "then": _given("variance")},
             {
                 "if": {"properties": {"distribution": {"enum": _FIXED_VARIANCE}}},
-                "then": {"not": {"required": ["variance"]}},
+                "then": _is("null", "variance"),
             },
         ],
         "description": "A distribution of durations given by the mean (and variance) of "
         "its samples, in seconds.",
     }
     return {
-        "anyOf": [_number("A constant duration, in seconds.", **mean_bounds), mapping],
+        "anyOf": [_number("A constant duration, in seconds.", mean_bounds), mapping],
         "description": "A duration in seconds: a number (a constant) or a distribution "
         "mapping (without distribution: exponential).",
     }
@@ -169,13 +182,16 @@ def _count(
     variance: bool,
 ) -> JsonSchema:
     unit = "users" if variance else "requests per minute"
+    unused = "Not used by this count: only null is accepted."
     properties: JsonSchema = {
         "distribution": {
             "enum": families,
             "default": "poisson",
             "description": "The family; left out: poisson.",
         },
-        "mean": _number(f"Mean, in {unit}.", **minimum, maximum=maximum),
+        "mean": _number(f"Mean, in {unit}.", {**minimum, "maximum": maximum}),
+        "variance": {"type": "null", "description": unused},
+        "values": {"type": "null", "description": unused},
     }
     mapping: JsonSchema = {
         "type": "object",
@@ -187,15 +203,54 @@ def _count(
     if variance:
         properties["variance"] = _number(
             f"Variance, in {unit}² (normal only; left out: the mean).",
-            minimum=0,
-            maximum=maximum * maximum,
+            {"minimum": 0, "maximum": maximum * maximum},
+            nullable=True,
         )
         mapping["if"] = {"properties": {"distribution": {"enum": ["poisson", "deterministic"]}}}
-        mapping["then"] = {"not": {"required": ["variance"]}}
+        mapping["then"] = _is("null", "variance")
     return {
-        "anyOf": [_number(f"A constant, in {unit}.", **minimum, maximum=maximum), mapping],
+        "anyOf": [_number(f"A constant, in {unit}.", {**minimum, "maximum": maximum}), mapping],
         "description": description,
     }
+
+
+def _when(key: str, values: list[Any], then: JsonSchema) -> JsonSchema:
+    return {"if": {"required": [key], "properties": {key: {"enum": values}}}, "then": then}
+
+
+def _add_pairings(defs: dict[str, JsonSchema]) -> None:
+    """Rules between the keys of one mapping that JSON Schema can say."""
+    defs["EventStart"]["allOf"] = [
+        _when("kind", ["network_spike_start"], _given("spike_s")),
+        _when("kind", ["server_down"], _is("null", "spike_s")),
+    ]
+    defs["Event"]["allOf"] = [
+        {
+            "if": {"properties": {"start": {"properties": {"kind": {"const": start}}}}},
+            "then": {"properties": {"end": {"properties": {"kind": {"const": end}}}}},
+        }
+        for start, end in (
+            ("server_down", "server_up"),
+            ("network_spike_start", "network_spike_end"),
+        )
+    ]
+    backlog = {
+        "if": {"required": ["listen_backlog"], "properties": {"listen_backlog": {"minimum": 1}}},
+        "then": _given("max_connections"),
+    }
+    defs["ServerResources"]["allOf"] = [backlog]
+    defs["LoadBalancerResources"]["allOf"] = [backlog]
+    defs["LoadBalancer"]["allOf"] = [
+        {
+            "if": {
+                "properties": {"algorithms": {"const": "weighted_round_robin"}},
+                "required": ["algorithms"],
+            },
+            "then": _given("weights"),
+            "else": _is("null", "weights"),
+        },
+        {"properties": {"tls": {"anyOf": [{"type": "null"}, _is("null", "cpu_s")]}}},
+    ]
 
 
 def _step(generated: JsonSchema) -> JsonSchema:
@@ -203,8 +258,7 @@ def _step(generated: JsonSchema) -> JsonSchema:
     properties = generated["properties"]
     ram = _number(
         "RAM reserved while the request is in the server, in MB.",
-        exclusiveMinimum=0,
-        maximum=MAX_RAM_MB.value,
+        {"exclusiveMinimum": 0, "maximum": MAX_RAM_MB.value},
     )
     branches = [
         (_CPU_KINDS, "cpu_time", {"$ref": "#/$defs/Duration"}),
