@@ -74,7 +74,7 @@ MORE_REPLACEMENTS: tuple[tuple[str, Any], ...] = (
 
 _RENAMES = frozenset({"text", "numeric text", "long text"})
 Loc = tuple[str | int, ...]
-_PATH = re.compile(r"^(<scenario>|[A-Za-z_][\w-]*(\[\d+\]|\.[^\s:]+)*)(\.\.\.)?: \S")
+_PATH = re.compile(r"^(<scenario>|[A-Za-z_][\w-]*(\[\d+\]|\['.*?'\]|\.[^\s:]+)*)(\.\.\.)?: \S")
 
 
 @dataclass(frozen=True)

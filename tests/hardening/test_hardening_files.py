@@ -257,3 +257,21 @@ def test_problem_lists_are_cut_at_100_lines() -> None:
         parse_scenario(data)
     assert len(info.value.problems) == 101
     assert info.value.problems[-1] == "... and 50 more problems"
+
+
+def test_odd_keys_and_long_text_are_quoted_and_cut_in_messages() -> None:
+    data = yaml.safe_load(EXAMPLE.read_text("utf-8"))
+    data["topology_graph"]["nodes"]["client"]["\x1b[31mred"] = 1
+    data["topology_graph"]["nodes"]["client"]["k" * 1_000_000] = 1
+    data["rqs_input"]["avg_active_users"]["distribution"] = "p" * 1_000_000
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    assert info.value.problems == (
+        "rqs_input.avg_active_users.distribution: must be one of 'deterministic', "
+        "'exponential', 'normal', 'log_normal', 'uniform', 'gamma', 'poisson', 'empirical' "
+        "(got 'ppppppppppppppppppppppppppp...pppppppppppppppppppppppppppp')",
+        "topology_graph.nodes.client['\\x1b[31mred']: unknown field (expected one of: id, "
+        "type, connection_pool)",
+        "topology_graph.nodes.client['kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...']: unknown "
+        "field (expected one of: id, type, connection_pool)",
+    )

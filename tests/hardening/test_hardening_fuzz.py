@@ -82,7 +82,7 @@ def test_the_schema_accepts_every_mutant_that_validates_at_the_bounds() -> None:
 
 # --------------------------------------------------------------------------- the command line
 
-_LINE = re.compile(r"^(<scenario>|[A-Za-z_][\w-]*(\[\d+\]|\.[^\s:]+)*)(\.\.\.)?: \S")
+_LINE = re.compile(r"^(<scenario>|[A-Za-z_][\w-]*(\[\d+\]|\['.*?'\]|\.[^\s:]+)*)(\.\.\.)?: \S")
 
 
 @pytest.mark.parametrize("index", range(0, 5000, 125))

@@ -11,6 +11,7 @@ so pydantic adds the location of the enclosing field and
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from types import UnionType
@@ -183,15 +184,29 @@ def format_loc(loc: Loc) -> str:
         loc: Keys and indices.
 
     Returns:
-        The dotted path, or ``<scenario>`` for the top level.
+        The dotted path, or ``<scenario>`` for the top level. A key that is
+        not plain text (control characters, spaces, more than 100
+        characters) is shown quoted and cut, in brackets: ``client['a b']``.
     """
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):
+            shown = repr(str(part)[:_MAX_KEY_CHARS])
+            text += (
+                f"[{shown[:-1]}...{shown[-1]}]" if len(str(part)) > _MAX_KEY_CHARS else f"[{shown}]"
+            )
         else:
             text += f".{part}" if text else str(part)
     return text or "<scenario>"
+
+
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z0-9_./:>@+=-]{1,100}")
+_MAX_KEY_CHARS: Final = 40
+
+
+_MAX_SUGGESTED_CHARS: Final = 200
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -204,5 +219,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     Returns:
         The suggestion suffix, starting with a space, or an empty string.
     """
+    if len(word) > _MAX_SUGGESTED_CHARS:  # nothing that long is close to a valid name
+        return ""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""

@@ -130,7 +130,7 @@ def _literal_rule(value: Any, expected: str) -> tuple[str, bool]:
     if isinstance(value, str):
         hint = did_you_mean(value, choices)
         if hint:
-            return f"unknown value {value!r}{hint}", False
+            return f"unknown value {show_value(value)}{hint}", False
     if len(choices) == 1:
         return f"must be {choices[0]!r}", True
     return "must be one of " + ", ".join(repr(c) for c in choices), True
