@@ -4,12 +4,16 @@ See :mod:`fuzz_cases` for the mutations and the check. The default run takes
 every second mutant of the junk values (about 3,000, some seconds); the
 ``slow`` tests take all of them with more values, a tenth of them on the
 examples at their full horizon, and half of the values at the bounds (runs
-expected to generate more than 50,000 requests are only validated).
+expected to generate more than 50,000 requests are only validated), and run
+all of them again in a process limited to 2 GiB of address space (an
+attempt to allocate more is a ``MemoryError``, reported as a failure).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -51,6 +55,31 @@ def test_mutations_of_the_examples_at_their_full_horizon() -> None:
 @pytest.mark.slow
 def test_values_at_the_bounds_run_or_are_refused() -> None:
     assert _failures(mutants("bounds")[::2], related=False) == []
+
+
+_UNDER_A_MEMORY_LIMIT = """
+import resource, sys
+limit = 2 * 1024**3
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.path.insert(0, sys.argv[1])
+import fuzz_cases
+found = [p for m in fuzz_cases.mutants() if (p := fuzz_cases.check(m))]
+print("\\n".join(found) or "none")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="address-space limits as on Linux")
+def test_every_mutation_stays_within_2_gib_of_address_space() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "none"
 
 
 # --------------------------------------------------------------------------- the JSON Schema

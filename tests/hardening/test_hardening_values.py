@@ -193,6 +193,15 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         ],
     ),
     (
+        "sample period 1e-300",
+        lambda d: d["sim_settings"].update(sample_period_s=1e-300),
+        [
+            "sim_settings.sample_period_s: gives 5e+302 periods over total_simulation_time "
+            "(500 s), at most 1e+09 periods: time series have at most 1,000 bins, so a finer "
+            "sample_period_s shows nothing more (got 1e-300)"
+        ],
+    ),
+    (
         "deterministic users with a 1e308 profile point",
         _workload(
             avg_active_users={"mean": 1, "distribution": "deterministic"},

@@ -42,6 +42,7 @@ __all__ = [
     "MAX_PROFILE_POINTS",
     "MAX_RAM_MB",
     "MAX_RATE_PER_USER",
+    "MAX_SAMPLE_PERIODS",
     "MAX_SEED",
     "MAX_SPREAD",
     "MAX_TLS_ROUND_TRIPS",
@@ -101,6 +102,11 @@ MAX_WINDOWS: Final = Limit(
     "windows",
     "every user_sampling_window costs work even when no request arrives; raise "
     "user_sampling_window or shorten total_simulation_time",
+)
+MAX_SAMPLE_PERIODS: Final = Limit(
+    1e9,
+    "periods",
+    "time series have at most 1,000 bins, so a finer sample_period_s shows nothing more",
 )
 MAX_EVENTS: Final = Limit(
     10_000, "events", "each event is scheduled and drawn in every report; merge adjacent windows"

@@ -9,7 +9,12 @@ from pydantic import Field, model_validator
 
 from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
 from asyncflow.scenario._types import Integer, Number
-from asyncflow.scenario.limits import MAX_HORIZON_S, MAX_SEED, MIN_HORIZON_S
+from asyncflow.scenario.limits import (
+    MAX_HORIZON_S,
+    MAX_SAMPLE_PERIODS,
+    MAX_SEED,
+    MIN_HORIZON_S,
+)
 
 __all__ = ["SimSettings"]
 
@@ -101,6 +106,12 @@ class SimSettings(FrozenModel):
             rule = (
                 f"must be <= total_simulation_time ({horizon:g}): a time series needs "
                 "at least one bin inside the run"
+            )
+            problems.append((("sample_period_s",), rule, self.sample_period_s))
+        elif horizon / self.sample_period_s > MAX_SAMPLE_PERIODS.value:
+            rule = (
+                f"gives {horizon / self.sample_period_s:.3g} periods over total_simulation_time "
+                f"({horizon:g} s), at most {MAX_SAMPLE_PERIODS.shown}: {MAX_SAMPLE_PERIODS.reason}"
             )
             problems.append((("sample_period_s",), rule, self.sample_period_s))
         if problems:
