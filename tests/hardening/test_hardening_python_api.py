@@ -223,3 +223,10 @@ def test_builder_with_a_pool_and_lists_still_builds() -> None:
     )
     assert scenario.topology_graph.nodes.load_balancer is not None
     assert scenario.topology_graph.nodes.load_balancer.server_covered == ("srv-1", "srv-2")
+
+
+@pytest.mark.parametrize(("path", "kind"), [(None, "None"), (b"a.yml", "bytes"), (3, "int")])
+def test_load_scenario_refuses_what_is_not_a_path(path: object, kind: str) -> None:
+    message = f"path: expected a str or os.PathLike path of a scenario file (got {kind})"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        load_scenario(path)  # type: ignore[arg-type]

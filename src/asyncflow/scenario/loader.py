@@ -40,11 +40,15 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         The validated scenario.
 
     Raises:
+        TypeError: ``path`` is not a path.
         ScenarioFileError: The file is missing, unreadable, not a regular
             file, too large, of an unknown type, not valid YAML/JSON, or not a
             mapping at the top level.
         ScenarioError: The content breaks one or more rules (all listed).
     """
+    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+        kind = "None" if path is None else type(path).__name__
+        raise TypeError(f"path: expected a str or os.PathLike path of a scenario file (got {kind})")
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix not in (*_YAML_SUFFIXES, ".json"):
