@@ -77,11 +77,13 @@ def read_text(file: Path) -> str:
     except OSError as exc:
         _fail(file, f"cannot read the file ({exc.strerror or exc})")
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
         for is_kind, kind in _FILE_KINDS:
-            if is_kind(mode):
+            if is_kind(info.st_mode):
                 _fail(file, f"is {kind}, not a regular file: a scenario is read from a file")
-        data = _read_at_most(fd, _MAX_BYTES + 1)
+        if info.st_size > _MAX_BYTES:
+            _fail(file, f"file too large: {MAX_FILE_BYTES.rule('<=')}")
+        data = _read_at_most(fd, _MAX_BYTES + 1)  # it may have grown since
     except OSError as exc:
         _fail(file, f"cannot read the file ({exc.strerror or exc})")
     finally:
