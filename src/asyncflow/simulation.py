@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time as wallclock
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -304,29 +303,36 @@ def uses_connections(scenario: Scenario) -> bool:
 
 
 def run(
-    scenario: Scenario | str | os.PathLike[str],
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str],
     *,
     seed: int | None = None,
     record_calls: bool = False,
 ) -> Results:
-    """Simulate ``scenario`` (a model or a YAML/JSON path) and return its results.
+    """Simulate ``scenario`` and return its results.
 
     Args:
-        scenario: A validated :class:`~asyncflow.scenario.Scenario`, or a path.
-        seed: Overrides ``sim_settings.seed``; when both are absent the seed is 0.
+        scenario: A :class:`~asyncflow.scenario.Scenario` (validated again, so a
+            ``model_copy(update=...)`` cannot skip the rules), a mapping with
+            the keys of a scenario file, or the path of a YAML/JSON file.
+        seed: Overrides ``sim_settings.seed``; when both are absent the seed is
+            0. An integer from 0 to 2**64 - 1.
         record_calls: Keep one row per call in ``Results.calls`` (the call
             table; requests are calls too).
 
     Returns:
         The run's :class:`~asyncflow.results.Results`.
-    """
-    from asyncflow.scenario import load_scenario
 
-    if isinstance(scenario, str | os.PathLike):
-        scenario = load_scenario(Path(scenario))
-    if seed is None:
-        seed = scenario.sim_settings.seed if scenario.sim_settings.seed is not None else 0
-    return Simulation(scenario, seed, record_calls=record_calls).run()
+    Raises:
+        TypeError: ``scenario`` or ``seed`` of the wrong kind (named in the message).
+        ScenarioError: The scenario breaks a rule, or ``seed`` is out of range.
+    """
+    from asyncflow._arguments import scenario_argument, seed_argument
+
+    model = scenario_argument(scenario)
+    chosen = seed_argument(seed)
+    if chosen is None:
+        chosen = model.sim_settings.seed if model.sim_settings.seed is not None else 0
+    return Simulation(model, chosen, record_calls=record_calls).run()
 
 
 def _request_table(ctx: RunContext) -> RequestTable:

@@ -159,7 +159,9 @@ def test_build_reports_problems_like_a_file() -> None:
     assert info.value.problems == (
         "rqs_input: required field missing",
         "topology_graph.nodes.servers: must not be empty (got [])",
-        "sim_settings.total_simulation_time: must be > 0 (got 0)",
+        "sim_settings.total_simulation_time: must be >= 0.001 s: a millisecond; "
+        "the engine's periodic "
+        "steps are fractions of the run (got 0)",
     )
 
 

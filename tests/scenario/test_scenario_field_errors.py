@@ -128,7 +128,11 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     (
         "total_simulation_time 0",
         lambda d: d["sim_settings"].update(total_simulation_time=0),
-        ["sim_settings.total_simulation_time: must be > 0 (got 0)"],
+        [
+            "sim_settings.total_simulation_time: must be >= 0.001 s: a millisecond; "
+            "the engine's periodic "
+            "steps are fractions of the run (got 0)"
+        ],
     ),
     (
         "negative ram step",
@@ -163,9 +167,10 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         "normal latency with the 0.1 default variance",
         lambda d: edge(d, 0)["latency"].update(distribution="normal"),
         [
-            "topology_graph.edges[0].latency.variance: must be < mean**2 = 9e-06 for normal: "
-            "a normal truncated at 0 cannot keep this mean and variance (an omitted variance "
-            "defaults to the mean); use gamma or log_normal (got 0.003)"
+            "topology_graph.edges[0].latency.variance: must be <= 0.99 x mean**2 = 8.91e-06 "
+            "for normal (an omitted variance defaults to the mean): closer to mean**2 the "
+            "normal truncated at 0 is practically an exponential and its parameters cannot "
+            "be solved reliably; use exponential, gamma or log_normal (got 0.003)"
         ],
     ),
     (
@@ -311,7 +316,7 @@ def test_message_is_the_problem_lines(lb_data: dict[str, Any]) -> None:
 
 def test_scenario_error_is_a_value_error(lb_data: dict[str, Any]) -> None:
     lb_data["sim_settings"]["total_simulation_time"] = -1
-    with pytest.raises(ValueError, match="must be > 0"):
+    with pytest.raises(ValueError, match=r"must be >= 0\.001 s"):
         parse_scenario(lb_data)
 
 

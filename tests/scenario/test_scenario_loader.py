@@ -1,4 +1,4 @@
-"""Reading files: YAML, JSON, file errors, JSON Schema."""
+"""Reading files: YAML, JSON, file errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from asyncflow.errors import ScenarioError, ScenarioFileError
-from asyncflow.scenario import load_scenario, parse_scenario, scenario_json_schema
+from asyncflow.scenario import load_scenario, parse_scenario
 
 
 def _write(path: Path, text: str) -> Path:
@@ -57,10 +57,7 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_yaml_bad_indentation(tmp_path: Path) -> None:
     path = _write(tmp_path / "bad.yml", "a:\n  b: 1\n c: 2\n")
-    msg = (
-        f"{path}: invalid YAML at line 3, column 2: "
-        "expected <block end>, but found '<block mapping start>'"
-    )
+    msg = f"{path}: invalid YAML at line 3, column 2: did not find expected key"
     with pytest.raises(ScenarioFileError, match=f"^{re.escape(msg)}$"):
         load_scenario(path)
 
@@ -117,15 +114,3 @@ def test_yaml_1_1_exponent_string_is_a_number(tmp_path: Path, minimal_data: dict
     assert "1e-3" in text
     scenario = load_scenario(_write(tmp_path / "exp.yml", text))
     assert scenario.topology_graph.edges[0].latency.mean == 0.001
-
-
-def test_json_schema() -> None:
-    schema = scenario_json_schema()
-    assert isinstance(schema, dict)
-    assert {"rqs_input", "topology_graph", "sim_settings", "events"} <= set(schema["properties"])
-    assert set(schema["required"]) == {"rqs_input", "topology_graph", "sim_settings"}
-    settings = schema["$defs"]["SimSettings"]["properties"]
-    assert "enabled_sample_metrics" in settings
-    json.dumps(schema)  # serialisable
-    edge_latency = json.dumps(schema["$defs"]["Edge"]["properties"]["latency"])
-    assert "number" in edge_latency  # a plain number is allowed for a duration

@@ -176,8 +176,10 @@ def test_public_names() -> None:
         "events",
         "network",
         "loader",
+        "limits",
         "models",
         "rules",
+        "schema",
         "settings",
         "workload",
     }

@@ -1,85 +1,16 @@
-"""Scenario input: models, loading from YAML/JSON, a builder and JSON Schema."""
+"""Scenario input: models, loading from YAML/JSON, a builder and JSON Schema.
 
-from asyncflow.scenario.builder import (
-    ScenarioBuilder,
-    connection_pool,
-    cpu,
-    deterministic,
-    empirical,
-    endpoint,
-    exponential,
-    gamma,
-    io,
-    log_normal,
-    normal,
-    poisson,
-    ram,
-    tls,
-    uniform,
-)
-from asyncflow.scenario.loader import load_scenario, parse_scenario, scenario_json_schema
-from asyncflow.scenario.models import (
-    Client,
-    ConnectionLimits,
-    ConnectionPool,
-    Distribution,
-    Edge,
-    Endpoint,
-    Event,
-    EventEnd,
-    EventStart,
-    LoadBalancer,
-    LoadBalancerResources,
-    Nodes,
-    ProfilePoint,
-    Scenario,
-    Server,
-    ServerResources,
-    SimSettings,
-    Step,
-    Tls,
-    Topology,
-    Workload,
-)
+The public names are those of :mod:`~asyncflow.scenario.models`,
+:mod:`~asyncflow.scenario.builder` and :mod:`~asyncflow.scenario.loader`;
+``__all__`` is built from theirs, so a name added there is exported here.
+"""
 
-__all__ = [
-    "Client",
-    "ConnectionLimits",
-    "ConnectionPool",
-    "Distribution",
-    "Edge",
-    "Endpoint",
-    "Event",
-    "EventEnd",
-    "EventStart",
-    "LoadBalancer",
-    "LoadBalancerResources",
-    "Nodes",
-    "ProfilePoint",
-    "Scenario",
-    "ScenarioBuilder",
-    "Server",
-    "ServerResources",
-    "SimSettings",
-    "Step",
-    "Tls",
-    "Topology",
-    "Workload",
-    "connection_pool",
-    "cpu",
-    "deterministic",
-    "empirical",
-    "endpoint",
-    "exponential",
-    "gamma",
-    "io",
-    "load_scenario",
-    "log_normal",
-    "normal",
-    "parse_scenario",
-    "poisson",
-    "ram",
-    "scenario_json_schema",
-    "tls",
-    "uniform",
-]
+from asyncflow.scenario import builder, loader, models
+from asyncflow.scenario.builder import *  # noqa: F403
+from asyncflow.scenario.loader import *  # noqa: F403
+from asyncflow.scenario.models import *  # noqa: F403
+
+__all__: list[str] = []
+__all__ += models.__all__
+__all__ += builder.__all__
+__all__ += loader.__all__

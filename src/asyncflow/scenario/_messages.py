@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -10,13 +12,15 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from asyncflow.scenario._base import RULE_ERROR_TYPE, Loc, did_you_mean
+from asyncflow.scenario._base import RULE_ERROR_TYPE, Loc, did_you_mean, format_loc
+from asyncflow.scenario.limits import FIELD_LIMITS, ID_PATTERN, ID_RULE, Limit
 from asyncflow.scenario.models import DURATION_TAG, NUMBER_TAG, Scenario
 
-__all__ = ["format_loc", "problems_from_error"]
+__all__ = ["format_loc", "problems_from_error", "show_value"]
 
 _TAGS: Final = frozenset({DURATION_TAG, NUMBER_TAG})
 _MAX_VALUE_CHARS: Final = 60
+_BIG_INT_BITS: Final = 200  # about 60 digits: longer integers are described, not printed
 
 _RULES: Final[dict[str, str]] = {
     "missing": "required field missing",
@@ -39,8 +43,17 @@ _RULES: Final[dict[str, str]] = {
     "tuple_type": "must be a list",
     "list_type": "must be a list",
     "too_short": "must not be empty",
+    "too_long": "must have at most {max_length} items",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
 }
 _NO_VALUE_TYPES: Final = frozenset({"missing"})
+_PATTERN_RULES: Final = {ID_PATTERN: ID_RULE}
+_RELATIONS: Final = {
+    "less_than_equal": ("<=", "le"),
+    "greater_than_equal": (">=", "ge"),
+    "too_long": ("at most", "max_length"),
+}
 
 
 def problems_from_error(error: ValidationError) -> list[str]:
@@ -84,24 +97,6 @@ def _is_echo(detail: Mapping[str, Any], details: list[dict[str, Any]]) -> bool:
     return any(len(d["loc"]) > len(loc) and d["loc"][: len(loc)] == loc for d in details)
 
 
-def format_loc(loc: Loc) -> str:
-    """Spell a location as in YAML: ``topology_graph.edges[2].target``.
-
-    Args:
-        loc: Keys and indices.
-
-    Returns:
-        The dotted path, or ``<scenario>`` for the top level.
-    """
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "<scenario>"
-
-
 def _rule_with_value(detail: Mapping[str, Any]) -> str:
     kind = detail["type"]
     ctx = detail.get("ctx") or {}
@@ -111,6 +106,16 @@ def _rule_with_value(detail: Mapping[str, Any]) -> str:
         rule, show = _literal_rule(detail["input"], str(ctx.get("expected", "")))
     elif kind in ("value_error", "assertion_error"):
         rule, show = re.sub(r"^(Value|Assertion) error, ", "", str(detail["msg"])), True
+    elif kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        rule, show = _PATTERN_RULES.get(pattern, f"must match {pattern}"), True
+    elif kind == "float_type" and _is_int(detail["input"]):
+        rule, show = "is too large for a number (a double holds at most 1.8e308)", True
+    elif kind in _RELATIONS and (limit := _limit_of(detail["loc"], kind, ctx)) is not None:
+        if kind == "too_long":
+            rule, show = f"must have at most {limit.shown}: {limit.reason}", False
+        else:
+            rule, show = limit.rule(_RELATIONS[kind][0]), True
     elif kind in _RULES:
         numbers = {k: f"{v:g}" if isinstance(v, int | float) else v for k, v in ctx.items()}
         rule, show = _RULES[kind].format(**numbers), kind not in _NO_VALUE_TYPES
@@ -125,17 +130,65 @@ def _literal_rule(value: Any, expected: str) -> tuple[str, bool]:
     if isinstance(value, str):
         hint = did_you_mean(value, choices)
         if hint:
-            return f"unknown value {value!r}{hint}", False
+            return f"unknown value {show_value(value)}{hint}", False
     if len(choices) == 1:
         return f"must be {choices[0]!r}", True
     return "must be one of " + ", ".join(repr(c) for c in choices), True
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _limit_of(loc: Loc, kind: str, ctx: Mapping[str, Any]) -> Limit | None:
+    """The documented limit behind a ``le``/``ge``/``max_length`` error, for its reason."""
+    relation, key = _RELATIONS[kind]
+    bound = ctx.get(key)
+    for part in reversed(loc):
+        limit = FIELD_LIMITS.get((str(part), relation))
+        if limit is not None and limit.value == bound:
+            return limit
+    return None
+
+
+class _ShortRepr(reprlib.Repr):
+    """``repr`` that cuts before rendering: long text, deep or long containers, huge integers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdict = 4
+        self.maxstring = self.maxother = _MAX_VALUE_CHARS
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() <= _BIG_INT_BITS:
+            return repr(x)
+        try:
+            return f"<an integer of {len(str(abs(x)))} digits>"
+        except ValueError:  # beyond Python's int-to-text limit (4300 digits by default)
+            digits = math.floor(x.bit_length() * math.log10(2)) + 1
+            return f"<an integer of about {digits} digits>"
+
+
+_SHORT_REPR: Final = _ShortRepr()
+
+
+def show_value(value: Any) -> str:
+    """Render a value for a message, at most about 60 characters, in bounded time.
+
+    Args:
+        value: Anything the user gave (possibly huge, deep or self-referencing).
+
+    Returns:
+        A short ``repr``-like text.
+    """
+    text = _SHORT_REPR.repr(value)
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text
+
+
+_show = show_value
 
 
 def _unknown_field(loc: Loc) -> tuple[str, str | None]:

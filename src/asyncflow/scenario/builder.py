@@ -22,6 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Self
 
+from asyncflow.scenario._builder_args import (
+    mapping_arg,
+    mappings_arg,
+    names_arg,
+    numbers_arg,
+    pairs_arg,
+)
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.loader import parse_scenario
 from asyncflow.scenario.models import Scenario
@@ -47,6 +54,10 @@ __all__ = [
 
 DistributionLike = float | Mapping[str, Any] | Distribution
 """A number (a constant), a distribution mapping, or a :class:`Distribution`."""
+
+_POOL = "a mapping (from connection_pool())"
+_TLS = "a mapping (from tls())"
+_ENDPOINTS = "a list of endpoints (from endpoint())"
 
 CpuKind = Literal["initial_parsing", "cpu_bound_operation"]
 IoKind = Literal["io_task_spawn", "io_llm", "io_wait", "io_db", "io_cache"]
@@ -99,7 +110,8 @@ def poisson(mean: float) -> dict[str, Any]:
 
 def empirical(values: Sequence[float]) -> dict[str, Any]:
     """Draw uniformly among these observed values."""
-    return {"distribution": "empirical", "values": list(values)}
+    observed = numbers_arg(values, "empirical(): values", "a list of numbers")
+    return {"distribution": "empirical", "values": observed}
 
 
 # --------------------------------------------------------------------------- steps
@@ -132,7 +144,8 @@ def endpoint(
     ``request_kb`` and ``response_kb`` are body sizes, sent through the
     bandwidth of the links into and out of the server.
     """
-    spec: dict[str, Any] = {"endpoint_name": name, "steps": [dict(step) for step in steps]}
+    checked = mappings_arg(list(steps), "endpoint(): steps", "steps from cpu(), io() or ram()")
+    spec: dict[str, Any] = {"endpoint_name": name, "steps": checked}
     if weight is not None:
         spec["probability"] = weight
     if request_kb is not None:
@@ -216,8 +229,12 @@ class ScenarioBuilder:
         Returns:
             The builder.
         """
-        if users is None and users_profile:
-            users = users_profile[0][1]
+        profile = None
+        if users_profile is not None:
+            where, expected = "workload(): users_profile", "a list of (t_s, users) pairs"
+            profile = pairs_arg(users_profile, where, expected)
+        if users is None and profile:
+            users = profile[0][1]
         spec: dict[str, Any] = {
             "id": id,
             "avg_request_per_minute_per_user": _count(requests_per_minute, "poisson"),
@@ -225,8 +242,8 @@ class ScenarioBuilder:
         }
         if users is not None:
             spec["avg_active_users"] = _count(users, distribution)
-        if users_profile is not None:
-            spec["users_profile"] = [{"t_s": t, "users": u} for t, u in users_profile]
+        if profile is not None:
+            spec["users_profile"] = [{"t_s": t, "users": u} for t, u in profile]
         self._workload = spec
         return self
 
@@ -240,7 +257,9 @@ class ScenarioBuilder:
         """
         self._client = {"id": id}
         if connection_pool is not None:
-            self._client["connection_pool"] = dict(connection_pool)
+            self._client["connection_pool"] = mapping_arg(
+                connection_pool, "client(): connection_pool", _POOL
+            )
         return self
 
     def server(
@@ -283,10 +302,10 @@ class ScenarioBuilder:
         server: dict[str, Any] = {
             "id": id,
             "server_resources": resources,
-            "endpoints": [dict(e) for e in endpoints],
+            "endpoints": mappings_arg(endpoints, "server(): endpoints", _ENDPOINTS),
         }
         if tls is not None:
-            server["tls"] = dict(tls)
+            server["tls"] = mapping_arg(tls, "server(): tls", _TLS)
         self._servers.append(server)
         return self
 
@@ -316,14 +335,17 @@ class ScenarioBuilder:
         Returns:
             The builder.
         """
-        spec: dict[str, Any] = {"id": id, "algorithms": algorithm, "server_covered": list(servers)}
+        covered = names_arg(servers, "load_balancer(): servers", "a list of server ids")
+        spec: dict[str, Any] = {"id": id, "algorithms": algorithm, "server_covered": covered}
         extras = {
-            "weights": weights,
-            "resources": resources,
-            "connection_pool": connection_pool,
-            "tls": tls,
+            "weights": (weights, "a mapping of server id to weight"),
+            "resources": (resources, "a mapping of ram_mb and socket limits"),
+            "connection_pool": (connection_pool, _POOL),
+            "tls": (tls, _TLS),
         }
-        spec.update({k: dict(v) for k, v in extras.items() if v is not None})
+        for key, (value, expected) in extras.items():
+            if value is not None:
+                spec[key] = mapping_arg(value, f"load_balancer(): {key}", expected)
         self._load_balancer = spec
         return self
 

@@ -3,17 +3,32 @@
 A distribution is given by the mean (and, where the family has one, the
 variance) of the samples the engine draws. See ``docs/reference/scenario.md``
 for how each family maps these moments to its own parameters.
+
+A distribution that validates can be sampled: its moments are finite, the
+spread of log-normal and gamma is bounded (wider ones overflow or collapse to
+0), and a truncated normal stays where its parameters can be solved. Where a
+duration is expected, its mean is also bounded by the clock
+(:data:`~asyncflow.scenario.limits.MIN_DURATION_S` to
+:data:`~asyncflow.scenario.limits.MAX_DURATION_S`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
-from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._base import DEF_MARKER, NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import Number
+from asyncflow.scenario.limits import (
+    MAX_DURATION_S,
+    MAX_EMPIRICAL_VALUES,
+    MAX_NORMAL_SPREAD,
+    MAX_SPREAD,
+    MIN_DURATION_S,
+)
 
 __all__ = [
     "DURATION_FAMILIES",
@@ -53,25 +68,37 @@ _FIXED_VARIANCE: Final[dict[str, str]] = {
     "empirical": "it is computed from values",
 }
 _POSITIVE_MEAN: Final = frozenset({"exponential", "log_normal", "gamma"})
+_ROUNDING: Final = 1.0 + 1e-9  # a variance written as ratio * mean**2 may round up
 
 
 class Distribution(FrozenModel):
-    """A random variable given by the moments of the samples drawn from it.
+    """A random variable given by the moments of the samples drawn from it."""
 
-    Attributes:
-        distribution: The family.
-        mean: Mean of the samples. ``None`` only for ``empirical`` (computed).
-        variance: Variance of the samples, for families that have a free one
-            (normal, log_normal, uniform, gamma). Filled in when omitted:
-            normal and log_normal take ``variance = mean`` (AsyncFlow 0.1's
-            rule), uniform takes ``mean**2 / 3`` (uniform on ``[0, 2*mean]``).
-        values: The samples of an ``empirical`` distribution, drawn uniformly.
-    """
-
-    distribution: DistributionName
-    mean: float | None = None
-    variance: float | None = None
-    values: tuple[float, ...] | None = None
+    distribution: DistributionName = Field(
+        description="The family: deterministic, exponential, normal (truncated at 0), "
+        "log_normal, uniform, gamma, poisson (counts; exponential on a duration) or "
+        "empirical (resampled values)."
+    )
+    mean: Number | None = Field(
+        default=None,
+        description="Mean of the samples, in the unit of the field (seconds for a "
+        "duration, users for a user count, requests per minute for a rate). Required, "
+        "except for empirical where it is computed from values.",
+    )
+    variance: Number | None = Field(
+        default=None,
+        description="Variance of the samples, in the unit of the field squared (s² for "
+        "a duration), for normal, log_normal, uniform and gamma. Omitted: normal and "
+        "log_normal take the mean (AsyncFlow 0.1's rule), uniform takes mean²/3 "
+        "(uniform on [0, 2 × mean]); gamma requires it.",
+    )
+    values: Annotated[tuple[Number, ...], Field(max_length=int(MAX_EMPIRICAL_VALUES.value))] | (
+        None
+    ) = Field(
+        default=None,
+        description="The observed samples of an empirical distribution, in the unit of "
+        "the field (seconds for a duration); drawn uniformly. Only for empirical.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -82,11 +109,10 @@ class Distribution(FrozenModel):
         if isinstance(mean, bool) or not isinstance(mean, int | float):
             return data
         family = data.get("distribution")
-        if family in ("normal", "log_normal"):
-            return {**data, "variance": float(mean)}
-        if family == "uniform":
-            return {**data, "variance": float(mean) ** 2 / 3.0}
-        return data
+        if family not in ("normal", "log_normal", "uniform") or not _fits_a_float(mean):
+            return data
+        mean = float(mean)
+        return {**data, "variance": mean if family != "uniform" else mean * mean / 3.0}
 
     @model_validator(mode="after")
     def _check_family(self) -> Self:
@@ -103,9 +129,7 @@ class Distribution(FrozenModel):
             ``values``.
         """
         if self.distribution == "empirical":
-            values = self.values or ()
-            mean = math.fsum(values) / len(values)
-            return mean, math.fsum((x - mean) ** 2 for x in values) / len(values)
+            return _empirical_moments(self.values or ())
         mean = self.mean if self.mean is not None else 0.0
         if self.distribution == "deterministic":
             return mean, 0.0
@@ -114,6 +138,32 @@ class Distribution(FrozenModel):
         if self.distribution == "poisson":
             return mean, mean
         return mean, self.variance if self.variance is not None else 0.0
+
+
+def _fits_a_float(value: float) -> bool:
+    """Whether a number is a finite float (an integer may be too large for one)."""
+    try:
+        return math.isfinite(value) and abs(float(value)) < 1e154  # mean**2 stays finite
+    except OverflowError:
+        return False
+
+
+def _empirical_moments(values: Sequence[float]) -> tuple[float, float]:
+    """Population mean and variance, ``inf`` where they overflow (never raises)."""
+    if not values:
+        return 0.0, 0.0
+    n = len(values)
+    try:
+        mean = math.fsum(values) / n
+    except OverflowError:
+        return math.inf, math.inf
+    if not math.isfinite(mean):
+        return mean, math.inf
+    try:
+        variance = math.fsum((x - mean) * (x - mean) for x in values) / n
+    except OverflowError:
+        variance = math.inf
+    return mean, variance
 
 
 def _family_problems(dist: Distribution) -> list[Problem]:
@@ -138,17 +188,26 @@ def _family_problems(dist: Distribution) -> list[Problem]:
         problems.append((("variance",), f"not allowed for {family} ({reason})", dist.variance))
     elif dist.variance < 0:
         problems.append((("variance",), "must be >= 0", dist.variance))
-    elif dist.mean is not None and dist.mean >= 0:
+    elif dist.mean is not None and dist.mean >= 0 and not problems:
         problems.extend(_shape_problems(family, dist.mean, dist.variance))
     return problems
 
 
+def _spread(mean: float, variance: float) -> float:
+    """``variance / mean**2`` without overflow or division by zero (``inf`` when huge)."""
+    if mean <= 0.0:
+        return math.inf if variance > 0.0 else 0.0
+    ratio = variance / mean / mean
+    return ratio if math.isfinite(ratio) else math.inf
+
+
 def _shape_problems(family: str, mean: float, variance: float) -> list[Problem]:
-    if family == "normal" and variance > 0 and variance >= mean * mean:
+    spread = _spread(mean, variance)
+    if family == "normal" and variance > 0 and spread > MAX_NORMAL_SPREAD.value * _ROUNDING:
         rule = (
-            f"must be < mean**2 = {mean * mean:g} for normal: a normal truncated at 0 "
-            "cannot keep this mean and variance (an omitted variance defaults to the "
-            "mean); use gamma or log_normal"
+            f"must be <= {MAX_NORMAL_SPREAD.value:g} x mean**2 = "
+            f"{MAX_NORMAL_SPREAD.value * mean * mean:g} for normal (an omitted variance "
+            f"defaults to the mean): {MAX_NORMAL_SPREAD.reason}"
         )
         return [(("variance",), rule, variance)]
     if family == "uniform" and mean - math.sqrt(3.0 * variance) < -1e-12 * mean:
@@ -159,6 +218,11 @@ def _shape_problems(family: str, mean: float, variance: float) -> list[Problem]:
         return [(("variance",), rule, variance)]
     if family == "gamma" and variance == 0:
         return [(("variance",), "must be > 0 for gamma (use deterministic)", variance)]
+    if family in ("gamma", "log_normal") and spread > MAX_SPREAD.value * _ROUNDING:
+        default = " (an omitted variance defaults to the mean)" if family == "log_normal" else ""
+        bound = f"{MAX_SPREAD.value:g} x mean**2"
+        rule = f"must be <= {bound} for {family}{default}: {MAX_SPREAD.reason}"
+        return [(("variance",), rule, variance)]
     return []
 
 
@@ -173,17 +237,20 @@ def _empirical_problems(dist: Distribution) -> list[Problem]:
     if not dist.values:
         problems.append((("values",), "required for empirical (a non-empty list)", NO_VALUE))
         return problems
-    problems.extend((("values", i), "must be >= 0", x) for i, x in enumerate(dist.values) if x < 0)
+    negative = [(("values", i), "must be >= 0", x) for i, x in enumerate(dist.values) if x < 0]
+    problems.extend(negative)
+    if not negative and not all(math.isfinite(m) for m in _empirical_moments(dist.values)):
+        rule = "are too large: their mean or variance overflows a double"
+        problems.append((("values",), rule, NO_VALUE))
     return problems
 
 
 def as_duration_input(value: Any) -> Any:
     """Normalise what the user wrote for a duration before validation.
 
-    A number (or a numeric string such as YAML's ``1e-3``) becomes a
-    deterministic distribution; a mapping without ``distribution`` becomes
-    exponential; ``distribution: poisson`` (AsyncFlow 0.1's default, which
-    drew whole seconds) is read as exponential.
+    A number becomes a deterministic distribution; a mapping without
+    ``distribution`` becomes exponential; ``distribution: poisson`` (AsyncFlow
+    0.1's default, which drew whole seconds) is read as exponential.
 
     Args:
         value: The raw input.
@@ -191,11 +258,6 @@ def as_duration_input(value: Any) -> Any:
     Returns:
         The input to validate as a :class:`Distribution`.
     """
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return {"distribution": "deterministic", "mean": value}
     if isinstance(value, Mapping) and value.get("distribution", "poisson") == "poisson":
@@ -215,16 +277,27 @@ def _duration_before(value: Any) -> Any:
 
 def _check_duration(dist: Distribution) -> Distribution:
     mean, _ = dist.moments()
-    if mean <= 0 and dist.distribution == "empirical":
-        raise_problems([(("values",), "must have a positive mean for a duration", NO_VALUE)])
+    empirical = dist.distribution == "empirical"
+    where, subject = (("values",), "their mean ") if empirical else (("mean",), "")
+    if mean <= 0 and empirical:
+        raise_problems([(where, "must have a positive mean for a duration", NO_VALUE)])
     if mean <= 0:
-        raise_problems([(("mean",), "must be > 0", mean)])
+        raise_problems([(where, "must be > 0", mean)])
+    if mean < MIN_DURATION_S.value:
+        raise_problems([(where, subject + MIN_DURATION_S.rule(">="), mean)])
+    if mean > MAX_DURATION_S.value:
+        raise_problems([(where, subject + MAX_DURATION_S.rule("<="), mean)])
     return dist
 
 
 Duration = Annotated[
     Distribution,
-    BeforeValidator(_duration_before, json_schema_input_type=float | Distribution),
+    BeforeValidator(_duration_before),
     AfterValidator(_check_duration),
+    WithJsonSchema({DEF_MARKER: "Duration"}, mode="validation"),
 ]
-"""A duration in seconds: a number (constant) or a distribution mapping."""
+"""A duration in seconds: a number (constant) or a distribution mapping.
+
+Its JSON Schema is the ``Duration`` definition that
+:func:`asyncflow.scenario.schema.scenario_json_schema` adds.
+"""

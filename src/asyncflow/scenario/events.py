@@ -7,6 +7,8 @@ from typing import Final, Literal, Self
 from pydantic import Field, model_validator
 
 from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import Identifier, Number
+from asyncflow.scenario.limits import MAX_DURATION_S, MAX_HORIZON_S
 
 __all__ = ["Event", "EventEnd", "EventStart"]
 
@@ -18,17 +20,21 @@ _END_OF: Final[dict[str, str]] = {
 
 
 class EventStart(FrozenModel):
-    """Start of an injected event.
+    """Start of an injected event."""
 
-    Attributes:
-        kind: ``server_down`` or ``network_spike_start``.
-        t_start: Start time in seconds.
-        spike_s: Latency added to the edge, in seconds (spikes only).
-    """
-
-    kind: Literal["server_down", "network_spike_start"]
-    t_start: float = Field(ge=0)
-    spike_s: float | None = Field(default=None, gt=0)
+    kind: Literal["server_down", "network_spike_start"] = Field(
+        description="server_down (an outage) or network_spike_start (a latency spike)."
+    )
+    t_start: Number = Field(
+        ge=0, le=MAX_HORIZON_S.value, description="Start time, in seconds from the start."
+    )
+    spike_s: Number | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_DURATION_S.value,
+        description="Latency added to the edge, in seconds; required for "
+        "network_spike_start, not allowed for server_down.",
+    )
 
     @model_validator(mode="after")
     def _check_spike(self) -> Self:
@@ -40,31 +46,27 @@ class EventStart(FrozenModel):
 
 
 class EventEnd(FrozenModel):
-    """End of an injected event.
+    """End of an injected event."""
 
-    Attributes:
-        kind: ``server_up`` or ``network_spike_end``.
-        t_end: End time in seconds.
-    """
-
-    kind: Literal["server_up", "network_spike_end"]
-    t_end: float
+    kind: Literal["server_up", "network_spike_end"] = Field(
+        description="server_up after server_down, network_spike_end after network_spike_start."
+    )
+    t_end: Number = Field(
+        le=MAX_HORIZON_S.value,
+        description="End time, in seconds from the start: after t_start, at most "
+        "total_simulation_time.",
+    )
 
 
 class Event(FrozenModel):
-    """A fault injected for a time window: a server outage or a latency spike.
+    """A fault injected for a time window: a server outage or a latency spike."""
 
-    Attributes:
-        event_id: Event id, unique among events.
-        target_id: A server (outage) or an edge (spike).
-        start: Start marker.
-        end: End marker; its kind must pair with the start's.
-    """
-
-    event_id: str
-    target_id: str
-    start: EventStart
-    end: EventEnd
+    event_id: Identifier = Field(description="Id of the event, unique among events.")
+    target_id: Identifier = Field(
+        description="The server id of an outage, or the edge id of a latency spike."
+    )
+    start: EventStart = Field(description="When and how the event starts.")
+    end: EventEnd = Field(description="When it ends; its kind pairs with the start's.")
 
     @model_validator(mode="after")
     def _check_pairing(self) -> Self:

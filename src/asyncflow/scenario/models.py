@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import EndpointName, Identifier, Integer, Name, Number
 from asyncflow.scenario.distributions import (
     DURATION_RULE,
     Distribution,
@@ -21,6 +22,17 @@ from asyncflow.scenario.distributions import (
     as_duration_input,
 )
 from asyncflow.scenario.events import Event, EventEnd, EventStart
+from asyncflow.scenario.limits import (
+    ID_CHARACTERS,
+    MAX_BANDWIDTH_MBPS,
+    MAX_BODY_KB,
+    MAX_CORES,
+    MAX_EVENTS,
+    MAX_POOL_SIZE,
+    MAX_RAM_MB,
+    MAX_WEIGHT,
+    MIN_BANDWIDTH_MBPS,
+)
 from asyncflow.scenario.network import (
     ConnectionLimits,
     ConnectionPool,
@@ -80,6 +92,7 @@ _OPERATION_OF: Final[dict[str, str]] = {
     "io_cache": "io_waiting_time",
     "ram": "necessary_ram",
 }
+_ID_TEXT: Final = f"An id of {ID_CHARACTERS}."
 DURATION_TAG: Final = "<duration>"
 NUMBER_TAG: Final = "<number>"
 
@@ -89,24 +102,25 @@ def _step_value_tag(value: Any) -> str:
 
 
 StepValue = Annotated[
-    Annotated[Duration, Tag(DURATION_TAG)] | Annotated[float, Field(gt=0), Tag(NUMBER_TAG)],
+    Annotated[Duration, Tag(DURATION_TAG)]
+    | Annotated[Number, Field(gt=0, le=MAX_RAM_MB.value), Tag(NUMBER_TAG)],
     Discriminator(_step_value_tag),
 ]
 
 
 class Step(FrozenModel):
-    """One step of an endpoint.
+    """One step of an endpoint: CPU work, an I/O wait or a RAM reservation."""
 
-    Attributes:
-        kind: What the step does. CPU kinds hold a core for ``cpu_time``; I/O
-            kinds release it and wait ``io_waiting_time``; ``ram`` reserves
-            ``necessary_ram`` MB for the whole time the request is in the server.
-        step_operation: Exactly one key, the one matching ``kind``. Durations
-            are :class:`Distribution`; ``necessary_ram`` is a number of MB.
-    """
-
-    kind: StepKind
-    step_operation: dict[StepOperationName, StepValue]
+    kind: StepKind = Field(
+        description="What the step does: initial_parsing and cpu_bound_operation hold a "
+        "core; io_task_spawn, io_llm, io_wait, io_db and io_cache release it and wait; "
+        "ram reserves memory while the request is in the server."
+    )
+    step_operation: dict[StepOperationName, StepValue] = Field(
+        description="Exactly one key, the one of the kind: cpu_time (seconds of CPU, a "
+        "duration), io_waiting_time (seconds of waiting, a duration) or necessary_ram "
+        "(MB, a number)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -167,22 +181,34 @@ class Step(FrozenModel):
 
 
 class Endpoint(FrozenModel):
-    """An endpoint of a server: a named pipeline of steps.
+    """An endpoint of a server: a named pipeline of steps."""
 
-    Attributes:
-        endpoint_name: Name, lower-cased (as in 0.1).
-        probability: Selection weight relative to the server's other
-            endpoints; ``None`` means 1. (0.1 files carry ``probability: 1.0``.)
-        steps: The steps, run in order; may be empty.
-        request_kb: Size of the request, sent on links with a bandwidth.
-        response_kb: Size of the response, sent on links with a bandwidth.
-    """
-
-    endpoint_name: Annotated[str, AfterValidator(str.lower)]
-    probability: float | None = Field(default=None, gt=0)
-    steps: tuple[Step, ...] = ()
-    request_kb: float = Field(default=0.0, ge=0)
-    response_kb: float = Field(default=0.0, ge=0)
+    endpoint_name: EndpointName = Field(
+        description="Name of the endpoint (such as /api), lower-cased; unique within "
+        "the server. " + _ID_TEXT
+    )
+    probability: Number | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_WEIGHT.value,
+        description="Selection weight (no unit) relative to the server's other "
+        "endpoints; unset: 1.",
+    )
+    steps: tuple[Step, ...] = Field(default=(), description="The steps, run in order.")
+    request_kb: Number = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_BODY_KB.value,
+        description="Size of the request body, in KB, sent through the bandwidth of "
+        "the edge into the server.",
+    )
+    response_kb: Number = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_BODY_KB.value,
+        description="Size of the response body, in KB, sent through the bandwidth of "
+        "the edge out of the server.",
+    )
 
     @property
     def weight(self) -> float:
@@ -199,21 +225,27 @@ class Endpoint(FrozenModel):
 
 
 class ServerResources(ConnectionLimits):
-    """Capacity of a server.
+    """Capacity of a server: cores, RAM and (from :class:`ConnectionLimits`) sockets."""
 
-    Attributes:
-        cpu_cores: Cores, each running one event loop.
-        ram_mb: RAM in MB shared by the requests inside the server and the
-            memory of its open connections.
-        db_connection_pool: Accepted for 0.1 compatibility; unused.
-        max_connections: See :class:`ConnectionLimits`.
-        listen_backlog: See :class:`ConnectionLimits`.
-        connection_memory_kb: See :class:`ConnectionLimits`.
-    """
-
-    cpu_cores: int = Field(default=1, ge=1)
-    ram_mb: float = Field(default=1024.0, gt=0)
-    db_connection_pool: int | None = Field(default=None, ge=1)
+    cpu_cores: Integer = Field(
+        default=1,
+        ge=1,
+        le=MAX_CORES.value,
+        description="Cores, each running one event loop (cores).",
+    )
+    ram_mb: Number = Field(
+        default=1024.0,
+        gt=0,
+        le=MAX_RAM_MB.value,
+        description="RAM in MB, shared by the requests inside the server and the "
+        "memory of its open connections.",
+    )
+    db_connection_pool: Integer | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_POOL_SIZE.value,
+        description="Connections (a count); accepted for AsyncFlow 0.1 compatibility and unused.",
+    )
 
     @model_validator(mode="after")
     def _check_limits(self) -> Self:
@@ -224,21 +256,20 @@ class ServerResources(ConnectionLimits):
 
 
 class Server(FrozenModel):
-    """An asynchronous server.
+    """An asynchronous server."""
 
-    Attributes:
-        id: Node id, unique among all nodes.
-        type: Always ``server``.
-        server_resources: Cores, RAM and socket limits.
-        endpoints: At least one endpoint; names unique.
-        tls: TLS termination (handshake round trips and CPU of new connections).
-    """
-
-    id: str
-    type: Literal["server"] = "server"
-    server_resources: ServerResources = ServerResources()
-    endpoints: tuple[Endpoint, ...] = Field(min_length=1)
-    tls: Tls | None = None
+    id: Identifier = Field(description="Node id, unique among all nodes. " + _ID_TEXT)
+    type: Literal["server"] = Field(default="server", description="Always server.")
+    server_resources: ServerResources = Field(
+        default=ServerResources(), description="Cores, RAM and socket limits."
+    )
+    endpoints: tuple[Endpoint, ...] = Field(
+        min_length=1, description="At least one endpoint; names unique."
+    )
+    tls: Tls | None = Field(
+        default=None,
+        description="TLS termination: handshake round trips and CPU of new connections.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -269,18 +300,15 @@ class Server(FrozenModel):
 
 
 class Client(FrozenModel):
-    """The client: sends requests on and receives the responses.
+    """The client: sends requests on and receives the responses."""
 
-    Attributes:
-        id: Node id.
-        type: Always ``client``.
-        connection_pool: Keep-alive pool of connections to the next node;
-            without it connection set-up is not modelled.
-    """
-
-    id: str
-    type: Literal["client"] = "client"
-    connection_pool: ConnectionPool | None = None
+    id: Identifier = Field(description="Node id. " + _ID_TEXT)
+    type: Literal["client"] = Field(default="client", description="Always client.")
+    connection_pool: ConnectionPool | None = Field(
+        default=None,
+        description="Keep-alive pool of connections to the next node; without it "
+        "connection set-up is not modelled.",
+    )
 
 
 LbAlgorithm = Literal[
@@ -289,28 +317,33 @@ LbAlgorithm = Literal[
 
 
 class LoadBalancer(FrozenModel):
-    """A load balancer in front of the servers.
+    """A load balancer in front of the servers."""
 
-    Attributes:
-        id: Node id.
-        type: Always ``load_balancer``.
-        algorithms: The balancing algorithm (0.1's key name, one value).
-        server_covered: Servers it forwards to, in order; no duplicates.
-        weights: Server id to weight; required by and only allowed with
-            ``weighted_round_robin``; every covered server needs one.
-        resources: Memory and socket limits of its inbound connections.
-        connection_pool: Keep-alive pool of connections to each server.
-        tls: TLS termination of client connections (round trips only).
-    """
-
-    id: str
-    type: Literal["load_balancer"] = "load_balancer"
-    algorithms: LbAlgorithm = "round_robin"
-    server_covered: tuple[str, ...] = Field(min_length=1)
-    weights: dict[str, Annotated[float, Field(gt=0)]] | None = None
-    resources: LoadBalancerResources | None = None
-    connection_pool: ConnectionPool | None = None
-    tls: Tls | None = None
+    id: Identifier = Field(description="Node id. " + _ID_TEXT)
+    type: Literal["load_balancer"] = Field(
+        default="load_balancer", description="Always load_balancer."
+    )
+    algorithms: LbAlgorithm = Field(
+        default="round_robin",
+        description="The balancing algorithm (one value; the key name is AsyncFlow 0.1's).",
+    )
+    server_covered: tuple[Identifier, ...] = Field(
+        min_length=1, description="Ids of the servers it forwards to, in order; no duplicates."
+    )
+    weights: dict[Identifier, Annotated[Number, Field(gt=0, le=MAX_WEIGHT.value)]] | None = Field(
+        default=None,
+        description="Server id to weight (no unit, relative); required by and only "
+        "allowed with weighted_round_robin; every covered server needs one.",
+    )
+    resources: LoadBalancerResources | None = Field(
+        default=None, description="Memory and socket limits of its client connections."
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None, description="Keep-alive pool of connections to each server."
+    )
+    tls: Tls | None = Field(
+        default=None, description="TLS termination of client connections (round trips only)."
+    )
 
     @model_validator(mode="after")
     def _check_covered_and_weights(self) -> Self:
@@ -347,17 +380,13 @@ class LoadBalancer(FrozenModel):
 
 
 class Nodes(FrozenModel):
-    """The nodes of the topology.
+    """The nodes of the topology."""
 
-    Attributes:
-        client: The single client.
-        servers: At least one server.
-        load_balancer: Optional; required with several servers.
-    """
-
-    client: Client
-    servers: tuple[Server, ...] = Field(min_length=1)
-    load_balancer: LoadBalancer | None = None
+    client: Client = Field(description="The single client.")
+    servers: tuple[Server, ...] = Field(min_length=1, description="At least one server.")
+    load_balancer: LoadBalancer | None = Field(
+        default=None, description="The load balancer; required with several servers."
+    )
 
     @property
     def balancers(self) -> tuple[LoadBalancer, ...]:
@@ -377,60 +406,61 @@ class Nodes(FrozenModel):
 
 
 class Edge(FrozenModel):
-    """A network link from one node to another.
+    """A network link from one node to another."""
 
-    Attributes:
-        id: Edge id, unique among edges.
-        source: Source node id, or the workload id.
-        target: Target node id.
-        latency: Delay of the link (a duration).
-        edge_type: Always ``network_connection``.
-        dropout_rate: Probability that a request crossing the link is dropped.
-            Defaults to 0 (0.1 defaulted to 0.01).
-        bandwidth_mbps: Capacity of the link in megabits per second, shared by
-            the transfers on it (processor sharing); ``None``: unlimited.
-    """
-
-    id: str
-    source: str
-    target: str
-    latency: Duration
-    edge_type: Literal["network_connection"] = "network_connection"
-    dropout_rate: float = Field(default=0.0, ge=0, le=1)
-    bandwidth_mbps: float | None = Field(default=None, gt=0)
+    id: Identifier = Field(description="Edge id, unique among edges. " + _ID_TEXT)
+    source: Identifier = Field(description="Source node id, or the workload id.")
+    target: Identifier = Field(description="Target node id (never the workload id).")
+    latency: Duration = Field(description="Delay of the link, in seconds (a duration).")
+    edge_type: Literal["network_connection"] = Field(
+        default="network_connection", description="Always network_connection."
+    )
+    dropout_rate: Number = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Probability (0 to 1) that a request crossing the link is dropped; "
+        "AsyncFlow 0.1 defaulted to 0.01.",
+    )
+    bandwidth_mbps: Number | None = Field(
+        default=None,
+        ge=MIN_BANDWIDTH_MBPS.value,
+        le=MAX_BANDWIDTH_MBPS.value,
+        description="Capacity of the link in Mbit/s, shared by the bodies crossing it "
+        "(processor sharing); unset: unlimited.",
+    )
 
 
 class Topology(FrozenModel):
-    """Nodes and edges (YAML key ``topology_graph``).
+    """Nodes and edges (YAML key ``topology_graph``)."""
 
-    Attributes:
-        nodes: The nodes.
-        edges: The links.
-    """
-
-    nodes: Nodes
-    edges: tuple[Edge, ...]
+    nodes: Nodes = Field(description="The client, the servers and the load balancer.")
+    edges: tuple[Edge, ...] = Field(description="The network links between them.")
 
 
 # --------------------------------------------------------------------------- scenario
 
 
 class Scenario(FrozenModel):
-    """A complete scenario; validating it checks every rule, graph included.
+    """A complete scenario; validating it checks every rule, graph included."""
 
-    Attributes:
-        rqs_input: The workload.
-        topology_graph: Nodes and edges.
-        sim_settings: Run settings.
-        events: Injected faults (``events:`` with no value means none).
-        name: Name of the scenario; the loader uses the file stem.
-    """
-
-    rqs_input: Workload
-    topology_graph: Topology
-    sim_settings: SimSettings
-    events: Annotated[tuple[Event, ...], BeforeValidator(lambda v: () if v is None else v)] = ()
-    name: str = "scenario"
+    rqs_input: Workload = Field(description="The workload: users and their request rate.")
+    topology_graph: Topology = Field(description="Nodes and edges.")
+    sim_settings: SimSettings = Field(description="Horizon, seed and resolution of the run.")
+    events: Annotated[
+        tuple[Event, ...],
+        Field(max_length=int(MAX_EVENTS.value)),
+        BeforeValidator(lambda v: () if v is None else v),
+    ] = Field(
+        default=(),
+        description="Injected faults: server outages and latency spikes (events: with no "
+        "value means none).",
+    )
+    name: Name = Field(
+        default="scenario",
+        description="Name of the scenario (the loader uses the file stem unless set): "
+        "1 to 200 printable characters.",
+    )
 
     @property
     def workload_list(self) -> tuple[Workload, ...]:

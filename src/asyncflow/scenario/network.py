@@ -18,26 +18,44 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 
 from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import Integer, Number
 from asyncflow.scenario.distributions import Duration
+from asyncflow.scenario.limits import (
+    MAX_CONNECTION_MEMORY_KB,
+    MAX_CONNECTIONS,
+    MAX_HORIZON_S,
+    MAX_POOL_SIZE,
+    MAX_RAM_MB,
+    MAX_TLS_ROUND_TRIPS,
+)
 
 __all__ = ["ConnectionLimits", "ConnectionPool", "LoadBalancerResources", "Tls"]
 
 
 class ConnectionLimits(FrozenModel):
-    """Socket limits of a node (mixed into its resources).
+    """Socket limits of a node (mixed into its resources)."""
 
-    Attributes:
-        max_connections: Open sockets at once; ``None`` is unlimited.
-        listen_backlog: Connections that may wait to be accepted when every
-            socket is taken; beyond it they are refused. Needs
-            ``max_connections``. ``None`` or 0: no backlog.
-        connection_memory_kb: Memory each open connection pins (kernel
-            buffers and per-connection state), taken from the node's RAM.
-    """
-
-    max_connections: int | None = Field(default=None, ge=1)
-    listen_backlog: int | None = Field(default=None, ge=0)
-    connection_memory_kb: float = Field(default=0.0, ge=0)
+    max_connections: Integer | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_CONNECTIONS.value,
+        description="Open sockets at once (connections); unset: unlimited.",
+    )
+    listen_backlog: Integer | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_CONNECTIONS.value,
+        description="Connections that may wait to be accepted when every socket is taken "
+        "(connections); beyond it they are refused. Needs max_connections; unset or 0: "
+        "no backlog.",
+    )
+    connection_memory_kb: Number = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_CONNECTION_MEMORY_KB.value,
+        description="Memory each open connection pins (kernel buffers and "
+        "per-connection state), in KB, taken from the node's ram_mb.",
+    )
 
     def connection_problems(self, ram_mb: float) -> list[Problem]:
         """Rules between the limits and the node's RAM."""
@@ -66,13 +84,14 @@ class ConnectionLimits(FrozenModel):
 
 
 class LoadBalancerResources(ConnectionLimits):
-    """Resources of a load balancer: memory for its connections, socket limits.
+    """Resources of a load balancer: memory for its connections, socket limits."""
 
-    Attributes:
-        ram_mb: Memory for connections, in MB.
-    """
-
-    ram_mb: float = Field(default=1024.0, gt=0)
+    ram_mb: Number = Field(
+        default=1024.0,
+        gt=0,
+        le=MAX_RAM_MB.value,
+        description="Memory for the balancer's client connections, in MB.",
+    )
 
     @model_validator(mode="after")
     def _check_limits(self) -> Self:
@@ -87,29 +106,42 @@ class ConnectionPool(FrozenModel):
 
     With a pool, opening a connection costs a handshake: one round trip of
     the edge for TCP, plus the destination's TLS round trips and CPU.
-
-    Attributes:
-        keep_alive: Reuse idle connections; ``false`` opens one per request.
-        pool_size: Idle connections kept per destination at most.
-        idle_timeout_s: An idle connection is closed after this long unused.
     """
 
-    keep_alive: bool = Field(default=True, strict=True)
-    pool_size: int = Field(default=10, ge=1)
-    idle_timeout_s: float = Field(default=60.0, gt=0)
+    keep_alive: bool = Field(
+        default=True,
+        strict=True,
+        description="Reuse idle connections (true/false); false opens one per request.",
+    )
+    pool_size: Integer = Field(
+        default=10,
+        ge=1,
+        le=MAX_POOL_SIZE.value,
+        description="Idle connections kept per destination at most (connections).",
+    )
+    idle_timeout_s: Number = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_HORIZON_S.value,
+        description="An idle connection is closed after this many seconds unused.",
+    )
 
 
 class Tls(FrozenModel):
-    """TLS termination at a node: extra handshake cost of new connections.
+    """TLS termination at a node: extra handshake cost of new connections."""
 
-    Attributes:
-        round_trips: Round trips of the edge added to TCP's one (TLS 1.3: 1).
-        cpu_s: CPU time of a handshake at a server (holds a core); load
-            balancers have no CPU model and take no ``cpu_s``.
-    """
-
-    round_trips: int = Field(default=1, ge=0)
-    cpu_s: Duration | None = None
+    round_trips: Integer = Field(
+        default=1,
+        ge=0,
+        le=MAX_TLS_ROUND_TRIPS.value,
+        description="Round trips of the edge a handshake adds to TCP's one "
+        "(round trips; TLS 1.3: 1, TLS 1.2: 2).",
+    )
+    cpu_s: Duration | None = Field(
+        default=None,
+        description="CPU time of one handshake at a server, in seconds (holds a core); "
+        "not allowed on load balancers, which have no CPU model.",
+    )
 
 
 def refuse_pool_on_server(data: Any) -> None:

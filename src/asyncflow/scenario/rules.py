@@ -8,9 +8,11 @@ The engine relies on them and does not check again.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
-from asyncflow.scenario._base import NO_VALUE, Loc, Problem, did_you_mean
+from asyncflow.scenario._base import NO_VALUE, Loc, Problem, did_you_mean, format_loc
+from asyncflow.scenario.limits import MAX_EXPECTED_REQUESTS, MAX_WINDOWS
 
 if TYPE_CHECKING:
     from asyncflow.scenario.models import Edge, Scenario
@@ -20,6 +22,7 @@ __all__ = ["scenario_problems"]
 _NODES: Loc = ("topology_graph", "nodes")
 _EDGES: Loc = ("topology_graph", "edges")
 _LB: Loc = (*_NODES, "load_balancer")
+_HINT_BUDGET: Final = 20_000  # word comparisons for suggestions, per validation
 
 
 def scenario_problems(scenario: Scenario) -> list[Problem]:
@@ -39,6 +42,31 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         problems += graph.shape_problems()
         problems += _bandwidth_problems(scenario)
     problems += _event_problems(scenario)
+    problems += _budget_problems(scenario)
+    return problems
+
+
+def _budget_problems(scenario: Scenario) -> list[Problem]:
+    """Bounds on the work a run would do: user windows and generated requests."""
+    workload = scenario.rqs_input
+    horizon = scenario.sim_settings.total_simulation_time
+    problems: list[Problem] = []
+    windows = horizon / workload.user_sampling_window
+    if windows > MAX_WINDOWS.value:
+        rule = (
+            f"gives {windows:.3g} windows over total_simulation_time ({horizon:g} s), "
+            f"at most {MAX_WINDOWS.shown}: {MAX_WINDOWS.reason}"
+        )
+        window = workload.user_sampling_window
+        problems.append((("rqs_input", "user_sampling_window"), rule, window))
+    expected = workload.expected_requests(horizon)
+    if expected > MAX_EXPECTED_REQUESTS.value:
+        rule = (
+            f"the run would generate about {expected:.3g} requests (users x rate x "
+            f"total_simulation_time of {horizon:g} s), at most {MAX_EXPECTED_REQUESTS.shown}: "
+            f"{MAX_EXPECTED_REQUESTS.reason}"
+        )
+        problems.append((("rqs_input",), rule, NO_VALUE))
     return problems
 
 
@@ -56,8 +84,26 @@ def _bandwidth_problems(scenario: Scenario) -> list[Problem]:
     return problems
 
 
+class _Hints:
+    """Suggestions ("did you mean"), within a budget of comparisons.
+
+    A suggestion compares the word with every candidate; on a large broken
+    scenario, suggesting for every problem would make validation quadratic.
+    Once the budget is spent, problems are reported without a suggestion.
+    """
+
+    def __init__(self, budget: int = _HINT_BUDGET) -> None:
+        self._left = budget
+
+    def __call__(self, word: str, candidates: Sequence[str]) -> str:
+        if len(candidates) > self._left:
+            return ""
+        self._left -= len(candidates)
+        return did_you_mean(word, candidates)
+
+
 class _Graph:
-    """Index of the topology used by the graph checks."""
+    """Index of the topology used by the graph checks (sets: every check is linear)."""
 
     def __init__(self, scenario: Scenario) -> None:
         nodes = scenario.topology_graph.nodes
@@ -65,9 +111,12 @@ class _Graph:
         self.client_id = nodes.client.id
         self.lb = nodes.load_balancer
         self.server_ids = [server.id for server in nodes.servers]
+        self.server_set = frozenset(self.server_ids)
         self.node_ids = [self.client_id, *self.server_ids] + ([self.lb.id] if self.lb else [])
+        self.node_set = frozenset(self.node_ids)
         self.edges = scenario.topology_graph.edges
         self.valid_edges: list[int] = []
+        self.hint = _Hints()
 
     def node_id_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -78,11 +127,11 @@ class _Graph:
             located.append(((*_LB, "id"), self.lb.id))
         for loc, node_id in located:
             if node_id in first:
-                rule = f"duplicate node id (also {_dotted(first[node_id])})"
+                rule = f"duplicate node id (also {format_loc(first[node_id])})"
                 problems.append((loc, rule, node_id))
             first.setdefault(node_id, loc)
         if self.workload_id in first:
-            rule = f"the workload id is also a node id ({_dotted(first[self.workload_id])})"
+            rule = f"the workload id is also a node id ({format_loc(first[self.workload_id])})"
             problems.append((("rqs_input", "id"), rule, self.workload_id))
         return problems
 
@@ -99,16 +148,17 @@ class _Graph:
     def edge_endpoint_problems(self) -> list[Problem]:
         problems: list[Problem] = []
         sources = [*self.node_ids, self.workload_id]
+        source_set = self.node_set | {self.workload_id}
         for i, edge in enumerate(self.edges):
             before = len(problems)
-            if edge.source not in sources:
-                rule = f"unknown node {edge.source!r}{did_you_mean(edge.source, sources)}"
+            if edge.source not in source_set:
+                rule = f"unknown node {edge.source!r}{self.hint(edge.source, sources)}"
                 problems.append(((*_EDGES, i, "source"), rule, NO_VALUE))
             if edge.target == self.workload_id:
                 rule = f"the workload {edge.target!r} cannot be an edge target"
                 problems.append(((*_EDGES, i, "target"), rule, NO_VALUE))
-            elif edge.target not in self.node_ids:
-                hint = did_you_mean(edge.target, self.node_ids)
+            elif edge.target not in self.node_set:
+                hint = self.hint(edge.target, self.node_ids)
                 problems.append(
                     ((*_EDGES, i, "target"), f"unknown node {edge.target!r}{hint}", NO_VALUE)
                 )
@@ -174,10 +224,11 @@ class _Graph:
         if self.lb is None:  # pragma: no cover - guarded by the caller
             return []
         lb_id, covered = self.lb.id, self.lb.server_covered
+        covered_set = frozenset(covered)
         problems: list[Problem] = []
         for j, server_id in enumerate(covered):
-            if server_id not in self.server_ids:
-                hint = did_you_mean(server_id, self.server_ids)
+            if server_id not in self.server_set:
+                hint = self.hint(server_id, self.server_ids)
                 kind = "the client" if server_id == self.client_id else "unknown server"
                 problems.append(
                     ((*_LB, "server_covered", j), f"{kind} {server_id!r}{hint}", NO_VALUE)
@@ -185,7 +236,7 @@ class _Graph:
         linked: dict[str, int] = {}
         for i in edges:
             target = self.edges[i].target
-            if target not in covered:
+            if target not in covered_set:
                 rule = f"the load balancer {lb_id!r} may only connect to the servers it covers"
                 problems.append(((*_EDGES, i, "target"), rule, target))
             elif target in linked:
@@ -193,7 +244,7 @@ class _Graph:
                 problems.append(((*_EDGES, i, "target"), rule, NO_VALUE))
             linked.setdefault(target, i)
         for j, server_id in enumerate(covered):
-            if server_id in self.server_ids and server_id not in linked:
+            if server_id in self.server_set and server_id not in linked:
                 rule = f"no edge from the load balancer {lb_id!r} to {server_id!r}"
                 problems.append(((*_LB, "server_covered", j), rule, NO_VALUE))
         return problems
@@ -212,13 +263,40 @@ class _Graph:
         return problems
 
 
+class _Targets:
+    """What an event may target: servers for outages, edges for spikes."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        nodes = scenario.topology_graph.nodes
+        self.servers = [server.id for server in nodes.servers]
+        self.edges = [edge.id for edge in scenario.topology_graph.edges]
+        self.server_set, self.edge_set = frozenset(self.servers), frozenset(self.edges)
+        self.others = {nodes.client.id: "the client", scenario.rqs_input.id: "the workload"}
+        if nodes.load_balancer is not None:
+            self.others[nodes.load_balancer.id] = "the load balancer"
+        self.hint = _Hints()
+
+    def rule(self, kind: str, target: str) -> str | None:
+        """Why ``target`` cannot be the target of a ``kind`` event, or ``None``."""
+        wanted, pool, pool_set = (
+            ("server", self.servers, self.server_set)
+            if kind == "server_down"
+            else ("edge", self.edges, self.edge_set)
+        )
+        if target in pool_set:
+            return None
+        article = "a" if wanted == "server" else "an"
+        if target in self.server_set:
+            return f"a {kind} event needs {article} {wanted}, {target!r} is a server"
+        if target in self.edge_set:
+            return f"a {kind} event needs {article} {wanted}, {target!r} is an edge"
+        if target in self.others:
+            return f"a {kind} event needs {article} {wanted}, {target!r} is {self.others[target]}"
+        return f"unknown {wanted} {target!r}{self.hint(target, pool)}"
+
+
 def _event_problems(scenario: Scenario) -> list[Problem]:
-    nodes = scenario.topology_graph.nodes
-    servers = [server.id for server in nodes.servers]
-    edges = [edge.id for edge in scenario.topology_graph.edges]
-    others = {nodes.client.id: "the client", scenario.rqs_input.id: "the workload"}
-    if nodes.load_balancer is not None:
-        others[nodes.load_balancer.id] = "the load balancer"
+    targets = _Targets(scenario)
     horizon = scenario.sim_settings.total_simulation_time
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -229,10 +307,9 @@ def _event_problems(scenario: Scenario) -> list[Problem]:
             problems.append((("events", i, "event_id"), rule, event.event_id))
         seen.setdefault(event.event_id, i)
         target = event.target_id
-        pool = servers if event.is_outage else edges
-        if target not in pool:
-            rule = _target_rule(event.start.kind, target, servers, edges, others)
-            problems.append((("events", i, "target_id"), rule, NO_VALUE))
+        refusal = targets.rule(event.start.kind, target)
+        if refusal is not None:
+            problems.append((("events", i, "target_id"), refusal, NO_VALUE))
         elif event.is_outage:
             outages[target].append(i)
         if event.end.t_end > horizon:
@@ -241,20 +318,6 @@ def _event_problems(scenario: Scenario) -> list[Problem]:
     for server_id, indices in outages.items():
         problems += _overlap_problems(scenario, server_id, indices)
     return problems
-
-
-def _target_rule(
-    kind: str, target: str, servers: list[str], edges: list[str], others: dict[str, str]
-) -> str:
-    wanted, pool = ("server", servers) if kind == "server_down" else ("edge", edges)
-    article = "a" if wanted == "server" else "an"
-    if target in servers:
-        return f"a {kind} event needs {article} {wanted}, {target!r} is a server"
-    if target in edges:
-        return f"a {kind} event needs {article} {wanted}, {target!r} is an edge"
-    if target in others:
-        return f"a {kind} event needs {article} {wanted}, {target!r} is {others[target]}"
-    return f"unknown {wanted} {target!r}{did_you_mean(target, pool)}"
 
 
 def _overlap_problems(scenario: Scenario, server_id: str, indices: list[int]) -> list[Problem]:
@@ -273,10 +336,3 @@ def _overlap_problems(scenario: Scenario, server_id: str, indices: list[int]) ->
             )
             problems.append((("events", cur, "start", "t_start"), rule, b.start.t_start))
     return problems
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-    return text

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Self
 
 from pydantic import Field, model_validator
 
 from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import Integer, Number
+from asyncflow.scenario.limits import (
+    MAX_HORIZON_S,
+    MAX_SAMPLE_PERIODS,
+    MAX_SEED,
+    MIN_HORIZON_S,
+)
 
 __all__ = ["SimSettings"]
 
 
-SampleMetricName = Literal[
-    "ready_queue_len", "event_loop_io_sleep", "ram_in_use", "edge_concurrent_connection"
-]
-EventMetricName = Literal["rqs_clock", "llm_cost"]
 _LEGACY_METRIC_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "enabled_sample_metrics": (
         "ready_queue_len",
@@ -41,20 +44,35 @@ class SimSettings(FrozenModel):
 
     ``enabled_sample_metrics`` and ``enabled_event_metrics`` are accepted (0.1
     names only) and dropped: everything is always recorded.
-
-    Attributes:
-        total_simulation_time: Horizon in seconds.
-        sample_period_s: Default resolution of time series, in seconds.
-        seed: Seed of the run's random streams; ``None`` for a fresh one.
-        warm_up_s: Initial seconds left out of statistics.
     """
 
     model_config = FrozenModel.model_config | {"json_schema_extra": _legacy_metrics_schema}
 
-    total_simulation_time: float = Field(gt=0)
-    sample_period_s: float = Field(default=0.01, gt=0)
-    seed: int | None = Field(default=None, ge=0)
-    warm_up_s: float = Field(default=0.0, ge=0)
+    total_simulation_time: Number = Field(
+        ge=MIN_HORIZON_S.value,
+        le=MAX_HORIZON_S.value,
+        description="Horizon of the run: simulated seconds.",
+    )
+    sample_period_s: Number = Field(
+        default=0.01,
+        gt=0,
+        le=MAX_HORIZON_S.value,
+        description="Finest resolution of the time series, in seconds (at most "
+        "total_simulation_time; series have at most 1000 bins).",
+    )
+    seed: Integer | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SEED.value,
+        description="Seed of the run's random streams (a 64-bit unsigned integer); the "
+        "same seed gives the same run. None: 0 for asyncflow.run.",
+    )
+    warm_up_s: Number = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_HORIZON_S.value,
+        description="Initial seconds left out of statistics (less than total_simulation_time).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -78,8 +96,24 @@ class SimSettings(FrozenModel):
         return {k: v for k, v in data.items() if k not in _LEGACY_METRIC_KEYS}
 
     @model_validator(mode="after")
-    def _check_warm_up(self) -> Self:
-        if self.warm_up_s >= self.total_simulation_time:
-            rule = f"must be < total_simulation_time ({self.total_simulation_time:g})"
-            raise_problems([(("warm_up_s",), rule, self.warm_up_s)], "SimSettings")
+    def _check_against_horizon(self) -> Self:
+        horizon = self.total_simulation_time
+        problems: list[Problem] = []
+        if self.warm_up_s >= horizon:
+            rule = f"must be < total_simulation_time ({horizon:g})"
+            problems.append((("warm_up_s",), rule, self.warm_up_s))
+        if self.sample_period_s > horizon:
+            rule = (
+                f"must be <= total_simulation_time ({horizon:g}): a time series needs "
+                "at least one bin inside the run"
+            )
+            problems.append((("sample_period_s",), rule, self.sample_period_s))
+        elif horizon / self.sample_period_s > MAX_SAMPLE_PERIODS.value:
+            rule = (
+                f"gives {horizon / self.sample_period_s:.3g} periods over total_simulation_time "
+                f"({horizon:g} s), at most {MAX_SAMPLE_PERIODS.shown}: {MAX_SAMPLE_PERIODS.reason}"
+            )
+            problems.append((("sample_period_s",), rule, self.sample_period_s))
+        if problems:
+            raise_problems(problems, "SimSettings")
         return self

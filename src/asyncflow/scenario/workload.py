@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
-from asyncflow.scenario._base import FrozenModel, Problem, raise_problems
+from asyncflow.scenario._base import DEF_MARKER, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._types import Identifier, Number
 from asyncflow.scenario.distributions import Distribution
+from asyncflow.scenario.limits import (
+    MAX_HORIZON_S,
+    MAX_PROFILE_POINTS,
+    MAX_RATE_PER_USER,
+    MAX_USERS,
+    Limit,
+)
 
 __all__ = ["ProfilePoint", "Workload"]
 
@@ -22,31 +39,51 @@ def _as_count_input(value: Any) -> Any:
     return value
 
 
-def _families(*allowed: str, positive: bool) -> AfterValidator:
+def _families(*allowed: str, positive: bool, limit: Limit) -> AfterValidator:
     def check(dist: Distribution) -> Distribution:
         if dist.distribution not in allowed:
             names = ", ".join(repr(a) for a in allowed)
             raise_problems([(("distribution",), f"must be one of {names}", dist.distribution)])
         if positive and (dist.mean is None or dist.mean <= 0):
             raise_problems([(("mean",), "must be > 0", dist.mean)])
+        mean, variance = dist.moments()
+        if mean > limit.value:
+            raise_problems([(("mean",), limit.rule("<="), mean)])
+        if variance > limit.value**2:
+            rule = f"must be <= ({limit.shown})**2: {limit.reason}"
+            raise_problems([(("variance",), rule, variance)])
         return dist
 
     return AfterValidator(check)
 
 
-_COUNT_INPUT: Final = BeforeValidator(_as_count_input, json_schema_input_type=float | Distribution)
+UserCount = Annotated[
+    Distribution,
+    BeforeValidator(_as_count_input),
+    _families("poisson", "normal", "deterministic", positive=False, limit=MAX_USERS),
+    WithJsonSchema({DEF_MARKER: "UserCount"}, mode="validation"),
+]
+RequestRate = Annotated[
+    Distribution,
+    BeforeValidator(_as_count_input),
+    _families("poisson", "deterministic", positive=True, limit=MAX_RATE_PER_USER),
+    WithJsonSchema({DEF_MARKER: "RequestRate"}, mode="validation"),
+]
 
 
 class ProfilePoint(FrozenModel):
-    """One point of a piecewise-linear users profile (also accepted as ``[t_s, users]``).
+    """One point of a piecewise-linear users profile (also accepted as ``[t_s, users]``)."""
 
-    Attributes:
-        t_s: Time in seconds from the start of the run.
-        users: Mean number of active users at that time.
-    """
-
-    t_s: float = Field(ge=0)
-    users: float = Field(ge=0)
+    t_s: Number = Field(
+        ge=0,
+        le=MAX_HORIZON_S.value,
+        description="Time of the point, in seconds from the start of the run.",
+    )
+    users: Number = Field(
+        ge=0,
+        le=MAX_USERS.value,
+        description="Mean number of active users at that time (users).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -58,35 +95,43 @@ class ProfilePoint(FrozenModel):
         return data
 
 
+_PROFILE_POINTS: Final = int(MAX_PROFILE_POINTS.value)
+
+
 class Workload(FrozenModel):
     """The request generator (YAML key ``rqs_input``).
 
     Every ``user_sampling_window`` seconds the number of active users is drawn
     from ``avg_active_users``; each user sends requests at
     ``avg_request_per_minute_per_user.mean`` per minute.
-
-    Attributes:
-        id: Id of the generator; it is the source of the edge to the client.
-        type: Always ``generator``.
-        avg_active_users: Active users; poisson, normal or deterministic.
-            A mapping without ``distribution`` is poisson (0.1's default).
-        avg_request_per_minute_per_user: Requests per minute per user; poisson
-            or deterministic; only the mean is used.
-        user_sampling_window: Seconds between two draws of the user count.
-        users_profile: Optional mean users over time (piecewise linear,
-            constant after the last point); replaces ``avg_active_users.mean``.
     """
 
-    id: str
-    type: Literal["generator"] = "generator"
-    avg_active_users: Annotated[
-        Distribution, _COUNT_INPUT, _families("poisson", "normal", "deterministic", positive=False)
-    ]
-    avg_request_per_minute_per_user: Annotated[
-        Distribution, _COUNT_INPUT, _families("poisson", "deterministic", positive=True)
-    ]
-    user_sampling_window: float = Field(default=60.0, gt=0)
-    users_profile: tuple[ProfilePoint, ...] | None = None
+    id: Identifier = Field(
+        description="Id of the generator; the source of its one edge, to the client."
+    )
+    type: Literal["generator"] = Field(default="generator", description="Always generator.")
+    avg_active_users: UserCount = Field(
+        description="Active users (users): a number (constant) or a poisson, normal or "
+        "deterministic distribution; a mapping without distribution is poisson."
+    )
+    avg_request_per_minute_per_user: RequestRate = Field(
+        description="Requests each active user sends, in requests per minute: a number "
+        "or a poisson or deterministic distribution of which only the mean is used."
+    )
+    user_sampling_window: Number = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_HORIZON_S.value,
+        description="Seconds between two draws of the number of active users.",
+    )
+    users_profile: Annotated[tuple[ProfilePoint, ...], Field(max_length=_PROFILE_POINTS)] | None = (
+        Field(
+            default=None,
+            description="Mean active users over time: points {t_s, users} (or [t_s, users]), "
+            "linear between points and constant after the last; replaces the mean of "
+            "avg_active_users.",
+        )
+    )
 
     @model_validator(mode="after")
     def _check_profile(self) -> Self:
@@ -130,10 +175,49 @@ class Workload(FrozenModel):
         points = self.users_profile
         if not points:
             return self.avg_active_users.moments()[0]
-        for i in range(len(points) - 1, -1, -1):
-            if points[i].t_s <= t_s:
-                if i == len(points) - 1:
-                    return points[i].users
-                a, b = points[i], points[i + 1]
-                return a.users + (b.users - a.users) * (t_s - a.t_s) / (b.t_s - a.t_s)
-        return points[0].users
+        i = bisect.bisect_right(points, t_s, key=lambda p: p.t_s) - 1
+        if i < 0:
+            return points[0].users
+        if i == len(points) - 1:
+            return points[i].users
+        a, b = points[i], points[i + 1]
+        return a.users + (b.users - a.users) * (t_s - a.t_s) / (b.t_s - a.t_s)
+
+    def expected_requests(self, horizon_s: float) -> float:
+        """An upper estimate of the requests generated over ``horizon_s`` seconds.
+
+        The rate per user times the integral of the mean users (the profile,
+        or the mean of ``avg_active_users``), plus the users' standard
+        deviation for a normal count (its draws are clipped at 0, which
+        raises their mean by less than that).
+
+        Args:
+            horizon_s: Length of the run in seconds.
+
+        Returns:
+            The estimate (``inf`` if it overflows).
+        """
+        users = self.avg_active_users
+        spread = math.sqrt(users.moments()[1]) if users.distribution == "normal" else 0.0
+        user_seconds = (
+            self._profile_area(horizon_s)
+            if self.users_profile
+            else (users.moments()[0] * horizon_s)
+        ) + spread * horizon_s
+        return user_seconds * self.requests_per_second_per_user
+
+    def _profile_area(self, horizon_s: float) -> float:
+        """Integral of the profile's users over ``[0, horizon_s]``, in user-seconds."""
+        points = self.users_profile or ()
+        area = 0.0
+        for a, b in itertools.pairwise(points):
+            if a.t_s >= horizon_s:
+                break
+            end = min(b.t_s, horizon_s)
+            if end > a.t_s:
+                users_end = self.mean_users_at(end) if end < b.t_s else b.users
+                area += (end - a.t_s) * 0.5 * (a.users + users_end)
+        last = points[-1]
+        if last.t_s < horizon_s:
+            area += (horizon_s - last.t_s) * last.users
+        return area
