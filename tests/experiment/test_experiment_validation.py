@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from experiment_scenarios import HOP_S, mm1
 from scipy import stats
+from tests.validation.replication import Estimate
 
 from asyncflow.experiment import Ensemble, replicate
 from asyncflow.scenario import ScenarioBuilder
@@ -62,9 +63,13 @@ def test_coverage_of_95_percent_intervals_on_mm1() -> None:
         covered += interval.ci_low <= theory <= interval.ci_high
     print(f"coverage: {covered}/{ensembles} intervals contain {theory:.6f}")
     assert covered >= lowest_acceptable(ensembles), f"{covered}/{ensembles} intervals cover"
-    # The whole ensemble agrees with theory too (its interval is ~9x narrower).
-    whole = everything.stats("latency_s.mean")
-    assert whole.ci_low - whole.half_width <= theory <= whole.ci_high + whole.half_width
+    # The 640 runs together agree with theory, decided as the theory checks are
+    # (tests/validation/replication.py): within 3.9 SE, false alarm 1e-4; they
+    # catch a deviation of 1.9% with probability 0.9. Requests still in flight
+    # at the end (about 4 of 10,000, the slowest) are missing from each run's
+    # mean: a bias near -0.04%, a tenth of the SE.
+    whole = Estimate.of(everything.values("latency_s.mean").tolist())
+    whole.check(theory, detects=0.025)
 
 
 def test_throughput_band_of_a_stationary_scenario_contains_the_offered_rate() -> None:

@@ -1,36 +1,27 @@
-"""Builders and statistics for the validation against queueing theory.
+"""Queueing scenarios, their closed forms, and how long to warm them up.
 
-Edges are given a constant 1 µs latency so that a request's latency is its
-time in the server plus 3 µs, which is subtracted. Arrivals are Poisson of
-rate ``rate`` (deterministic users, one request per second each).
-
-Tolerances come from replications: R independent runs (seeds 1..R) give R
-estimates of the mean; their standard error SE is estimated from their
-spread, and the theory must lie within ``Z * SE`` of the grand mean. With
-Z = 4 a correct model fails with probability below 1e-4 (Student t, R - 1
-degrees of freedom, is slightly wider: the constant below is that quantile).
-Each check also requires SE to be small relative to the value, so a
-tolerance can never be wide enough to pass anything.
+Edges are given a constant 1 µs latency; a request's time in the system is
+its latency less its network phase (3 or 4 hops). Arrivals are Poisson of
+rate ``rate`` (deterministic users, one request per second each). How a
+check decides is in replication.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 
 import asyncflow
 from asyncflow.scenario import Scenario, ScenarioBuilder
 from asyncflow.scenario.builder import endpoint
 
+from .replication import measured_requests
+
 HOP_S = 1e-6
-HOPS = 3
-REPLICATIONS = 8
-FALSE_ALARM = 1e-4
-T_QUANTILE = float(stats.t.ppf(1 - FALSE_ALARM / 2, REPLICATIONS - 1))
 
 
 def queue_scenario(
@@ -38,6 +29,7 @@ def queue_scenario(
     steps: Sequence[Mapping[str, Any]],
     *,
     horizon_s: float,
+    warm_up_s: float,
     servers: int = 1,
     cpu_cores: int = 1,
     ram_mb: float = 1024.0,
@@ -61,53 +53,57 @@ def queue_scenario(
         )
     if servers > 1:
         builder.load_balancer("lb-1", servers=ids, algorithm=algorithm or "round_robin")
-    return (
-        builder.wire(latency=HOP_S)
-        .settings(horizon_s=horizon_s, warm_up_s=0.05 * horizon_s)
-        .build()
-    )
+    return builder.wire(latency=HOP_S).settings(horizon_s=horizon_s, warm_up_s=warm_up_s).build()
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Grand mean of R replications and its standard error."""
+def sojourns(results: asyncflow.Results, drain_s: float) -> np.ndarray:
+    """Time in the system of each completed measured request, in order of arrival.
 
-    mean: float
-    se: float
-    values: tuple[float, ...]
-
-    def check(self, theory: float, max_relative_se: float) -> None:
-        """Theory within the t-quantile of SE; the estimate precise enough to mean something."""
-        assert self.se <= max_relative_se * abs(theory), (
-            f"too imprecise to test: SE {self.se:.4g} > {max_relative_se:.1%} of {theory:.6g}"
-        )
-        gap = abs(self.mean - theory)
-        assert gap <= T_QUANTILE * self.se, (
-            f"simulated {self.mean:.6g} ± {self.se:.3g} (SE) vs theory {theory:.6g}: "
-            f"off by {gap / self.se:.1f} SE (limit {T_QUANTILE:.1f})"
-        )
+    The latency less the network hops; see ``measured_requests`` for the window.
+    """
+    r = results.requests
+    done = measured_requests(results, drain_s) & (r.outcome == 1)
+    order = np.argsort(r.generated_s[done], kind="stable")
+    in_system = (r.finished_s - r.generated_s)[done] - r.phases()["network"][done]
+    return np.asarray(in_system[order])
 
 
-def replications(scenario: Scenario) -> list[asyncflow.Results]:
-    """The scenario run with seeds 1..R."""
-    return [asyncflow.run(scenario, seed=seed) for seed in range(1, REPLICATIONS + 1)]
+def relaxation_time(rho: float, *, servers: int = 1, variability: float = 1.0) -> float:
+    """Relaxation time (s) of a queue at load ``rho`` with mean service 1 s.
+
+    M/M/1: exactly 1 / (sqrt(mu) - sqrt(lambda))^2 (the slowest decay rate
+    of the birth-death chain, the edge of its spectrum; 89.7 s at rho =
+    0.8). For c servers the same with c times the rates (exact in heavy
+    traffic). ``variability`` is
+    (ca^2 + cs^2) / 2, the squared coefficients of variation of interarrival
+    and service times: the heavy-traffic diffusion of a GI/G/1 queue relaxes
+    in proportion to it (1 for M/M/1, 1.5 for M/G/1 with cs^2 = 2).
+    """
+    return variability / (servers * (1.0 - math.sqrt(rho)) ** 2)
 
 
-def replicate(
-    runs: Scenario | list[asyncflow.Results], measure: Callable[[asyncflow.Results], float]
-) -> Estimate:
-    """Estimate the mean of ``measure`` over R replications (run here if given a scenario)."""
-    if isinstance(runs, Scenario):
-        runs = replications(runs)
-    arr = np.asarray([measure(r) for r in runs])
-    return Estimate(
-        float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(arr.size)), tuple(arr.tolist())
-    )
+def warm_up(rho: float, *, servers: int = 1, variability: float = 1.0) -> float:
+    """Ten relaxation times: what each run deletes before measuring."""
+    return 10.0 * relaxation_time(rho, servers=servers, variability=variability)
 
 
-def time_in_system(results: asyncflow.Results) -> float:
-    """Mean time in the server(s): latency less the constant network hops."""
-    return float(results.latencies().mean()) - HOPS * HOP_S
+def mmck_relaxation_time(c: int, k: int, lam: float, mu: float = 1.0) -> float:
+    """Exact relaxation time of M/M/c/K: one over the spectral gap of its generator.
+
+    A birth-death generator is symmetric in the right weights: its diagonal
+    and the geometric means of opposite rates form a symmetric tridiagonal
+    matrix with the same eigenvalues (0 and then the decay rates).
+    """
+    births = np.full(k + 1, lam)
+    births[-1] = 0.0
+    deaths = mu * np.minimum(np.arange(k + 1), c).astype(float)
+    diagonal = -(births + deaths)
+    off = np.sqrt(births[:-1] * deaths[1:])
+    eigenvalues = linalg.eigh_tridiagonal(diagonal, off, eigvals_only=True)
+    return float(-1.0 / np.sort(eigenvalues)[-2])
+
+
+# ---------------------------------------------------------------- closed forms
 
 
 def erlang_b(c: int, a: float) -> float:
@@ -133,6 +129,35 @@ def mg1_time(lam: float, mean_s: float, scv: float) -> float:
     return mean_s + rho * mean_s * (1 + scv) / (2 * (1 - rho))
 
 
+def mm1_sojourn_quantile(lam: float, mu: float, q: float) -> float:
+    """The q-quantile of the M/M/1 FCFS sojourn time, exponential of rate mu - lam."""
+    return -math.log1p(-q) / (mu - lam)
+
+
+def md1k_wait(lam: float, k: int, service_s: float = 1.0) -> tuple[float, float]:
+    """Blocking probability and mean wait of M/D/1/K (K in system, one served).
+
+    Exact, from the queue left behind by departures: an embedded Markov
+    chain on 0..K-1 whose steps add the Poisson arrivals of one service. The
+    time-average law follows as p_n = d_n / (d_0 + rho) for n < K and
+    p_K = 1 - 1 / (d_0 + rho) (the standard M/G/1/K relation).
+    """
+    rho = lam * service_s
+    arrivals = stats.poisson.pmf(np.arange(k), rho)
+    step = np.zeros((k, k))
+    for left in range(k):
+        waiting = max(left - 1, 0)  # behind the request whose service starts next
+        room = k - 1 - waiting
+        step[left, waiting : k - 1] = arrivals[:room]
+        step[left, k - 1] = 1.0 - arrivals[:room].sum()
+    equations = np.vstack([(step.T - np.eye(k))[:-1], np.ones(k)])
+    departures = np.linalg.solve(equations, np.append(np.zeros(k - 1), 1.0))
+    p = np.append(departures / (departures[0] + rho), 1.0 - 1.0 / (departures[0] + rho))
+    blocking = float(p[-1])
+    in_system = float(np.dot(np.arange(k + 1), p))
+    return blocking, in_system / (lam * (1.0 - blocking)) - service_s
+
+
 def round_robin_time(n: int, lam: float, mu: float) -> float:
     """Mean time in system of one of n exponential servers fed in turn (E_n/M/1)."""
     sigma = 0.5
@@ -141,8 +166,13 @@ def round_robin_time(n: int, lam: float, mu: float) -> float:
     return 1 / (mu * (1 - sigma))
 
 
-def jsq_d_time(d: int, lam: float, terms: int = 60) -> float:
-    """Mean time in system of JSQ(d) as n → ∞ (μ = 1), the supermarket model."""
-    return sum(
-        lam ** ((d**i - d) / (d - 1)) for i in range(1, terms) if (d**i - d) / (d - 1) < 5000
-    )
+def mmck(c: int, k: int, lam: float, mu: float = 1.0) -> tuple[float, float]:
+    """Blocking probability and mean time in system of M/M/c/K."""
+    a = lam / mu
+    weights = [
+        a**n / math.factorial(n) if n <= c else a**n / (math.factorial(c) * c ** (n - c))
+        for n in range(k + 1)
+    ]
+    p = np.asarray(weights) / sum(weights)
+    n_mean = float(np.dot(np.arange(k + 1), p))
+    return float(p[-1]), n_mean / (lam * (1 - p[-1]))
