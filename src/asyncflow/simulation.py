@@ -294,11 +294,10 @@ class Simulation:
 def uses_connections(scenario: Scenario) -> bool:
     """Whether any node models sockets, connection memory or keep-alive pools."""
     nodes = scenario.topology_graph.nodes
-    lb = nodes.load_balancer
     return (
         any(s.server_resources.models_sockets for s in nodes.servers)
         or nodes.client.connection_pool is not None
-        or (lb is not None and (lb.resources is not None or lb.connection_pool is not None))
+        or any(b.resources is not None or b.connection_pool is not None for b in nodes.balancers)
     )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from asyncflow.errors import ScenarioError
+from asyncflow.scenario import graph as scenario_rules
 from asyncflow.scenario import parse_scenario
-from asyncflow.scenario import rules as scenario_rules
 
 
 def _scenario(servers: int, *, broken: bool = False) -> dict[str, Any]:

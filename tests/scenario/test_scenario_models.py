@@ -172,7 +172,9 @@ def test_public_names() -> None:
     exported = {name for name in dir(scenario_pkg) if not name.startswith("_")}
     modules = {
         "builder",
+        "calls",
         "distributions",
+        "graph",
         "events",
         "network",
         "loader",

@@ -441,9 +441,7 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
     """
     nodes = results.scenario.topology_graph.nodes
     holders: list[tuple[str, Any]] = [(s.id, s.server_resources) for s in nodes.servers]
-    balancer = nodes.load_balancer
-    if balancer is not None and balancer.resources is not None:
-        holders.append((balancer.id, balancer.resources))
+    holders += [(b.id, b.resources) for b in nodes.balancers if b.resources is not None]
     uses: list[ResourceUse] = []
     for node, resources in holders:
         recorded = set(results.level_metrics(node))

@@ -137,22 +137,66 @@ def compile_steps(
     ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
     """
     builder = _Builder()
-    run: list[Distribution] = [prefix_cpu] if prefix_cpu is not None else []
+    _emit(builder, steps, [prefix_cpu] if prefix_cpu is not None else [])
+    builder.ops.append(Op(END_OP))
+    return tuple(builder.ops), tuple(builder.columns), "|".join(builder.signature)
+
+
+def _emit(builder: _Builder, steps: Sequence[Step], run: list[Distribution]) -> None:
+    """Append the operations of ``steps``; ``run`` is CPU work to start with."""
     run_kind = CPU_OP
     for step in steps:
         category = step.category
         if category == "ram":
             continue
-        kind = CPU_OP if category == "cpu" else IO_OP
-        if run and kind != run_kind:
+        if category in ("cpu", "io"):
+            kind = CPU_OP if category == "cpu" else IO_OP
+            if run and kind != run_kind:
+                builder.duration(run_kind, run)
+                run = []
+            run_kind = kind
+            run.append(step.duration)
+            continue
+        if run:
             builder.duration(run_kind, run)
             run = []
-        run_kind = kind
-        run.append(step.duration)
+        if category == "call":
+            op = Op(CALL_OP)
+            op.calls = step.calls
+            op.need = step.need
+            builder.ops.append(op)
+        else:
+            _branch(builder, step.arms)
     if run:
         builder.duration(run_kind, run)
-    builder.ops.append(Op(END_OP))
-    return tuple(builder.ops), tuple(builder.columns), "|".join(builder.signature)
+
+
+def _branch(builder: _Builder, arms: Sequence[tuple[float, Sequence[Step]]]) -> None:
+    """A ``BRANCH_OP`` on a uniform draw, each arm's operations, jumps past the others."""
+    branch = Op(BRANCH_OP)
+    branch.column = len(builder.columns)
+    builder.columns.append(uniform_column)
+    builder.signature.append("branch")
+    builder.ops.append(branch)
+    starts: list[int] = []
+    jumps: list[Op] = []
+    for _, arm in arms:
+        starts.append(len(builder.ops))
+        _emit(builder, arm, [])
+        jump = Op(JUMP_OP)
+        jumps.append(jump)
+        builder.ops.append(jump)
+    end = len(builder.ops)
+    for jump in jumps:
+        jump.to = end
+    total = sum(p for p, _ in arms)
+    cumulative = 0.0
+    limits = []
+    for p, _ in arms:
+        cumulative += p / total
+        limits.append(cumulative)
+    limits[-1] = 1.0  # rounding must never leave a draw without an arm
+    branch.arms = tuple(zip(limits, starts, strict=True))
 
 
 def compile_endpoint(index: int, spec: Any, prefix_cpu: Distribution | None = None) -> Program:

@@ -165,9 +165,9 @@ class Server:
         hold(call, connection)
         entry: SiteEntry = call.site.entries[self.index]  # type: ignore[assignment]
         plan = entry.pick(call.root)
-        if entry.tls_plans is not None and call.pool is not None:
+        if entry.tls is not None and call.pool is not None:
             # A pooled sender opened it: the TLS handshake costs CPU here first.
-            plan = entry.tls_plans[plan.index]
+            plan = entry.tls[plan.index]
         if plan.receives and entry.bodies:
             self._receive(time, call, plan)
         else:

@@ -73,28 +73,29 @@ class SiteEntry:
     """The endpoint one server runs for one site.
 
     Attributes:
-        fixed: The plan when the caller names the endpoint (or the server has one).
-        plans: Every plan, by endpoint index, to pick from by weight otherwise.
-        tls_plans: The same with the TLS handshake's CPU first (new pooled
-            connections to a TLS server), or None.
+        fixed: The plan when only one can run (the caller names the
+            endpoint, or the server has one).
+        plans: The plans that can run, to pick from by weight otherwise.
+        tls: The same by endpoint index with the TLS handshake's CPU first
+            (new pooled connections to a TLS server), or None.
         bodies: Whether the edge calls arrive on has a bandwidth (request
             bodies are then received before admission).
     """
 
-    __slots__ = ("_cumulative", "_picks", "bodies", "fixed", "plans", "tls_plans")
+    __slots__ = ("_cumulative", "_picks", "bodies", "fixed", "plans", "tls")
 
     def __init__(
         self,
         plans: Sequence[Plan],
         fixed: Plan | None,
         picks: WorkTable | None,
-        tls_plans: Sequence[Plan] | None = None,
+        tls: dict[int, Plan] | None = None,
         bodies: bool = False,
     ) -> None:
         self.bodies = bodies
         self.plans = tuple(plans)
         self.fixed = fixed
-        self.tls_plans = tuple(tls_plans) if tls_plans is not None else None
+        self.tls = tls
         self._picks = picks
         self._cumulative = list(accumulate(p.program.weight for p in self.plans))
 

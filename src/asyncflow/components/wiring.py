@@ -65,6 +65,8 @@ def _server(ctx: RunContext, spec: Any, index: int, options: BuildOptions) -> Se
     return Server(ctx, spec, index, spec.id in options.outages, options.connected)
 
 
+PICK = (uniform_column,)  # the column of a site's endpoint draws
+
 STATELESS_POLICIES = frozenset({"round_robin", "random", "weighted_round_robin"})
 """Policies whose choice looks at no server's load or state."""
 
@@ -106,10 +108,10 @@ class Wiring:
         self._replies: dict[str, Send] = {}
         self._tables: dict[str, WorkTable] = {}
         self.sites: list[CallSite] = []
-        lb = nodes.load_balancer
-        self.balancers: dict[str, LoadBalancer] = {}
-        if lb is not None:
-            self.balancers[lb.id] = self._balancer(lb)
+        self.balancer_specs = {b.id: b for b in nodes.balancers}
+        self.balancers: dict[str, LoadBalancer] = {
+            b.id: self._balancer(b) for b in nodes.balancers
+        }
 
     # ------------------------------------------------------------------ edges
 
@@ -172,8 +174,7 @@ class Wiring:
             nodes = self.scenario.topology_graph.nodes
             target: Any = self.balancers.get(target_id) or self.servers[target_id]
             if isinstance(target, LoadBalancer):
-                lb = nodes.load_balancer
-                tls = lb.tls if lb is not None else None
+                tls = self.balancer_specs[target_id].tls
             else:
                 tls = nodes.server(target_id).tls
             pool = nodes.client.connection_pool if caller is self.client else None
@@ -186,8 +187,8 @@ class Wiring:
 
     def _fusable(self, balancer_id: str) -> bool:
         """Whether a balancer can choose when a call is sent instead of when it arrives."""
-        spec = self.scenario.topology_graph.nodes.load_balancer
-        if spec is None or spec.id != balancer_id or self.options.connected:
+        spec = self.balancer_specs.get(balancer_id)
+        if spec is None or self.options.connected:
             return False
         stateless = spec.algorithms in STATELESS_POLICIES
         return stateless and not (set(spec.server_covered) & self.options.outages)
@@ -216,12 +217,8 @@ class Wiring:
         self.sites.append(site)
         site.send = self._send_to(caller, target_id)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
-        balancer = self.scenario.topology_graph.nodes.load_balancer
-        covered = (
-            balancer.server_covered
-            if balancer is not None and balancer.id == target_id
-            else (target_id,)
-        )
+        balancer = self.balancer_specs.get(target_id)
+        covered = balancer.server_covered if balancer is not None else (target_id,)
         for server_id in covered:
             server = self.servers[server_id]
             source = target_id if target_id != server_id else caller.id
@@ -233,20 +230,20 @@ class Wiring:
         return site
 
     def _entry(self, site: CallSite, server: Server) -> SiteEntry:
-        plans = [self._plan(site, server, p) for p in server.programs]
-        tls_plans = None
+        """The plans a server runs for a site: the endpoint named, or every endpoint."""
+        reachable = [
+            p for p in server.programs if site.endpoint is None or p.name == site.endpoint
+        ]
+        plans = [self._plan(site, server, p) for p in reachable]
+        tls = None
         if server.tls_programs is not None:
-            tls_plans = [self._plan(site, server, p) for p in server.tls_programs]
-        fixed = None
-        if site.endpoint is not None:
-            fixed = next(p for p in plans if p.program.name == site.endpoint)
-        elif len(plans) == 1:
-            fixed = plans[0]
-        picks = None
-        if fixed is None or tls_plans is not None:
-            picks = self._table(f"{site.key}:pick", (uniform_column,), "")
+            tls = {
+                p.index: self._plan(site, server, server.tls_programs[p.index]) for p in reachable
+            }
+        fixed = plans[0] if len(plans) == 1 else None
+        picks = None if fixed is not None else self._table(f"{site.key}:pick", PICK, "")
         bodies = site.inbound[server.index].link is not None
-        return SiteEntry(plans, fixed, picks, tls_plans, bodies)
+        return SiteEntry(plans, fixed, picks, tls, bodies)
 
     def _plan(self, site: CallSite, server: Server, program: Program) -> Plan:
         table = None
@@ -279,14 +276,17 @@ class Wiring:
         scenario = self.scenario
         client = self.client
         generators = []
-        workload = scenario.rqs_input
-        target = next(e.target for e in scenario.topology_graph.edges if e.source == client.id)
-        site = self.site(f"workload:{workload.id}", client, target, None, 0)
-        edge = self._edge(workload.id, client.id, HOP_GENERATOR)
-        site.generator_edge = edge.id
-        forward = client.forward
-        send = edge.connect_event(forward) if self.options.connected else edge.connect(forward)
-        generators.append(Generator(self.ctx, workload, 0, site, send))
+        entries = [e.target for e in scenario.topology_graph.edges if e.source == client.id]
+        for index, workload in enumerate(scenario.workload_list):
+            target = workload.target if workload.target is not None else entries[0]
+            key = f"workload:{workload.id}"
+            site = self.site(key, client, target, workload.endpoint, index)
+            edge = self._edge(workload.id, client.id, HOP_GENERATOR)
+            site.generator_edge = edge.id
+            forward = client.forward
+            connected = self.options.connected
+            send = edge.connect_event(forward) if connected else edge.connect(forward)
+            generators.append(Generator(self.ctx, workload, index, site, send))
         for event in scenario.events:
             if event.is_outage:
                 server = self.servers[event.target_id]

@@ -290,7 +290,9 @@ def same_offered_load(a: Scenario, b: Scenario) -> bool:
     The generator's id is left out: renaming it changes its random numbers,
     not the load it offers.
     """
-    same_workload = a.rqs_input.model_dump(exclude={"id"}) == b.rqs_input.model_dump(exclude={"id"})
+    same_workload = [w.model_dump(exclude={"id"}) for w in a.workload_list] == [
+        w.model_dump(exclude={"id"}) for w in b.workload_list
+    ]
     horizon_a = a.sim_settings.total_simulation_time
     return same_workload and horizon_a == b.sim_settings.total_simulation_time
 

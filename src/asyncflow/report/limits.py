@@ -47,11 +47,11 @@ def node_limits(results: Results, node: str) -> dict[str, Limit]:
                 "ram_in_use_mb": ("ram_mb", float(res.ram_mb)),
             }
             return limits | _socket_limits(res)
-    balancer = nodes.load_balancer
-    if balancer is not None and balancer.id == node and balancer.resources is not None:
-        res = balancer.resources
-        limits = {"connection_memory_mb": ("ram_mb", float(res.ram_mb))}
-        return limits | _socket_limits(res)
+    for balancer in nodes.balancers:
+        if balancer.id == node and balancer.resources is not None:
+            res = balancer.resources
+            limits = {"connection_memory_mb": ("ram_mb", float(res.ram_mb))}
+            return limits | _socket_limits(res)
     return {}
 
 

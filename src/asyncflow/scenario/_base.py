@@ -30,7 +30,9 @@ __all__ = [
     "Problem",
     "did_you_mean",
     "format_loc",
+    "missing_first",
     "raise_problems",
+    "relocate",
 ]
 
 Loc = tuple[str | int, ...]
@@ -207,6 +209,46 @@ _MAX_KEY_CHARS: Final = 40
 
 
 _MAX_SUGGESTED_CHARS: Final = 200
+
+
+def _details(error: ValidationError, prefix: Loc = ()) -> list[InitErrorDetails]:
+    """The errors of ``error`` as details to raise again, under ``prefix``."""
+    details: list[InitErrorDetails] = []
+    for item in error.errors():
+        ctx = item.get("ctx") or {}
+        kind: Any = item["type"]
+        if kind == RULE_ERROR_TYPE:
+            kind = PydanticCustomError(RULE_ERROR_TYPE, "{rule}", ctx)
+        detail = InitErrorDetails(type=kind, loc=(*prefix, *item["loc"]), input=item["input"])
+        if ctx and not isinstance(kind, PydanticCustomError):
+            detail["ctx"] = ctx
+        details.append(detail)
+    return details
+
+
+def missing_first(error: ValidationError | None, loc: Loc, data: Any, title: str) -> NoReturn:
+    """Raise "required field missing" at ``loc``, then the errors of ``error`` if any.
+
+    Raises:
+        ValidationError: Always.
+    """
+    details = [InitErrorDetails(type="missing", loc=loc, input=data)]
+    if error is not None:
+        details += _details(error)
+    raise ValidationError.from_exception_data(title, details)
+
+
+def relocate(error: ValidationError, prefix: Loc, title: str) -> NoReturn:
+    """Raise ``error`` again with every location under ``prefix``.
+
+    For a part validated on its own inside a validator (a call step's value,
+    validated by its kind), so its errors name their place in the scenario.
+    Error types and contexts are kept: messages read as they would in place.
+
+    Raises:
+        ValidationError: Always.
+    """
+    raise ValidationError.from_exception_data(title, _details(error, prefix))
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "ID_RULE",
     "MAX_BANDWIDTH_MBPS",
     "MAX_BODY_KB",
+    "MAX_CALL_SITES",
     "MAX_CONNECTIONS",
     "MAX_CONNECTION_MEMORY_KB",
     "MAX_CORES",
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NESTING",
     "MAX_NORMAL_SPREAD",
+    "MAX_PARALLEL_CALLS",
     "MAX_POOL_SIZE",
     "MAX_PROFILE_POINTS",
     "MAX_RAM_MB",
@@ -176,6 +178,18 @@ MAX_WEIGHT: Final = Limit(
 )
 MAX_SEED: Final = Limit(2**64 - 1, "", "seeds are 64-bit unsigned integers")
 
+# --------------------------------------------------------------------------- calls
+
+MAX_PARALLEL_CALLS: Final = Limit(
+    1_000, "calls", "a parallel step's calls are all sent at once, each a call of its own"
+)
+MAX_CALL_SITES: Final = Limit(
+    100_000,
+    "call sites",
+    "every path of calls from a workload is laid out before the run (each server a call "
+    "reaches multiplies the calls below it); call fewer servers or merge steps",
+)
+
 # --------------------------------------------------------------------------- text and files
 
 ID_MAX_LENGTH: Final = 100
@@ -233,5 +247,6 @@ FIELD_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     ("probability", "<="): MAX_WEIGHT,
     ("weights", "<="): MAX_WEIGHT,
     ("seed", "<="): MAX_SEED,
+    ("calls", "at most"): MAX_PARALLEL_CALLS,
 }
 """(field name, relation) → its limit, for the reasons in pydantic's messages."""

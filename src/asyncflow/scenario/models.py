@@ -8,13 +8,31 @@ event targets) are checked by :mod:`asyncflow.scenario.rules` when the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    ModelWrapValidatorHandler,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
-from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario._base import (
+    NO_VALUE,
+    FrozenModel,
+    Loc,
+    Problem,
+    missing_first,
+    raise_problems,
+    relocate,
+)
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Name, Number
+from asyncflow.scenario.calls import CallTarget, ParallelCalls
 from asyncflow.scenario.distributions import (
     DURATION_RULE,
     Distribution,
@@ -44,6 +62,8 @@ from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
 
 __all__ = [
+    "BranchArm",
+    "CallTarget",
     "Client",
     "ConnectionLimits",
     "ConnectionPool",
@@ -56,6 +76,7 @@ __all__ = [
     "LoadBalancer",
     "LoadBalancerResources",
     "Nodes",
+    "ParallelCalls",
     "ProfilePoint",
     "Scenario",
     "Server",
@@ -78,8 +99,13 @@ StepKind = Literal[
     "io_db",
     "io_cache",
     "ram",
+    "call",
+    "parallel",
+    "branch",
 ]
-StepOperationName = Literal["cpu_time", "io_waiting_time", "necessary_ram"]
+StepOperationName = Literal[
+    "cpu_time", "io_waiting_time", "necessary_ram", "call", "parallel", "branch"
+]
 
 _CPU_KINDS: Final = frozenset({"initial_parsing", "cpu_bound_operation"})
 _OPERATION_OF: Final[dict[str, str]] = {
@@ -91,35 +117,56 @@ _OPERATION_OF: Final[dict[str, str]] = {
     "io_db": "io_waiting_time",
     "io_cache": "io_waiting_time",
     "ram": "necessary_ram",
+    "call": "call",
+    "parallel": "parallel",
+    "branch": "branch",
 }
+_STRUCTURED: Final = frozenset({"call", "parallel", "branch"})
 _ID_TEXT: Final = f"An id of {ID_CHARACTERS}."
 DURATION_TAG: Final = "<duration>"
 NUMBER_TAG: Final = "<number>"
+CALL_TAG: Final = "<call>"
+PARALLEL_TAG: Final = "<parallel>"
+BRANCH_TAG: Final = "<branch>"
 
 
 def _step_value_tag(value: Any) -> str:
+    # Calls, parallel calls and branches arrive as models: Step._check_operation
+    # validated them by their kind, so that their errors name their own keys.
+    if isinstance(value, CallTarget):
+        return CALL_TAG
+    if isinstance(value, ParallelCalls):
+        return PARALLEL_TAG
+    if isinstance(value, tuple | list):
+        return BRANCH_TAG
     return DURATION_TAG if isinstance(value, Mapping | Distribution) else NUMBER_TAG
 
 
 StepValue = Annotated[
     Annotated[Duration, Tag(DURATION_TAG)]
-    | Annotated[Number, Field(gt=0, le=MAX_RAM_MB.value), Tag(NUMBER_TAG)],
+    | Annotated[Number, Field(gt=0, le=MAX_RAM_MB.value), Tag(NUMBER_TAG)]
+    | Annotated[CallTarget, Tag(CALL_TAG)]
+    | Annotated[ParallelCalls, Tag(PARALLEL_TAG)]
+    | Annotated[tuple["BranchArm", ...], Tag(BRANCH_TAG)],
     Discriminator(_step_value_tag),
 ]
 
 
 class Step(FrozenModel):
-    """One step of an endpoint: CPU work, an I/O wait or a RAM reservation."""
+    """One step of an endpoint: CPU work, an I/O wait, a RAM reservation, calls or a branch."""
 
     kind: StepKind = Field(
         description="What the step does: initial_parsing and cpu_bound_operation hold a "
         "core; io_task_spawn, io_llm, io_wait, io_db and io_cache release it and wait; "
-        "ram reserves memory while the request is in the server."
+        "ram reserves memory while the request is in the server; call sends a call to "
+        "another node and awaits its answer (holding RAM, not a core); parallel sends "
+        "several calls at once; branch runs one of several lists of steps at random."
     )
     step_operation: dict[StepOperationName, StepValue] = Field(
         description="Exactly one key, the one of the kind: cpu_time (seconds of CPU, a "
-        "duration), io_waiting_time (seconds of waiting, a duration) or necessary_ram "
-        "(MB, a number)."
+        "duration), io_waiting_time (seconds of waiting, a duration), necessary_ram (MB, "
+        "a number), call ({target, endpoint}), parallel ({calls, wait}) or branch (a "
+        "list of {probability, steps})."
     )
 
     @model_validator(mode="before")
@@ -139,21 +186,56 @@ class Step(FrozenModel):
             rule = f"{key!r} does not fit kind {kind!r} (expected {expected!r})"
             raise_problems([(("step_operation", str(key)), rule, NO_VALUE)], "Step")
         if key == "necessary_ram":
-            if isinstance(value, Mapping):
+            if isinstance(value, Mapping | list | tuple):
                 rule = "must be a number of MB"
-                raise_problems([(("step_operation", key), rule, dict(value))], "Step")
+                shown = dict(value) if isinstance(value, Mapping) else value
+                raise_problems([(("step_operation", key), rule, shown)], "Step")
             return data
+        if key in _STRUCTURED:
+            return {**data, "step_operation": {key: _structured(key, value)}}
         value = as_duration_input(value)
         if not isinstance(value, Mapping | Distribution):
             raise_problems([(("step_operation", key), DURATION_RULE, value)], "Step")
         return {**data, "step_operation": {key: value}}
 
     @property
-    def category(self) -> Literal["cpu", "io", "ram"]:
-        """``cpu``, ``io`` or ``ram``."""
+    def category(self) -> Literal["cpu", "io", "ram", "call", "branch"]:
+        """``cpu``, ``io``, ``ram``, ``call`` (call and parallel steps) or ``branch``."""
         if self.kind == "ram":
             return "ram"
+        if self.kind in ("call", "parallel"):
+            return "call"
+        if self.kind == "branch":
+            return "branch"
         return "cpu" if self.kind in _CPU_KINDS else "io"
+
+    @property
+    def calls(self) -> tuple[tuple[str, str | None], ...]:
+        """The ``(target, endpoint)`` of each call a call or parallel step sends."""
+        value = next(iter(self.step_operation.values()))
+        if isinstance(value, CallTarget):
+            return ((value.target, value.endpoint),)
+        if isinstance(value, ParallelCalls):
+            return tuple((c.target, c.endpoint) for c in value.calls)
+        return ()
+
+    @property
+    def need(self) -> int:
+        """Answers that finish a call or parallel step (0 for other steps)."""
+        value = next(iter(self.step_operation.values()))
+        if isinstance(value, CallTarget):
+            return 1
+        if isinstance(value, ParallelCalls):
+            return value.need
+        return 0
+
+    @property
+    def arms(self) -> tuple[tuple[float, tuple[Step, ...]], ...]:
+        """The ``(probability, steps)`` of each arm of a branch step."""
+        value = next(iter(self.step_operation.values()))
+        if isinstance(value, tuple) and value and isinstance(value[0], BranchArm):
+            return tuple((arm.probability, arm.steps) for arm in value)
+        return ()
 
     @property
     def duration(self) -> Distribution:
@@ -175,9 +257,70 @@ class Step(FrozenModel):
             TypeError: For a cpu or io step.
         """
         value = next(iter(self.step_operation.values()))
-        if isinstance(value, Distribution):
+        if not isinstance(value, int | float):
             raise TypeError(f"a {self.kind!r} step reserves no RAM")
-        return value
+        return float(value)
+
+
+class BranchArm(FrozenModel):
+    """One arm of a branch: the steps run with its probability."""
+
+    probability: Number = Field(
+        gt=0,
+        description="Probability (0 to 1) that a request runs this arm; the arms' "
+        "probabilities add up to 1.",
+    )
+    steps: tuple[Step, ...] = Field(
+        default=(),
+        description="The steps of the arm, run in order (no ram step: RAM is reserved "
+        "when a request is admitted, before any branch is drawn).",
+    )
+
+    @model_validator(mode="after")
+    def _check_arm(self) -> Self:
+        problems: list[Problem] = []
+        if self.probability > 1:
+            problems.append((("probability",), "must be <= 1 (a probability)", self.probability))
+        for i, step in enumerate(self.steps):
+            if step.category == "ram":
+                rule = "a ram step cannot be in a branch: RAM is reserved before any branch"
+                problems.append((("steps", i, "kind"), rule, step.kind))
+        if problems:
+            raise_problems(problems, "BranchArm")
+        return self
+
+
+_ARMS_SUM_TOLERANCE: Final = 1e-9
+
+
+def _structured(key: str, value: Any) -> Any:
+    """Validate the value of a call, parallel or branch step by its kind, errors in place."""
+    if key == "call":
+        return _within(("step_operation", key), CallTarget, value)
+    if key == "parallel":
+        return _within(("step_operation", key), ParallelCalls, value)
+    if not isinstance(value, list | tuple) or not value:
+        rule = "must be a list of arms {probability, steps} (at least one)"
+        raise_problems([(("step_operation", key), rule, value)], "Step")
+    arms = tuple(
+        _within(("step_operation", key, i), BranchArm, arm) for i, arm in enumerate(value)
+    )
+    total = math.fsum(arm.probability for arm in arms)
+    if abs(total - 1.0) > _ARMS_SUM_TOLERANCE:
+        rule = f"the arms' probabilities must add up to 1 (they add up to {total:.12g})"
+        raise_problems([(("step_operation", key), rule, NO_VALUE)], "Step")
+    return arms
+
+
+def _within(loc: Loc, model: type[FrozenModel], value: Any) -> Any:
+    """``model`` validated from ``value``, its errors located under ``loc``."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        relocate(error, loc, "Step")
+
+
+Step.model_rebuild()
 
 
 class Endpoint(FrozenModel):
@@ -385,13 +528,40 @@ class Nodes(FrozenModel):
     client: Client = Field(description="The single client.")
     servers: tuple[Server, ...] = Field(min_length=1, description="At least one server.")
     load_balancer: LoadBalancer | None = Field(
-        default=None, description="The load balancer; required with several servers."
+        default=None,
+        description="A load balancer (AsyncFlow 0.1's key); give load_balancers for "
+        "several, not both.",
     )
+    load_balancers: tuple[LoadBalancer, ...] | None = Field(
+        default=None,
+        description="The load balancers, each in front of its own servers: an entry point "
+        "of a workload or the target of calls; not with load_balancer.",
+    )
+
+    @model_validator(mode="after")
+    def _check_one_key(self) -> Self:
+        if self.load_balancer is not None and self.load_balancers is not None:
+            rule = "give either load_balancer or load_balancers, not both"
+            raise_problems([(("load_balancers",), rule, NO_VALUE)], "Nodes")
+        return self
 
     @property
     def balancers(self) -> tuple[LoadBalancer, ...]:
         """Every load balancer, in order."""
+        if self.load_balancers is not None:
+            return self.load_balancers
         return (self.load_balancer,) if self.load_balancer is not None else ()
+
+    def balancer(self, balancer_id: str) -> LoadBalancer:
+        """Return the load balancer with this id.
+
+        Raises:
+            KeyError: If there is none.
+        """
+        for balancer in self.balancers:
+            if balancer.id == balancer_id:
+                return balancer
+        raise KeyError(balancer_id)
 
     def server(self, server_id: str) -> Server:
         """Return the server with this id.
@@ -444,7 +614,16 @@ class Topology(FrozenModel):
 class Scenario(FrozenModel):
     """A complete scenario; validating it checks every rule, graph included."""
 
-    rqs_input: Workload = Field(description="The workload: users and their request rate.")
+    rqs_input: Workload | None = Field(
+        default=None,
+        description="The workload: users and their request rate (AsyncFlow 0.1's key); "
+        "give workloads for several request classes, not both.",
+    )
+    workloads: Annotated[tuple[Workload, ...], Field(min_length=1)] | None = Field(
+        default=None,
+        description="The request classes, each with its own users or rate, entry node and "
+        "endpoint, reported apart; not with rqs_input.",
+    )
     topology_graph: Topology = Field(description="Nodes and edges.")
     sim_settings: SimSettings = Field(description="Horizon, seed and resolution of the run.")
     events: Annotated[
@@ -465,7 +644,31 @@ class Scenario(FrozenModel):
     @property
     def workload_list(self) -> tuple[Workload, ...]:
         """Every workload (request class), in order."""
-        return (self.rqs_input,)
+        if self.workloads is not None:
+            return self.workloads
+        return (self.rqs_input,) if self.rqs_input is not None else ()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _require_workloads(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """A scenario needs ``rqs_input`` or ``workloads`` (reported with the other problems)."""
+        missing = isinstance(data, Mapping) and not ({"rqs_input", "workloads"} & set(data))
+        try:
+            model = handler(data)
+        except ValidationError as error:
+            if missing:
+                missing_first(error, ("rqs_input",), data, "Scenario")
+            raise
+        if missing:
+            missing_first(None, ("rqs_input",), data, "Scenario")
+        return model
+
+    @model_validator(mode="after")
+    def _check_workloads(self) -> Self:
+        if self.rqs_input is not None and self.workloads is not None:
+            rule = "give either rqs_input or workloads, not both"
+            raise_problems([(("workloads",), rule, NO_VALUE)], "Scenario")
+        return self
 
     @model_validator(mode="after")
     def _check_cross_rules(self) -> Self:

@@ -79,14 +79,18 @@ def scenario_json_schema() -> JsonSchema:
         "default": [],
         "description": events["description"],
     }
+    # One workload key or the other, not both; one balancer key or the other.
+    schema["anyOf"] = [{"required": ["rqs_input"]}, {"required": ["workloads"]}]
+    schema["not"] = {"required": ["rqs_input", "workloads"]}
+    defs["Nodes"]["not"] = {"required": ["load_balancer", "load_balancers"]}
     schema = _resolve_markers(schema)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,
         "title": "AsyncFlow scenario",
-        "description": "A scenario for the AsyncFlow simulator: workload (rqs_input), "
-        "topology (topology_graph), run settings (sim_settings) and injected faults "
-        "(events). AsyncFlow 0.1 files are valid.",
+        "description": "A scenario for the AsyncFlow simulator: workloads (rqs_input, or "
+        "workloads for several request classes), topology (topology_graph), run settings "
+        "(sim_settings) and injected faults (events). AsyncFlow 0.1 files are valid.",
         **{key: value for key, value in schema.items() if key not in ("title", "description")},
     }
 
@@ -260,10 +264,19 @@ def _step(generated: JsonSchema) -> JsonSchema:
         "RAM reserved while the request is in the server, in MB.",
         {"exclusiveMinimum": 0, "maximum": MAX_RAM_MB.value},
     )
+    arms = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/$defs/BranchArm"},
+        "description": "The arms: {probability, steps}; the probabilities add up to 1.",
+    }
     branches = [
         (_CPU_KINDS, "cpu_time", {"$ref": "#/$defs/Duration"}),
         (_IO_KINDS, "io_waiting_time", {"$ref": "#/$defs/Duration"}),
         (["ram"], "necessary_ram", ram),
+        (["call"], "call", {"$ref": "#/$defs/CallTarget"}),
+        (["parallel"], "parallel", {"$ref": "#/$defs/ParallelCalls"}),
+        (["branch"], "branch", arms),
     ]
     return {
         "type": "object",

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from asyncflow.scenario._base import DEF_MARKER, FrozenModel, Problem, raise_problems
-from asyncflow.scenario._types import Identifier, Number
+from asyncflow.scenario._types import EndpointName, Identifier, Number
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.limits import (
     MAX_HORIZON_S,
@@ -108,6 +108,16 @@ class Workload(FrozenModel):
 
     id: Identifier = Field(
         description="Id of the generator; the source of its one edge, to the client."
+    )
+    target: Identifier | None = Field(
+        default=None,
+        description="The entry node its requests go to from the client: a server or a "
+        "load balancer; left out: the client's only outgoing edge decides.",
+    )
+    endpoint: EndpointName | None = Field(
+        default=None,
+        description="The endpoint its requests run at the entry node (lower-cased); left "
+        "out: picked by the endpoints' probability at each server, as in AsyncFlow 0.1.",
     )
     type: Literal["generator"] = Field(default="generator", description="Always generator.")
     avg_active_users: UserCount = Field(
