@@ -36,6 +36,8 @@ from asyncflow.scenario.models import Scenario
 __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
+    "branch",
+    "call",
     "connection_pool",
     "cpu",
     "deterministic",
@@ -46,6 +48,7 @@ __all__ = [
     "io",
     "log_normal",
     "normal",
+    "parallel",
     "poisson",
     "ram",
     "tls",
@@ -132,6 +135,53 @@ def ram(mb: float) -> dict[str, Any]:
     return {"kind": "ram", "step_operation": {"necessary_ram": mb}}
 
 
+def call(target: str, endpoint: str | None = None) -> dict[str, Any]:
+    """A call step: send a call to ``target`` (a server or a load balancer) and await it."""
+    return {"kind": "call", "step_operation": {"call": _call_target(target, endpoint)}}
+
+
+def _call_target(target: str, endpoint: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"target": target}
+    if endpoint is not None:
+        spec["endpoint"] = endpoint
+    return spec
+
+
+def parallel(*calls: str | tuple[str, str | None], wait: str | int = "all") -> dict[str, Any]:
+    """A parallel step: send calls at once; await ``all``, the ``first`` or ``k`` answers.
+
+    Each call is a target id, or a ``(target, endpoint)`` pair.
+    """
+    targets = []
+    for i, item in enumerate(calls):
+        if isinstance(item, str):
+            targets.append(_call_target(item, None))
+        elif isinstance(item, tuple) and len(item) == 2:
+            targets.append(_call_target(item[0], item[1]))
+        else:
+            raise TypeError(
+                f"parallel(): calls[{i}]: expected a target id or a (target, endpoint) pair "
+                f"(got {type(item).__name__})"
+            )
+    return {"kind": "parallel", "step_operation": {"parallel": {"calls": targets, "wait": wait}}}
+
+
+def branch(*arms: tuple[float, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """A branch step: ``(probability, [steps])`` arms, one drawn per request."""
+    checked = []
+    for arm in arms:
+        if not isinstance(arm, tuple) or len(arm) != 2:
+            raise TypeError(
+                f"branch(): expected (probability, [steps]) pairs (got {type(arm).__name__})"
+            )
+        probability, steps = arm
+        where = "branch(): steps"
+        checked.append(
+            {"probability": probability, "steps": mappings_arg(steps, where, "a list of steps")}
+        )
+    return {"kind": "branch", "step_operation": {"branch": checked}}
+
+
 def endpoint(
     name: str,
     *steps: Mapping[str, Any],
@@ -196,10 +246,10 @@ class ScenarioBuilder:
             name: Name of the scenario.
         """
         self._name = name
-        self._workload: dict[str, Any] | None = None
+        self._workloads: list[dict[str, Any]] = []
         self._client: dict[str, Any] | None = None
         self._servers: list[dict[str, Any]] = []
-        self._load_balancer: dict[str, Any] | None = None
+        self._balancers: list[dict[str, Any]] = []
         self._edges: list[dict[str, Any]] = []
         self._settings: dict[str, Any] | None = None
         self._events: list[dict[str, Any]] = []
@@ -213,8 +263,12 @@ class ScenarioBuilder:
         id: str = "rqs-1",
         sampling_window_s: float = 60.0,
         users_profile: Sequence[tuple[float, float]] | None = None,
+        target: str | None = None,
+        endpoint: str | None = None,
     ) -> Self:
-        """Set the workload (``rqs_input``).
+        """Add a workload (``rqs_input`` for one, ``workloads`` for several).
+
+        A second call with the same ``id`` replaces the first.
 
         Args:
             users: Mean active users (a number, drawn with ``distribution``),
@@ -225,6 +279,9 @@ class ScenarioBuilder:
             id: Id of the generator.
             sampling_window_s: Seconds between two draws of the user count.
             users_profile: ``(t_s, users)`` points of a piecewise-linear profile.
+            target: The entry node its requests go to from the client (a server
+                or a load balancer); needed when the client has several edges.
+            endpoint: The endpoint its requests run there.
 
         Returns:
             The builder.
@@ -244,7 +301,11 @@ class ScenarioBuilder:
             spec["avg_active_users"] = _count(users, distribution)
         if profile is not None:
             spec["users_profile"] = [{"t_s": t, "users": u} for t, u in profile]
-        self._workload = spec
+        if target is not None:
+            spec["target"] = target
+        if endpoint is not None:
+            spec["endpoint"] = endpoint
+        self._workloads = [w for w in self._workloads if w["id"] != id] + [spec]
         return self
 
     def client(
@@ -320,7 +381,9 @@ class ScenarioBuilder:
         connection_pool: Mapping[str, Any] | None = None,
         tls: Mapping[str, Any] | None = None,
     ) -> Self:
-        """Set the load balancer.
+        """Add a load balancer (``load_balancer`` for one, ``load_balancers`` for several).
+
+        A second call with the same ``id`` replaces the first.
 
         Args:
             id: Node id.
@@ -346,7 +409,7 @@ class ScenarioBuilder:
         for key, (value, expected) in extras.items():
             if value is not None:
                 spec[key] = mapping_arg(value, f"load_balancer(): {key}", expected)
-        self._load_balancer = spec
+        self._balancers = [b for b in self._balancers if b["id"] != id] + [spec]
         return self
 
     def edge(
@@ -387,8 +450,11 @@ class ScenarioBuilder:
     def wire(self, *, latency: DistributionLike, dropout_rate: float = 0.0) -> Self:
         """Add every edge the topology needs that is not declared yet.
 
-        Workload → client → load balancer (or the single server) → each covered
-        server → client. Call it after the nodes (and any custom edges).
+        Each workload → client → its entry node (its ``target``, else the
+        single load balancer, else the first server); each balancer → the
+        servers it covers; each server a workload enters → client; for every
+        call in an endpoint, the caller → the target and each server that
+        answers → the caller. Call it after the nodes (and any custom edges).
 
         Args:
             latency: Delay of each added edge.
@@ -404,16 +470,28 @@ class ScenarioBuilder:
 
     def _needed_links(self) -> list[tuple[str, str]]:
         client = (self._client or {}).get("id", "client-1")
-        links = [((self._workload or {}).get("id", "rqs-1"), client)]
+        covered = {b["id"]: list(b["server_covered"]) for b in self._balancers}
         servers = [server["id"] for server in self._servers]
-        if self._load_balancer is not None:
-            lb_id = self._load_balancer["id"]
-            links.append((client, lb_id))
-            links += [(lb_id, server_id) for server_id in self._load_balancer["server_covered"]]
-        elif servers:
-            links.append((client, servers[0]))
-        links += [(server_id, client) for server_id in servers]
-        return links
+        default = self._balancers[0]["id"] if len(self._balancers) == 1 else None
+        if default is None and servers and not self._balancers:
+            default = servers[0]
+        links: list[tuple[str, str]] = []
+        entries: list[str] = []
+        for workload in self._workloads or [{"id": "rqs-1"}]:
+            links.append((workload["id"], client))
+            entry = workload.get("target", default)
+            if entry is not None:
+                entries.append(entry)
+        links += [(client, entry) for entry in entries]
+        for lb_id, server_ids in covered.items():
+            links += [(lb_id, server_id) for server_id in server_ids]
+        for entry in entries:
+            links += [(s, client) for s in covered.get(entry, [entry])]
+        for server in self._servers:
+            for target in _call_targets(server):
+                links.append((server["id"], target))
+                links += [(s, server["id"]) for s in covered.get(target, [target])]
+        return list(dict.fromkeys(links))
 
     def outage(self, server_id: str, *, start: float, end: float, id: str | None = None) -> Self:
         """Take a server down from ``start`` to ``end`` seconds.
@@ -489,13 +567,17 @@ class ScenarioBuilder:
             Plain data; parts not set yet are absent.
         """
         data: dict[str, Any] = {"name": self._name}
-        if self._workload is not None:
-            data["rqs_input"] = self._workload
+        if len(self._workloads) == 1:
+            data["rqs_input"] = self._workloads[0]
+        elif self._workloads:
+            data["workloads"] = self._workloads
         nodes: dict[str, Any] = {"servers": self._servers}
         if self._client is not None:
             nodes["client"] = self._client
-        if self._load_balancer is not None:
-            nodes["load_balancer"] = self._load_balancer
+        if len(self._balancers) == 1:
+            nodes["load_balancer"] = self._balancers[0]
+        elif self._balancers:
+            nodes["load_balancers"] = self._balancers
         data["topology_graph"] = {"nodes": nodes, "edges": self._edges}
         if self._settings is not None:
             data["sim_settings"] = self._settings
@@ -514,6 +596,26 @@ class ScenarioBuilder:
             ScenarioError: Listing every problem, as for a file.
         """
         return parse_scenario(self.to_dict(), name=self._name)
+
+
+def _call_targets(server: Mapping[str, Any]) -> list[str]:
+    """The targets of every call in a server's endpoints, branches included."""
+    targets: list[str] = []
+
+    def walk(steps: Any) -> None:
+        for step in steps if isinstance(steps, list) else []:
+            operation = step.get("step_operation", {}) if isinstance(step, Mapping) else {}
+            if "call" in operation:
+                targets.append(operation["call"].get("target"))
+            elif "parallel" in operation:
+                targets.extend(c.get("target") for c in operation["parallel"].get("calls", []))
+            elif "branch" in operation:
+                for arm in operation["branch"]:
+                    walk(arm.get("steps", []))
+
+    for spec in server.get("endpoints", []):
+        walk(spec.get("steps", []))
+    return [t for t in targets if isinstance(t, str)]
 
 
 def _count(value: DistributionLike, family: str) -> Any:
