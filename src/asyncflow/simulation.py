@@ -182,17 +182,20 @@ class Simulation:
                 phases[late, column] -= (finished[late] - end).astype(np.float32)
             outcome[late] = IN_FLIGHT
             finished[late] = np.nan
-        live = list(self._live_calls())
+        live: dict[int, Call] = {}  # every call in the system, and the calls waiting for them
         roots: dict[int, Call] = {}
-        for call in live:
-            while call.parent is not None:
+        for call in self._live_calls():
+            while call.parent is not None and id(call) not in live:
+                live[id(call)] = call
                 call = call.parent
-            roots.setdefault(id(call), call)
+            live.setdefault(id(call), call)
+            if call.parent is None:
+                roots.setdefault(id(call), call)
         for root in sorted(roots.values(), key=lambda c: c.root):
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
-            self._close_call_log(live)
+            self._close_call_log(list(live.values()))
 
     def _close_call_log(self, live: list[Call]) -> None:
         """Calls answered after the horizon are in flight; those in flight keep their phases."""
@@ -211,6 +214,10 @@ class Simulation:
         for call in live:
             if call.cid >= 0:
                 settle(call, self.end_s)
+                server = call.server
+                if server is not None:
+                    calls.server[call.cid] = server.index
+                    calls.endpoint[call.cid] = call.plan.index
                 calls.phases.write(call.cid, call.ph)
 
     def results(self, wall_s: float = 0.0) -> Results:
@@ -259,8 +266,9 @@ class Simulation:
                 continue
             if arg.state in (SENDING, HANDSHAKING) and time > self.end_s:
                 cut_transit(arg, self._transit_slot(callback, arg), time - self.end_s)
-            if arg.cancelled:
+            if arg.cancelled:  # answers nobody; still running on a CPU, or on its way
                 if calls_log is not None:
+                    settle(arg, self.end_s)
                     self.ctx.close_call(self.end_s, arg, self.ctx.code("cancelled"))
                 continue
             yield arg

@@ -30,6 +30,7 @@ from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     CPU,
     CPU_WAIT,
+    HANDSHAKE,
     HOP_REPLY,
     HOP_SLOTS,
     IO,
@@ -210,10 +211,54 @@ def fold_pending(call: Call, time: float) -> None:
     """
     settle(call, time)
     if call.state == AWAITING:
-        pending = next((k for k in call.kids if k.code == 0 and not k.cancelled), None)
+        # Still running, or its answer still on its way back (not yet received).
+        pending = next((k for k in call.kids if k.state != DONE and not k.cancelled), None)
         if pending is not None:
             fold_pending(pending, time)
             fold(call, pending)
+
+
+def fold_snapshot(call: Call, time: float) -> None:
+    """A call stops waiting at ``time`` (its server crashed): fold what it waited for.
+
+    The first call still pending stands for the wait, as at the end of a run
+    (:func:`fold_pending`), but as a copy of what it has spent by ``time``:
+    that call goes on (its own record is not cut), only the waiting ends.
+    """
+    pending = next((k for k in call.kids if k.state != DONE and not k.cancelled), None)
+    if pending is not None:
+        if call.crit is None:
+            call.crit = []
+        call.crit.extend(_snapshot(pending, time))
+
+
+def _snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]]:
+    """``call``'s critical-path entries as of ``time``, without changing it."""
+    ph = list(call.ph)
+    state = call.state
+    slot = _WAIT_SLOT.get(state)
+    if slot is not None:
+        ph[slot] += time - call.mark
+    elif state == BODY_IN:
+        ph[call.site.inbound[call.server.index].slot] += time - call.mark
+    elif state == BODY_OUT:
+        ph[HOP_REPLY] += time - call.mark
+    server = call.server
+    entries = [(call.site.index, server.index if server is not None else -1, _ep(call), ph)]
+    entries.extend(call.crit or ())
+    if state == AWAITING:
+        pending = next((k for k in call.kids if k.state != DONE and not k.cancelled), None)
+        if pending is not None:
+            entries.extend(_snapshot(pending, time))
+    elif state in (SENDING, HANDSHAKING):
+        # Counted in full when it started, the hop under way ends after ``time``.
+        spent = sum(sum(entry[3]) for entry in entries)
+        excess = spent - (time - call.sent)
+        for s in (HANDSHAKE,) if state == HANDSHAKING else reversed(HOP_SLOTS):
+            taken = min(max(excess, 0.0), ph[s])
+            ph[s] -= taken
+            excess -= taken
+    return entries
 
 
 def totals(call: Call) -> list[float]:

@@ -40,6 +40,7 @@ from asyncflow.components.calls import (
     SENDING,
     Call,
     fold,
+    fold_snapshot,
     settle,
 )
 from asyncflow.components.connections import Connection, Listener, hold, release_held
@@ -307,6 +308,7 @@ class Server:
             call.state = DONE
             self._exit(time, call)
             self.cancelled += 1
+            release_held(time, call)
             self.ctx.close_call(time, call, self._cancelled)
             return
         self._advance(time, call)
@@ -492,19 +494,22 @@ class Server:
 
         On its way (or opening its connection) it goes on and is dropped
         where it arrives (the packet is on the wire); in a backlog it is
-        withdrawn; inside a server the server stops it.
+        withdrawn; inside a server the server stops it. The connections it
+        holds are released once it is out.
         """
         state = call.state
         if state == DONE or call.cancelled:
             return
         call.cancelled = True
-        release_held(time, call)
         if state == BACKLOG:
             settle(call, time)
             call.waiter.resource.withdraw(time, call.waiter)
             call.state = DONE
+            release_held(time, call)
             self.ctx.close_call(time, call, self._cancelled)
-        elif state not in (SENDING, HANDSHAKING):
+        elif state in (SENDING, HANDSHAKING):
+            release_held(time, call)
+        else:
             call.server.withdraw(time, call)
 
     def withdraw(self, time: float, call: Call) -> None:
@@ -526,6 +531,7 @@ class Server:
             self._exit(time, call, holds_ram=state != RAM_WAITING)
             self.cancelled += 1
         call.state = DONE
+        release_held(time, call)
         self.ctx.close_call(time, call, self._cancelled)
 
     def _stop(self, time: float, call: Call) -> None:
@@ -563,6 +569,7 @@ class Server:
                 self.ctx.close_call(time, call, self._cancelled)
                 continue
             if call.state == AWAITING:
+                fold_snapshot(call, time)  # what it waited for until now, for its totals
                 self._drop_kids(time, call, None)
             call.conn = None  # died with the server
             call.state = DONE

@@ -337,14 +337,14 @@ class _Graph:
         calls_from: dict[str, list[str]] = defaultdict(list)
         for call in self.calls:
             calls_from[call.server].append(call.target)
+        expanded: set[str] = set()  # servers whose calls are followed already
         while todo:
             node = todo.pop()
-            if node in reached:
-                continue
             reached.add(node)
             for server_id in self._served_by(node):
-                if server_id not in reached:
-                    reached.add(server_id)
+                reached.add(server_id)
+                if server_id not in expanded:
+                    expanded.add(server_id)
                     todo.extend(calls_from[server_id])
         for server_id, (k, _) in self.servers.items():
             if server_id not in reached:
