@@ -221,3 +221,20 @@ def test_a_call_to_a_named_endpoint_runs_it() -> None:
     summary = asyncflow.run(scenario).summary()
     assert summary["endpoints"]["db"]["/read"]["completed"] == 0
     assert summary["latency_s"]["mean"] == pytest.approx(0.04 + 5e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize("other", ["least_connection", "random", "power_of_two_choices"])
+def test_a_request_brings_the_same_work_whatever_the_balancing(other: str) -> None:
+    """Common random numbers: work is drawn per request, not per server."""
+    runs = [
+        asyncflow.run(api_and_backends(users=60, horizon_s=60, algorithm=algorithm), seed=9)
+        for algorithm in ("round_robin", other)
+    ]
+    a, b = (run.requests for run in runs)
+    assert len(a) == len(b)
+    both = (a.outcome == 1) & (b.outcome == 1)
+    assert both.sum() > 3000
+    # Different servers, different queues: the same demand, request by request.
+    assert not np.array_equal(a.cpu_wait_s[both], b.cpu_wait_s[both])
+    np.testing.assert_array_equal(a.cpu_s[both], b.cpu_s[both])
+    np.testing.assert_array_equal(a.io_s[both], b.io_s[both])

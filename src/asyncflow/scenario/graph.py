@@ -72,7 +72,8 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
     problems += graph.balancer_problems()
     problems += graph.workload_problems()
     problems += graph.call_problems()
-    problems += graph.reach_problems()
+    if not graph.broken_paths:  # with an unknown entry or target, reach says nothing more
+        problems += graph.reach_problems()
     if not problems:
         problems += graph.cycle_problems()
     if not problems:
@@ -106,6 +107,7 @@ class _Graph:
         self.hint = Hints()
         self.calls = list(self._calls())
         self.entries: list[str | None] = []
+        self.broken_paths = False  # a workload's entry or a call's target is not a node
 
     # ------------------------------------------------------------------ ids
 
@@ -224,6 +226,7 @@ class _Graph:
                     problems.append(((*_EDGES, i, "source"), rule, workload.id))
             entry, entry_problems = self._entry(loc, workload.target, client_targets)
             problems += entry_problems
+            self.broken_paths |= entry is None
             self.entries.append(entry)
             if entry is not None and workload.endpoint is not None:
                 problems += self._endpoint_problems(
@@ -294,6 +297,7 @@ class _Graph:
             if target == caller:
                 rule = f"a server cannot call itself ({caller!r})"
                 problems.append(((*call.loc, "target"), rule, NO_VALUE))
+                self.broken_paths = True
                 continue
             if target not in self.servers and target not in self.balancers:
                 kind = {self.client_id: "the client"}.get(target)
@@ -303,6 +307,7 @@ class _Graph:
                 hint = "" if kind else self.hint(target, [*self.server_ids, *self.balancers])
                 rule = f"{what}{hint}: calls go to a server or a load balancer"
                 problems.append(((*call.loc, "target"), rule, NO_VALUE))
+                self.broken_paths = True
                 continue
             problems += self._endpoint_problems(
                 (*call.loc, "endpoint"), target, call.endpoint, named=False
