@@ -101,13 +101,12 @@ def shortened(path: Path) -> dict[str, Any]:
     for event in data.get("events") or ():
         event["start"]["t_start"] *= factor
         event["end"]["t_end"] *= factor
-    profile = data["rqs_input"].get("users_profile") or ()
-    for point in profile:
-        point["t_s"] *= factor
-    if "user_sampling_window" in data["rqs_input"]:
-        data["rqs_input"]["user_sampling_window"] = min(
-            data["rqs_input"]["user_sampling_window"], HORIZON_S / 2
-        )
+    workloads = [data["rqs_input"]] if "rqs_input" in data else data["workloads"]
+    for workload in workloads:
+        for point in workload.get("users_profile") or ():
+            point["t_s"] *= factor
+        if "user_sampling_window" in workload:
+            workload["user_sampling_window"] = min(workload["user_sampling_window"], HORIZON_S / 2)
     return data
 
 
@@ -216,7 +215,8 @@ def _check(mutant: Mutant, related: bool) -> str | None:
     except ScenarioError as error:
         return _refusal_problem(mutant, error.problems, related)
     horizon = scenario.sim_settings.total_simulation_time
-    if scenario.rqs_input.expected_requests(horizon) > RUN_BUDGET:
+    expected = sum(workload.expected_requests(horizon) for workload in scenario.workload_list)
+    if expected > RUN_BUDGET:
         return None  # valid, but too long a run for a test (the size of runs is bounded)
     summary = asyncflow.run(scenario, seed=1).summary()
     counts = summary["requests"]
@@ -235,6 +235,8 @@ def _refusal_problem(mutant: Mutant, problems: tuple[str, ...], related: bool) -
     if unnamed:
         return f"{mutant.label}: a problem line without a path: {unnamed[0]!r}"
     top = str(mutant.loc[0])
+    if top == "workloads" and len(mutant.loc) == 1:
+        top = "rqs_input"  # with neither, the problem is named as in 0.1
     if mutant.change in _RENAMES or not related:
         return None  # a valid new id: the problems are at the references to the old one
     if not any(line.startswith((top, "<scenario>")) for line in problems):

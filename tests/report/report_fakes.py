@@ -98,7 +98,7 @@ class FakeResults:
 
     server_ids: tuple[str, ...] = ("srv-1",)
     fault_windows: tuple[Window, ...] = ()
-    load_balancer_id: str | None = None
+    load_balancer_ids: tuple[str, ...] = ()
     edge_ids: tuple[str, ...] = ()
     refused: dict[str, int] = field(default_factory=dict)
     name: str = "fake"

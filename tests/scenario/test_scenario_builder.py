@@ -157,7 +157,7 @@ def test_build_reports_problems_like_a_file() -> None:
     with pytest.raises(ScenarioError) as info:
         builder.build()
     assert info.value.problems == (
-        "rqs_input: required field missing",
+        "rqs_input: required field missing (or give workloads, a list of request classes)",
         "topology_graph.nodes.servers: must not be empty (got [])",
         "sim_settings.total_simulation_time: must be >= 0.001 s: a millisecond; "
         "the engine's periodic "

@@ -103,7 +103,7 @@ def test_content_errors_are_scenario_errors_not_file_errors(tmp_path: Path) -> N
         load_scenario(path)
     assert not isinstance(info.value, ScenarioFileError)
     assert info.value.problems == (
-        "rqs_input: required field missing",
+        "rqs_input: required field missing (or give workloads, a list of request classes)",
         "topology_graph: required field missing",
         "sim_settings: required field missing",
     )

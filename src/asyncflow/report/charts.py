@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asyncflow.analysis.attribution import breakdowns_by_group, hop_edges, measured_mask
+from asyncflow.analysis.attribution import (
+    breakdowns_by_group,
+    hop_edges,
+    measured_mask,
+    node_phase_seconds,
+)
+from asyncflow.metrics.phases import PHASE_NAMES
 from asyncflow.report.axes import finish_time_axes, plain_log_axis, stacked_bars, write_empty
 from asyncflow.report.labels import PHASE_COLORS, endpoint_label, metric_words, phase_color
 from asyncflow.report.plots import draw_levels, level_ylabel
@@ -142,6 +148,60 @@ def plot_phase_breakdown(results: Results, ax: Axes, *, by: str = "overall") -> 
     rows = breakdown_rows(results, by)
     title = "Where the time goes" + ("" if by == "overall" else f" by {by}")
     ax.set_title(title)
+    ax.set_xlabel("mean time per request (ms)")
+    if not rows:
+        write_empty(ax, "no completed requests")
+        return ax
+    stacked_bars(ax, rows)
+    return ax
+
+
+def node_breakdown_rows(results: Results, top: int = 8) -> list[tuple[str, dict[str, float]]]:
+    """Mean seconds per request spent on each node, by phase, along the critical path.
+
+    Servers first (by time, largest first), then the network (every edge
+    together); at most ``top`` servers, the rest summed as "other servers".
+    """
+    measured = measured_mask(results)
+    count = int(np.count_nonzero(measured))
+    if count == 0:
+        return []
+    totals = node_phase_seconds(results, measured)
+    servers = set(results.server_ids)
+    by_node: dict[str, dict[str, float]] = {}
+    for (node, phase), seconds in totals.items():
+        name = node if node in servers else "network"
+        row = by_node.setdefault(name, {})
+        row[phase] = row.get(phase, 0.0) + seconds / count
+    network = by_node.pop("network", None)
+    ranked = sorted(by_node.items(), key=lambda item: -sum(item[1].values()))
+    if len(ranked) > top:
+        rest: dict[str, float] = {}
+        for _, values in ranked[top:]:
+            for phase, value in values.items():
+                rest[phase] = rest.get(phase, 0.0) + value
+        ranked = [*ranked[:top], ("other servers", rest)]
+    if network is not None:
+        ranked.append(("network (all edges)", network))
+    phases = [p for p in PHASE_NAMES if any(values.get(p, 0.0) for _, values in ranked)]
+    return [(name, {p: values.get(p, 0.0) for p in phases}) for name, values in ranked]
+
+
+def plot_node_breakdown(results: Results, ax: Axes) -> Axes:
+    """Draw where the time goes by node: each server's share of a request's latency.
+
+    A request's time is split along its critical path (the calls it waited
+    for), so the slow dependency of a call tree stands out.
+
+    Args:
+        results: The run.
+        ax: Where to draw.
+
+    Returns:
+        ``ax``.
+    """
+    rows = node_breakdown_rows(results)
+    ax.set_title("Where the time goes, by node (critical path)")
     ax.set_xlabel("mean time per request (ms)")
     if not rows:
         write_empty(ax, "no completed requests")

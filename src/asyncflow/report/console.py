@@ -41,6 +41,7 @@ __all__ = ["FitTable", "print_summary", "summary_renderable", "verdict_text"]
 _MISSING = "–"
 _UNBOUNDED = 100_000
 _LATENCY_KEYS = ("mean", "p50", "p90", "p95", "p99", "max")
+_WORKLOAD_KEYS = ("mean", "p50", "p95", "p99")
 Cell = str | Text
 
 
@@ -140,9 +141,10 @@ def summary_renderable(
             is a ``Results`` and this is ``None``.
 
     Returns:
-        A rich ``Group``: header, requests, latency, where the time goes,
-        servers, connections (when any node models them), fault windows, and
-        the bottleneck verdict.
+        A rich ``Group``: header, requests, latency, workloads (when there
+        are several), where the time goes, servers, calls (when servers
+        make them), connections (when any
+        node models them), fault windows, and the bottleneck verdict.
     """
     if isinstance(source, Mapping):
         summary: Mapping[str, Any] = source
@@ -157,9 +159,14 @@ def summary_renderable(
         _requests_table(summary),
         _latency_table(summary),
     ]
+    if len(summary.get("workloads") or {}) > 1:
+        parts.append(_workloads_table(summary))
     if summary.get("latency_breakdown_s"):
         parts.append(_breakdown_table(summary))
     parts.append(_servers_table(summary))
+    calls = _calls_table(summary)
+    if calls is not None:
+        parts.append(calls)
     connections = _connections_table(summary, limits)
     if connections is not None:
         parts.append(connections)
@@ -254,6 +261,45 @@ def _latency_table(summary: Mapping[str, Any]) -> FitTable:
     latency: Mapping[str, Any] = summary.get("latency_s", {})
     table = FitTable("Latency (ms), completed requests after warm-up", _LATENCY_KEYS, keys=0)
     table.add_row(*(_milliseconds(latency.get(key)) for key in _LATENCY_KEYS))
+    return table
+
+
+def _workloads_table(summary: Mapping[str, Any]) -> FitTable:
+    """Return one row per workload: its requests, throughput and latency."""
+    headers = ("workload", "completed", "failed", "req/s", *(f"{k}\nms" for k in _WORKLOAD_KEYS))
+    table = FitTable("Workloads (latency of completed requests after warm-up)", headers)
+    for workload_id, stats in _items(summary, "workloads"):
+        requests = stats.get("requests", {})
+        latency = stats.get("latency_s", {})
+        table.add_row(
+            terminal_text(workload_id),
+            _count(requests.get("completed")),
+            _count(requests.get("failed")),
+            _number(stats.get("throughput_rps", {}).get("mean"), "{:,.2f}"),
+            *(_milliseconds(latency.get(key)) for key in _WORKLOAD_KEYS),
+        )
+    return table
+
+
+def _calls_table(summary: Mapping[str, Any]) -> FitTable | None:
+    """Return the calls each server answered and the time it waited on its own.
+
+    ``None`` when no server makes calls.
+    """
+    servers: Mapping[str, Mapping[str, Any]] = summary.get("servers", {})
+    if not any("calls_s_mean" in stats for stats in servers.values()):
+        return None
+    headers = ("server", "served", "failed", "cancelled", "waiting on\nits calls ms")
+    table = FitTable("Calls (served: requests and calls it answered)", headers)
+    for server_id, stats in servers.items():
+        calls = stats.get("calls", {})
+        table.add_row(
+            terminal_text(server_id),
+            _count(calls.get("served")),
+            _count(calls.get("failed")),
+            _count(calls.get("cancelled")),
+            _milliseconds(stats.get("calls_s_mean", 0.0)),
+        )
     return table
 
 

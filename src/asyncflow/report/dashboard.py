@@ -3,8 +3,10 @@
 Dashboard layout, top to bottom: the bottleneck verdict under the title;
 latency distribution and latency percentiles over time; latency CDF and where
 the time goes (phase breakdown of all requests and of the p95 and p99 tails);
-throughput and errors over time; a row for the load balancer when it models
-connections (open connections and accept backlog, the memory they pin);
+throughput and errors over time; with several servers, where the time goes
+by node along the critical path (the calls requests waited for); a row for
+each load balancer that models connections (open connections and accept
+backlog, the memory they pin);
 then one row per server: its queues, busy cores, RAM in use and, when it
 models connections, its connections. Every capped level has its limit drawn
 as a dashed line. Node pages (:func:`write_node_pages`) draw every level a
@@ -27,6 +29,7 @@ from asyncflow.report.charts import (
     plot_hop_durations,
     plot_latency_cdf,
     plot_levels,
+    plot_node_breakdown,
     plot_phase_breakdown,
 )
 from asyncflow.report.labels import endpoint_label, metric_unit
@@ -83,9 +86,13 @@ def build_dashboard(results: Results) -> Figure:
         ],
         [(12, lambda ax: plot_throughput(results, ax))],
     ]
-    balancer = _balancer_row(results)
-    if balancer:
-        rows.append(balancer)
+    if len(results.critical):
+        # a call tree: say which node each request's time was spent on
+        rows.append([(12, lambda ax: plot_node_breakdown(results, ax))])
+    for lb in results.load_balancer_ids:
+        balancer = _balancer_row(results, lb)
+        if balancer:
+            rows.append(balancer)
     for sid in results.server_ids:
         rows += _server_row(results, sid)
     return _page(rows, _title(results) + _verdict_line(results))
@@ -115,10 +122,9 @@ def _rows(panels: list[Panel], per_row: int) -> list[list[tuple[int, Panel]]]:
     return rows
 
 
-def _balancer_row(results: Results) -> list[tuple[int, Panel]]:
-    """Connections and backlog (two thirds) and connection memory of the balancer."""
-    lb = getattr(results, "load_balancer_id", None)
-    if lb is None or not _models_connections(results, lb):
+def _balancer_row(results: Results, lb: str) -> list[tuple[int, Panel]]:
+    """Connections and backlog (two thirds) and connection memory of a balancer."""
+    if not _models_connections(results, lb):
         return []
     row: list[tuple[int, Panel]] = [(8, lambda ax: plot_connections(results, ax, lb))]
     if "connection_memory_mb" in results.level_metrics(lb):
@@ -198,7 +204,7 @@ def build_node_page(results: Results, node: str) -> Figure:
             lambda ax: plot_edge_transit(results, ax, node),
             lambda ax: plot_hop_durations(results, ax, node),
         ]
-    elif node == results.load_balancer_id:
+    elif node in results.load_balancer_ids:
         panels = [lambda ax: plot_connections(results, ax, node)]
         panels += _grouped_levels(results, node, set(_SOCKET_LEVELS))
     else:
@@ -243,14 +249,13 @@ def write_node_pages(results: Results, directory: str | PathLike[str]) -> list[P
         directory: Where to write; created if needed.
 
     Returns:
-        The paths written, servers first, then the load balancer, then edges.
+        The paths written, servers first, then load balancers, then edges.
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     nodes = [("server", sid) for sid in results.server_ids]
-    lb = results.load_balancer_id
-    if lb is not None and results.level_metrics(lb):
-        nodes.append(("load_balancer", lb))
+    balancers = [lb for lb in results.load_balancer_ids if results.level_metrics(lb)]
+    nodes += [("load_balancer", lb) for lb in balancers]
     nodes += [("edge", eid) for eid in results.edge_ids]
     written = []
     for kind, node in nodes:

@@ -183,6 +183,8 @@ def _figures(results: Results) -> dict[str, interactive.Figure]:
     if len(results.server_ids) > 1:
         figures["chart-breakdown-server"] = interactive.breakdown_figure(results, "server")
     figures["chart-breakdown-endpoint"] = interactive.breakdown_figure(results, "endpoint")
+    if len(results.critical):
+        figures["chart-breakdown-node"] = interactive.breakdown_figure(results, "node")
     for _, chart_id, figure in interactive.node_figures(results):
         key = f"chart-{_slug(chart_id)}"
         while key in figures:  # two ids that differ only in unusual characters

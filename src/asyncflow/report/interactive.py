@@ -26,7 +26,7 @@ import numpy as np
 
 from asyncflow.analysis.attribution import phase_label
 from asyncflow.report.axes import log_ticks, plain_number
-from asyncflow.report.charts import breakdown_rows, cdf_points
+from asyncflow.report.charts import breakdown_rows, cdf_points, node_breakdown_rows
 from asyncflow.report.labels import metric_unit, metric_words, phase_color
 from asyncflow.report.limits import node_limits
 from asyncflow.report.safe import plotly_text
@@ -267,9 +267,11 @@ def cdf_figure(results: Results) -> Figure:
 def breakdown_figure(results: Results, by: str = "overall") -> Figure:
     """Mean ms per phase as stacked bars: all requests, >= p95, >= p99 per group.
 
+    ``by="node"`` splits the mean request instead along its critical path, one
+    bar per server and one for the network (a call tree's slow dependency).
     The legend sits under the chart, below the axis title.
     """
-    rows = breakdown_rows(results, by)
+    rows = node_breakdown_rows(results) if by == "node" else breakdown_rows(results, by)
     labels = [plotly_text(label) for label, _ in rows]
     phases = [p for p in (rows[0][1] if rows else {}) if any(v.get(p, 0) > 0 for _, v in rows)]
     data = [
@@ -285,6 +287,8 @@ def breakdown_figure(results: Results, by: str = "overall") -> Figure:
         for index, phase in enumerate(phases)
     ]
     title = "Where the time goes" + ("" if by == "overall" else f" by {by}")
+    if by == "node":
+        title += " (critical path)"
     legend_px = 22 * math.ceil(len(phases) / 3)
     layout = {
         "title": {"text": title},
@@ -359,15 +363,15 @@ def edges_figure(results: Results) -> Figure:
 def node_figures(results: Results) -> list[tuple[str, str, Figure]]:
     """Per-node panels: ``(node id, chart id, figure)`` in page order.
 
-    First the load balancer, when it records levels: its connections and its
+    First the load balancers that record levels: its connections and its
     other levels by unit. For each server: queues, busy cores, RAM in use,
     connections (when it models them), then its other levels, one chart per
     unit (requests in I/O, connection memory, ...). Then all edges together.
     """
     panels: list[tuple[str, str, Figure]] = []
-    lb = results.load_balancer_id
-    if lb is not None and results.level_metrics(lb):
-        panels += _node_panels(results, lb, [])
+    for lb in results.load_balancer_ids:
+        if results.level_metrics(lb):
+            panels += _node_panels(results, lb, [])
     for sid in results.server_ids:
         groups = [
             ("queues", "queues", ("ready_queue", "ram_wait_queue"), "requests waiting"),

@@ -53,10 +53,7 @@ def timeseries_columns(results: Results) -> dict[str, np.ndarray]:
     rates = results.throughput()
     t = np.asarray(rates.t, dtype=float)
     columns: dict[str, np.ndarray] = {"t_s": t, "bin_s": np.full(t.size, rates.bin_s)}
-    nodes = [*results.server_ids]
-    if results.load_balancer_id is not None:
-        nodes.append(results.load_balancer_id)
-    nodes += results.edge_ids
+    nodes = [*results.server_ids, *results.load_balancer_ids, *results.edge_ids]
     for node in nodes:
         for metric in results.level_metrics(node):
             level = results.series(metric, node)

@@ -226,13 +226,33 @@ def _details(error: ValidationError, prefix: Loc = ()) -> list[InitErrorDetails]
     return details
 
 
-def missing_first(error: ValidationError | None, loc: Loc, data: Any, title: str) -> NoReturn:
+def missing_first(
+    error: ValidationError | None, loc: Loc, data: Any, title: str, *, rule: str = ""
+) -> NoReturn:
     """Raise "required field missing" at ``loc``, then the errors of ``error`` if any.
+
+    Args:
+        error: Other problems of the same value, reported after this one.
+        loc: Where the field is missing.
+        data: The value validated.
+        title: Name shown by pydantic if the error escapes unconverted.
+        rule: A rule to state instead of "required field missing".
 
     Raises:
         ValidationError: Always.
     """
-    details = [InitErrorDetails(type="missing", loc=loc, input=data)]
+    first = (
+        InitErrorDetails(
+            type=PydanticCustomError(
+                RULE_ERROR_TYPE, "{rule}", {"rule": rule, "show_value": False}
+            ),
+            loc=loc,
+            input=None,
+        )
+        if rule
+        else InitErrorDetails(type="missing", loc=loc, input=data)
+    )
+    details = [first]
     if error is not None:
         details += _details(error)
     raise ValidationError.from_exception_data(title, details)

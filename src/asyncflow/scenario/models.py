@@ -653,14 +653,15 @@ class Scenario(FrozenModel):
     def _require_workloads(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         """A scenario needs ``rqs_input`` or ``workloads`` (reported with the other problems)."""
         missing = isinstance(data, Mapping) and not ({"rqs_input", "workloads"} & set(data))
+        rule = "required field missing (or give workloads, a list of request classes)"
         try:
             model = handler(data)
         except ValidationError as error:
             if missing:
-                missing_first(error, ("rqs_input",), data, "Scenario")
+                missing_first(error, ("rqs_input",), data, "Scenario", rule=rule)
             raise
         if missing:
-            missing_first(None, ("rqs_input",), data, "Scenario")
+            missing_first(None, ("rqs_input",), data, "Scenario", rule=rule)
         return model
 
     @model_validator(mode="after")
