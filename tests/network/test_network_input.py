@@ -71,16 +71,16 @@ CASES: list[tuple[str, Mutation, str]] = [
         f"{SERVER}.server_resources.connection_memory_kb: must be >= 0 (got -1)",
     ),
     (
-        "pool on a server",
+        "pool on a server that makes no calls",
         lambda d: _nodes(d)["servers"][0].update(connection_pool={}),
-        f"{SERVER}.connection_pool: servers do not open connections: set connection_pool on the "
-        "client or the load balancer (got {})",
+        f"{SERVER}.connection_pool: this server makes no calls, and a pool keeps the connections "
+        "of calls: set connection_pool on the client or the load balancer",
     ),
     (
         "keep-alive on a server",
         lambda d: _nodes(d)["servers"][0].update(keep_alive=True),
-        f"{SERVER}.keep_alive: servers do not open connections: set connection_pool on the client "
-        "or the load balancer (got True)",
+        f"{SERVER}.keep_alive: keep_alive belongs in a connection_pool (on the client, a load "
+        "balancer, or a server that makes calls) (got True)",
     ),
     (
         "TLS CPU on a balancer",

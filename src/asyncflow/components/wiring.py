@@ -177,7 +177,10 @@ class Wiring:
                 tls = self.balancer_specs[target_id].tls
             else:
                 tls = nodes.server(target_id).tls
-            pool = nodes.client.connection_pool if caller is self.client else None
+            if caller is self.client:
+                pool = nodes.client.connection_pool
+            else:
+                pool = nodes.server(caller.id).connection_pool
             if isinstance(target, LoadBalancer) and self._fusable(target_id):
                 send = edge.connect(target.forward)
             else:

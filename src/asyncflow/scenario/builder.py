@@ -208,7 +208,7 @@ def endpoint(
 def connection_pool(
     *, keep_alive: bool = True, pool_size: int = 10, idle_timeout_s: float = 60.0
 ) -> dict[str, Any]:
-    """A keep-alive pool for a client or load balancer (``connection_pool``)."""
+    """A keep-alive pool for a client, a load balancer or a calling server (``connection_pool``)."""
     return {"keep_alive": keep_alive, "pool_size": pool_size, "idle_timeout_s": idle_timeout_s}
 
 
@@ -335,6 +335,7 @@ class ScenarioBuilder:
         listen_backlog: int | None = None,
         connection_memory_kb: float | None = None,
         tls: Mapping[str, Any] | None = None,
+        connection_pool: Mapping[str, Any] | None = None,
     ) -> Self:
         """Add a server.
 
@@ -348,6 +349,8 @@ class ScenarioBuilder:
             listen_backlog: Connections that may wait to be accepted.
             connection_memory_kb: Memory each open connection pins.
             tls: TLS termination, e.g. from :func:`tls`.
+            connection_pool: Keep-alive pool of the connections its calls open
+                (a server that makes calls only), e.g. from :func:`connection_pool`.
 
         Returns:
             The builder.
@@ -367,6 +370,10 @@ class ScenarioBuilder:
         }
         if tls is not None:
             server["tls"] = mapping_arg(tls, "server(): tls", _TLS)
+        if connection_pool is not None:
+            server["connection_pool"] = mapping_arg(
+                connection_pool, "server(): connection_pool", _POOL
+            )
         self._servers.append(server)
         return self
 

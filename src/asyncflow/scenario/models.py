@@ -398,6 +398,16 @@ class ServerResources(ConnectionLimits):
         return self
 
 
+def _calls_in(steps: tuple[Step, ...]) -> bool:
+    """Whether ``steps`` make a call, in a branch or not."""
+    for step in steps:
+        if step.category == "call":
+            return True
+        if step.category == "branch" and any(_calls_in(arm) for _, arm in step.arms):
+            return True
+    return False
+
+
 class Server(FrozenModel):
     """An asynchronous server."""
 
@@ -412,6 +422,12 @@ class Server(FrozenModel):
     tls: Tls | None = Field(
         default=None,
         description="TLS termination: handshake round trips and CPU of new connections.",
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None,
+        description="Keep-alive pool of the connections its calls open, towards each node "
+        "it calls (only for a server that makes calls); without it each call to a node "
+        "that models sockets opens a connection of its own.",
     )
 
     @model_validator(mode="before")
@@ -437,9 +453,20 @@ class Server(FrozenModel):
                     f"is {capacity:g}: a request could never be admitted"
                 )
                 problems.append((("endpoints", i), rule, NO_VALUE))
+        if self.connection_pool is not None and not self.makes_calls:
+            rule = (
+                "this server makes no calls, and a pool keeps the connections of calls: set "
+                "connection_pool on the client or the load balancer"
+            )
+            problems.append((("connection_pool",), rule, NO_VALUE))
         if problems:
             raise_problems(problems, "Server")
         return self
+
+    @property
+    def makes_calls(self) -> bool:
+        """Whether an endpoint has a call or parallel step (branches included)."""
+        return any(_calls_in(endpoint.steps) for endpoint in self.endpoints)
 
 
 class Client(FrozenModel):

@@ -145,12 +145,10 @@ class Tls(FrozenModel):
 
 
 def refuse_pool_on_server(data: Any) -> None:
-    """Servers accept connections but open none: say where a pool belongs."""
-    if isinstance(data, Mapping):
-        for key in ("connection_pool", "keep_alive"):
-            if key in data:
-                rule = (
-                    "servers do not open connections: set connection_pool on the client "
-                    "or the load balancer"
-                )
-                raise_problems([((key,), rule, data[key])], "Server")
+    """A server opens connections only for its calls, and ``keep_alive`` is a pool key."""
+    if isinstance(data, Mapping) and "keep_alive" in data:
+        rule = (
+            "keep_alive belongs in a connection_pool (on the client, a load balancer, "
+            "or a server that makes calls)"
+        )
+        raise_problems([(("keep_alive",), rule, data["keep_alive"])], "Server")
