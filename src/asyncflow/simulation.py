@@ -13,6 +13,7 @@ import numpy as np
 from asyncflow.analysis.summary import summarize
 from asyncflow.components.calls import (
     DONE,
+    FAILING,
     HANDSHAKING,
     SENDING,
     Call,
@@ -264,7 +265,7 @@ class Simulation:
         for time, _, callback, arg in self.ctx.kernel.heap:
             if type(arg) is not Call or arg.state == DONE:
                 continue
-            if arg.state in (SENDING, HANDSHAKING) and time > self.end_s:
+            if arg.state in (SENDING, HANDSHAKING, FAILING) and time > self.end_s:
                 cut_transit(arg, self._transit_slot(callback, arg), time - self.end_s)
             if arg.cancelled:  # answers nobody; still running on a CPU, or on its way
                 if calls_log is not None:
@@ -288,6 +289,8 @@ class Simulation:
         """The phase slot of the hop (or handshake) an event delivers at its end."""
         if call.state == HANDSHAKING:
             return HANDSHAKE
+        if call.state == FAILING:
+            return HOP_REPLY
         target = getattr(callback, "__self__", None)
         name = getattr(callback, "__name__", "")
         if name == "on_reply":

@@ -13,7 +13,6 @@ real :class:`~asyncflow.components.sites.CallSite`, :class:`SiteEntry` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -124,6 +123,19 @@ class LinkEdge:
         self.in_transit -= 1
 
 
+class ReplyEdge:
+    """A reply edge double: answers carry no body, errors cross back in no time."""
+
+    link = None
+
+    def __init__(self) -> None:
+        self.errors = 0
+
+    def notice_delay(self, time: float) -> float:
+        self.errors += 1
+        return 0.0
+
+
 def wire_site(
     ctx: RunContext,
     server: Server,
@@ -150,7 +162,7 @@ def wire_site(
     site.entries[server.index] = SiteEntry(plans, fixed, picks, bodies=inbound is not None)
     site.inbound[server.index] = inbound
     site.replies[server.index] = caller.on_reply
-    site.reply_edges[server.index] = SimpleNamespace(link=None)  # replies carry no body
+    site.reply_edges[server.index] = ReplyEdge()
     site.send = lambda time, call: ctx.kernel.schedule(time, server.arrive, call)
     return site
 

@@ -53,11 +53,12 @@ def test_outage_fails_requests_inside_and_arriving_then_recovers() -> None:
     results = asyncflow.run(_single(outage=(20.0, 30.0)), seed=1)
     r = results.requests
     down = r.outcome == r.reason_names.index("server_down")
-    # Inside at 20 s (about 10 rps x 0.5 s = 5 of them) fail at exactly 20 s;
+    # Inside at 20 s (about 10 rps x 0.5 s = 5 of them) fail at 20 s, and the
+    # client learns it one hop later (the broken connection crosses back);
     # the others that fail arrived while the server was down.
-    at_crash = down & (r.finished_s == 20.0)
+    at_crash = down & (r.finished_s == 20.0 + 0.001)
     assert 1 <= np.count_nonzero(at_crash) <= 15
-    assert np.all((r.finished_s[down] >= 20.0) & (r.finished_s[down] <= 30.0))
+    assert np.all((r.finished_s[down] > 20.0) & (r.finished_s[down] <= 30.0 + 0.001))
     assert np.count_nonzero(down) == pytest.approx(10 * 10, rel=0.3)
     # Before and after the window requests complete normally.
     ok = r.outcome == COMPLETED

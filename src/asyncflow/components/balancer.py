@@ -64,7 +64,7 @@ class LoadBalancer:
             return
         i = self._choose(self._servers)  # _forward, inlined: once per request
         if i < 0:
-            self._fail(time, call, self._down, self._place)
+            self._fail(time, call, self._down, self._place, call.site.out_edge)
         else:
             self._sends[i](time, call)
 
@@ -91,6 +91,6 @@ class LoadBalancer:
     def _forward(self, time: float, call: Call) -> None:
         i = self._choose(self._servers)
         if i < 0:
-            self._fail(time, call, self._down, self._place)
+            self._fail(time, call, self._down, self._place, call.site.out_edge)
         else:
             self._sends[i](time, call)

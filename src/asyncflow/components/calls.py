@@ -55,6 +55,7 @@ AWAITING: Final = 7  # waiting for the calls of a call or parallel step
 BODY_OUT: Final = 8  # its response body is being sent (bandwidth)
 HANDSHAKING: Final = 9  # opening a connection before it is sent
 DONE: Final = 10
+FAILING: Final = 11  # failed: the error on its way back to the caller (a reset, a 503)
 
 _WAIT_SLOT: Final = {
     BACKLOG: CONNECTION_WAIT,
@@ -250,7 +251,7 @@ def _snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]
         pending = next((k for k in call.kids if k.state != DONE and not k.cancelled), None)
         if pending is not None:
             entries.extend(_snapshot(pending, time))
-    elif state in (SENDING, HANDSHAKING):
+    elif state in (SENDING, HANDSHAKING, FAILING):
         # Counted in full when it started, the hop under way ends after ``time``.
         spent = sum(sum(entry[3]) for entry in entries)
         excess = spent - (time - call.sent)

@@ -140,7 +140,9 @@ class Listener:
         self.refused += 1
         if self._server_index >= 0 and call.parent is None:
             self._ctx.log.server[call.root] = self._server_index
-        self._ctx.fail(time, call, self._fail_refused, self._place)
+        site = call.site
+        back = site.reply_edges[self._server_index] if self._server_index >= 0 else site.out_edge
+        self._ctx.fail(time, call, self._fail_refused, self._place, back)
 
     def _gate(self, time: float, waiter: Waiter) -> bool:
         """A waiter is accepted only with its connection's memory."""

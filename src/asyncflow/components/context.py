@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from heapq import heappush
+from typing import TYPE_CHECKING
 
-from asyncflow.components.calls import DONE, Call
+from asyncflow.components.calls import DONE, FAILING, Call
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import Level
-from asyncflow.metrics.phases import SLOTS
+from asyncflow.metrics.phases import HOP_REPLY, SLOTS
 from asyncflow.metrics.requests import CallLog, CriticalPathLog, Reasons, RequestLog
 from asyncflow.metrics.sketch import CallTally
+
+if TYPE_CHECKING:
+    from asyncflow.components.edges import Edge
 
 
 @dataclass(slots=True)
@@ -62,10 +67,30 @@ class RunContext:
         """The ``failed_at`` code of a node or edge."""
         return self.log.place_code(node)
 
-    def fail(self, time: float, call: Call, code: int, place: int) -> None:
-        """``call`` failed where no server answers: its caller learns it now."""
+    def fail(
+        self, time: float, call: Call, code: int, place: int, back: Edge | None = None
+    ) -> None:
+        """``call`` failed before any endpoint answered it.
+
+        With ``back``, the caller learns it when the error has crossed that
+        edge back to it (a refused connection's reset, a balancer's 503, a
+        crashed server's broken connection), the crossing counted as the
+        call's reply hop; without, at once (a drop, until timeouts notice it).
+        """
         call.code = code
         call.place = place
+        if back is None:
+            call.state = DONE
+            call.site.caller.on_failure(time, call)
+            return
+        delay = back.notice_delay(time)
+        call.ph[HOP_REPLY] += delay
+        call.state = FAILING
+        kernel = self.kernel
+        heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
+
+    def _noticed(self, time: float, call: Call) -> None:
+        """The error of a failed call reaches its caller."""
         call.state = DONE
         call.site.caller.on_failure(time, call)
 

@@ -73,7 +73,9 @@ class Edge:
         "_drop",
         "_drop_p",
         "_latency",
+        "_latency_spec",
         "_level",
+        "_notice",
         "_place",
         "_spikes",
         "_u",
@@ -96,6 +98,8 @@ class Edge:
         self.slot = slot
         rng = ctx.streams.generator(f"edge:{spec.id}:latency")
         self._latency = make_sampler(spec.latency, rng)
+        self._latency_spec = spec.latency
+        self._notice: Callable[[], float] | None = None  # built on the first failure
         self._drop_p = spec.dropout_rate
         self._u = blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
         self._drop = ctx.code("network_drop")
@@ -124,6 +128,23 @@ class Edge:
         """Count a call as on this link from ``start`` to ``end`` (a handshake)."""
         self._level.times.extend((start, end))
         self._level.deltas.extend(_UP_DOWN)
+
+    def notice_delay(self, time: float) -> float:
+        """The time an error sent back at ``time`` takes to cross this edge.
+
+        Drawn from a stream of its own, so the latencies of the edge's
+        ordinary traffic do not depend on how many calls fail; the error is
+        counted in transit meanwhile.
+        """
+        sampler = self._notice
+        if sampler is None:
+            rng = self.ctx.streams.generator(f"edge:{self.id}:notice")
+            sampler = self._notice = make_sampler(self._latency_spec, rng)
+        delay = sampler()
+        if self._spikes is not None:
+            delay += self._spikes.at(time)
+        self.record_transit(time, time + delay)
+        return delay
 
     @property
     def latency(self) -> Callable[[], float]:

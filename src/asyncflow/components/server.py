@@ -33,6 +33,7 @@ from asyncflow.components.calls import (
     COMPLETED_CODE,
     CPU_WAITING,
     DONE,
+    FAILING,
     HANDSHAKING,
     IN_IO,
     ON_CPU,
@@ -147,7 +148,7 @@ class Server:
             return
         if not self.up:
             self.failed += 1
-            self._fail(time, call, self._down, self._place)
+            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
             return
         listener = self.listener
         if listener is None or listener.admit(time, call, self._connected):
@@ -191,7 +192,7 @@ class Server:
         call.ph[edge.slot] += seconds
         if not self.up:
             self.failed += 1
-            self._fail(time, call, self._down, self._place)
+            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
             return
         self._admit(time, call, call.plan)
 
@@ -376,6 +377,7 @@ class Server:
     def on_failure(self, time: float, child: Call) -> None:
         """A call made here failed where no server answers (refused, dropped, down)."""
         if child.cancelled:
+            self.ctx.close_call(time, child, self._cancelled)
             return
         release_held(time, child)
         self.ctx.close_call(time, child, child.code)
@@ -507,7 +509,7 @@ class Server:
             call.state = DONE
             release_held(time, call)
             self.ctx.close_call(time, call, self._cancelled)
-        elif state in (SENDING, HANDSHAKING):
+        elif state in (SENDING, HANDSHAKING, FAILING):
             release_held(time, call)
         else:
             call.server.withdraw(time, call)
@@ -585,7 +587,7 @@ class Server:
         self.in_progress = 0
         self.failed += len(victims)
         for call in victims:
-            self._fail(time, call, self._down, self._place)
+            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
 
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
