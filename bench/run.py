@@ -52,6 +52,13 @@ def _cases() -> list[Case]:
     examples = sorted((ROOT / "examples" / "asyncflow-0.1").glob("*.yml"))
     cases = [Case(p.stem, p) for p in examples]
     cases.append(Case("mm1", BENCH / "scenarios" / "mm1.yml", "M/M/1, rho = 0.8"))
+    cases.append(
+        Case(
+            "three_tier",
+            BENCH / "scenarios" / "three_tier.yml",
+            "balancer, 4 API servers, balancer, 4 backends: one call per request",
+        )
+    )
     two = ROOT / "examples" / "asyncflow-0.1" / "two_servers_lb.yml"
     cases.append(
         Case(f"two_servers_lb_{STRETCH_S}s", _stretched(two, STRETCH_S), f"horizon {STRETCH_S} s")
@@ -75,16 +82,17 @@ def _stretched(path: Path, horizon_s: int) -> Path:
 
 
 def _find_python312() -> str | None:
+    """A Python 3.12 or newer that runs (a pyenv shim on the PATH may not)."""
     override = os.environ.get("ASYNCFLOW01_PYTHON")
     if override:
         return override
-    for name in ("python3.12", "python3.13"):
-        found = shutil.which(name)
-        if found:
-            return found
     pattern = str(Path.home() / ".pyenv" / "versions" / "3.1[23]*" / "bin" / "python3.1[23]")
-    candidates = sorted(glob.glob(pattern))
-    return candidates[0] if candidates else None
+    found = [shutil.which(name) for name in ("python3.12", "python3.13")]
+    for candidate in [*(f for f in found if f), *sorted(glob.glob(pattern))]:
+        probe = [candidate, "-c", "import sys; assert sys.version_info >= (3, 12)"]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return candidate
+    return None
 
 
 def _reference_python() -> tuple[Path | None, str]:

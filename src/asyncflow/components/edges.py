@@ -159,15 +159,30 @@ class Edge:
         heap = self.ctx.kernel.heap
         next_seq = self.ctx.kernel.next_seq
 
-        def deliver(time: float, call: Call) -> None:
-            heappush(heap, (time, next_seq(), arrive, call))
-
-        if self._drop_p or self._spikes is not None:
-            return self.connect(deliver)
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
         slot = self.slot
+        if self._drop_p or self._spikes is not None:
+            drop_p, u = self._drop_p, self._u
+            fail, drop, place = self.ctx.fail, self._drop, self._place
+            spike_at = self._spikes.at if self._spikes is not None else None
+
+            def send_checked(time: float, call: Call) -> None:
+                if drop_p and u() < drop_p:
+                    fail(time, call, drop, place)
+                    return
+                delay = latency()
+                if spike_at is not None:
+                    delay += spike_at(time)
+                arrival = time + delay
+                t_extend((time, arrival))
+                d_extend(_UP_DOWN)
+                call.ph[slot] += delay
+                heappush(heap, (arrival, next_seq(), arrive, call))
+
+            self.send = send_checked
+            return send_checked
 
         def send(time: float, call: Call) -> None:
             delay = latency()

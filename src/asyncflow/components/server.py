@@ -299,7 +299,7 @@ class Server:
                 return
         cores = self.cores
         if cores.waiting:
-            cores.give(time, 1.0)  # the core goes straight to the head of the ready queue
+            cores.pass_unit(time)  # the core goes straight to the head of the ready queue
         else:
             cores.free += 1.0
             self._busy_t(time)
