@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from asyncflow.components.calls import DONE, FAILING, Call
 from asyncflow.engine.kernel import Kernel
@@ -15,8 +15,13 @@ from asyncflow.metrics.phases import HOP_REPLY, SLOTS
 from asyncflow.metrics.requests import CallLog, CriticalPathLog, Reasons, RequestLog
 from asyncflow.metrics.sketch import CallTally
 
-if TYPE_CHECKING:
-    from asyncflow.components.edges import Edge
+
+class Way(Protocol):
+    """An edge an error can cross back on (``components.edges.Edge``)."""
+
+    def notice_delay(self, time: float) -> float:
+        """Seconds the error sent back at ``time`` takes to arrive."""
+        ...
 
 
 @dataclass(slots=True)
@@ -68,7 +73,7 @@ class RunContext:
         return self.log.place_code(node)
 
     def fail(
-        self, time: float, call: Call, code: int, place: int, back: Edge | None = None
+        self, time: float, call: Call, code: int, place: int, back: Way | None = None
     ) -> None:
         """``call`` failed before any endpoint answered it.
 
