@@ -63,3 +63,12 @@ def test_empirical_values_at_the_bound_of_a_duration_average_exactly() -> None:
     dist = Distribution(distribution="empirical", values=(1e7, 0.0))
     assert dist.moments() == (5e6, 2.5e13)
     assert set(np.unique(_samples(dist))) == {0.0, 1e7}
+
+
+@pytest.mark.parametrize("family", ["log_normal", "normal", "uniform"])
+def test_a_negative_zero_variance_is_a_zero_variance(family: str) -> None:
+    """-0.0 passes 'variance >= 0' but reached numpy as a negative spread (found by the fuzz)."""
+    dist = Distribution(mean=0.04, distribution=family, variance=-0.0)
+    assert math.copysign(1.0, dist.moments()[1]) == 1.0
+    x = _samples(dist)
+    assert np.allclose(x, 0.04)

@@ -18,7 +18,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from asyncflow.scenario._base import DEF_MARKER, NO_VALUE, FrozenModel, Problem, raise_problems
 from asyncflow.scenario._types import Number
@@ -99,6 +106,12 @@ class Distribution(FrozenModel):
         description="The observed samples of an empirical distribution, in the unit of "
         "the field (seconds for a duration); drawn uniformly. Only for empirical.",
     )
+
+    @field_validator("mean", "variance")
+    @classmethod
+    def _unsigned_zero(cls, value: float | None) -> float | None:
+        """-0.0 is 0.0 (a negative zero would reach the samplers as a negative spread)."""
+        return value + 0.0 if value is not None else None
 
     @model_validator(mode="before")
     @classmethod
