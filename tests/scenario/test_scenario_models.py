@@ -172,11 +172,13 @@ def test_public_names() -> None:
     exported = {name for name in dir(scenario_pkg) if not name.startswith("_")}
     modules = {
         "builder",
+        "cost",
         "distributions",
         "events",
         "network",
         "loader",
         "models",
+        "overrides",
         "rules",
         "settings",
         "workload",

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from asyncflow.scenario._base import NO_VALUE, FrozenModel, Problem, raise_problems
+from asyncflow.scenario.cost import Cost
 from asyncflow.scenario.distributions import (
     DURATION_RULE,
     Distribution,
@@ -424,6 +425,8 @@ class Scenario(FrozenModel):
         sim_settings: Run settings.
         events: Injected faults (``events:`` with no value means none).
         name: Name of the scenario; the loader uses the file stem.
+        cost: Prices of what the design provisions; the summary then reports
+            its cost per hour and per million requests.
     """
 
     rqs_input: Workload
@@ -431,6 +434,12 @@ class Scenario(FrozenModel):
     sim_settings: SimSettings
     events: Annotated[tuple[Event, ...], BeforeValidator(lambda v: () if v is None else v)] = ()
     name: str = "scenario"
+    cost: Cost | None = Field(
+        default=None,
+        description="Prices of servers (per server-, core- and GB-of-RAM-hour) and load "
+        "balancers (per hour); the summary then reports the cost per hour and per million "
+        "completed requests. None: costs are not reported.",
+    )
 
     @property
     def workload_list(self) -> tuple[Workload, ...]:
