@@ -48,6 +48,8 @@ def erlang_b(c: int, a: float) -> float:
     """
     if c < 0 or a < 0:
         raise ValueError(f"erlang_b needs c >= 0 and a >= 0 (got c={c}, a={a})")
+    if _far_above(c, a):  # B is the Poisson tail's last term, too small to matter
+        return math.exp(c * math.log(a) - a - math.lgamma(c + 1)) if a > 0 else 0.0
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
@@ -160,8 +162,8 @@ def finite_queue(c: int, room: int, a: float) -> tuple[float, float]:
     """
     if room == 0:
         return erlang_b(c, a), 0.0
-    if a <= 0:
-        return 0.0, 0.0
+    if a <= 0 or _far_above(c, a):
+        return erlang_b(c, a), 0.0
     # log p_n (unnormalised) for n = 0..c+room, as a**n / n! then geometric in a / c.
     logs = [n * math.log(a) - math.lgamma(n + 1) for n in range(c + 1)]
     step = math.log(a / c)
@@ -172,6 +174,15 @@ def finite_queue(c: int, room: int, a: float) -> tuple[float, float]:
     blocked = weights[-1] / total
     queue = math.fsum(k * weights[c + k] for k in range(1, room + 1)) / total
     return blocked, queue
+
+
+def _far_above(c: int, a: float) -> bool:
+    """Whether ``c`` servers are so many for ``a`` erlangs that all busy is negligible.
+
+    Beyond ``a + 40 √a + 40`` the Poisson tail is below 1e-300: Erlang B is
+    its last term and the recursion (``c`` steps) is not needed.
+    """
+    return c > a + 40.0 * math.sqrt(a) + 40.0
 
 
 def _stable(c: int, a: float) -> None:

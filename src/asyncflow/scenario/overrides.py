@@ -54,6 +54,8 @@ __all__ = [
     "load_with_overrides",
     "read_scenario_data",
     "scenario_data",
+    "takes_integers",
+    "value_at",
     "with_overrides",
 ]
 
@@ -219,7 +221,13 @@ class _PathError(Exception):
 
 
 def _set(data: dict[str, Any], override: Override) -> None:
-    segments = override.path.split(".")
+    container, key, _ = _resolve(data, override.path)
+    container[key] = override.value
+
+
+def _resolve(data: dict[str, Any], path: str) -> tuple[Any, Any, Any]:
+    """The container, key and field type a path ends at (sections on the way are added)."""
+    segments = path.split(".")
     if any(not s for s in segments):
         raise _PathError("empty segment in the path (two dots, or a dot at an end)")
     walker = _Walker(segments)
@@ -228,9 +236,34 @@ def _set(data: dict[str, Any], override: Override) -> None:
     while True:
         key, annotation, is_last = walker.step(container, annotation)
         if is_last:
-            container[key] = override.value
-            return
+            return container, key, annotation
         container = walker.descend(container, key, annotation)
+
+
+def value_at(data: Mapping[str, Any], path: str) -> Any:
+    """The value at ``path`` in a scenario mapping, or ``None`` when the file leaves it out.
+
+    Raises:
+        ScenarioError: The path is wrong (as for :func:`apply_overrides`).
+    """
+    try:
+        container, key, _ = _resolve(copy.deepcopy(dict(data)), path)
+    except _PathError as error:
+        raise ScenarioError([f"{path}: {error}"]) from None
+    return container[key] if _has(container, key) else None
+
+
+def takes_integers(data: Mapping[str, Any], path: str) -> bool:
+    """Whether the field at ``path`` holds whole numbers only (``cpu_cores``, ...).
+
+    Raises:
+        ScenarioError: The path is wrong.
+    """
+    try:
+        _, _, annotation = _resolve(copy.deepcopy(dict(data)), path)
+    except _PathError as error:
+        raise ScenarioError([f"{path}: {error}"]) from None
+    return _unwrap(annotation) is int
 
 
 @dataclass
