@@ -88,7 +88,8 @@ def _axes(
     """Pair each --param / --find-max / --find-min with the --values or --range after it."""
     queues = {name: list(values) for name, values in given.items()}
     axes: list[_Axis] = []
-    for name in order:
+    for given_name in order:
+        name = given_name.rstrip("_")  # range_ is --range
         if name in ("param", "find_max", "find_min"):
             option = "--" + name.replace("_", "-")
             axes.append(_Axis(option, queues[name].pop(0)))
