@@ -198,3 +198,20 @@ def test_gates_on_runs_and_ensembles(base: object) -> None:
     for bad in (0.0, 1.5):
         with pytest.raises(ExperimentError, match=r"slo_confidence: expected a number in \(0, 1\]"):
             check_slo_confidence(bad)
+
+
+def test_find_limit_is_the_python_face_of_a_search(base: object) -> None:
+    from asyncflow.experiment import find_limit
+
+    result = find_limit(
+        base, CORES, direction="min", slo=["latency_s.p95<0.05"], runs=2, jobs=1
+    )  # 50 req/s: one core gives p95 = ln 20 / 50 = 60 ms, two cores about 31 ms
+    assert result.found is not None
+    assert (result.found.value, result.found.next_value) == (2.0, 1.0)
+    assert [p.values[CORES] for p in result.points] == [1, 2]
+    with pytest.raises(ExperimentError, match=r"^a search needs an objective: add --slo"):
+        find_limit(base, USERS, direction="max", slo=[], runs=2, jobs=1)
+    with pytest.raises(ExperimentError, match=r"^low, high: expected both, with low <= high"):
+        find_limit(base, USERS, direction="max", slo=["latency_s.p95<1"], low=5.0, runs=2)
+    with pytest.raises(ExperimentError, match=r"^direction: expected 'max' or 'min'"):
+        find_limit(base, USERS, direction="up", slo=["latency_s.p95<1"])  # type: ignore[arg-type]

@@ -76,7 +76,11 @@ def run_capacity_renderable(summary: Mapping[str, Any], gates: Sequence[RunGate]
 
 
 def theory_renderable(block: Mapping[str, Any], *, ensemble: bool) -> RenderableType:
-    """The theory block as a table (theory, simulated, gap, model), its differences and notes."""
+    """The theory block as a table (theory, simulated, gap, model) and its notes.
+
+    The notes say when and why runs differ from the models; the JSON and
+    the HTML report also give each difference as a sentence.
+    """
     predictions: Mapping[str, Mapping[str, Any]] = block.get("predictions") or {}
     notes = [f"[dim]• {markup_text(n)}[/dim]" for n in block.get("notes") or ()]
     if not predictions:
@@ -102,15 +106,24 @@ def theory_renderable(block: Mapping[str, Any], *, ensemble: bool) -> Renderable
             "–" if agreed is None else "[green]agrees[/green]" if agreed else "[red]differs[/red]"
         )
         table.add_row(
-            Text(terminal_text(figure.label)),
+            Text(terminal_text(_label(path, figure.label))),
             number(entry.get("theory"), figure.scale),
             shown,
             f"{gap:+.1%}" if gap is not None else "–",
-            Text(terminal_text(entry.get("model", ""))),
+            Text(terminal_text(_short_model(str(entry.get("model", ""))))),
             verdict,
         )
-    differences = [f"[yellow]{markup_text(d)}[/yellow]" for d in block.get("differences") or ()]
-    return Group(table, *differences, *notes)
+    return Group(table, *notes)
+
+
+def _label(path: str, label: str) -> str:
+    """``latency mean (ms)`` for the latency figures, whose labels assume their section."""
+    return f"latency {label}" if path.startswith("latency_s.") else label
+
+
+def _short_model(model: str) -> str:
+    """``M/G/1 + M/G/40 on RAM slots``: each model's name without its author."""
+    return " + ".join(part.split(" (")[0] for part in model.split(" + "))
 
 
 def sweep_renderable(sweep: Sweep) -> RenderableType:
@@ -131,10 +144,15 @@ def sweep_renderable(sweep: Sweep) -> RenderableType:
         title_justify="left",
         box=box.SIMPLE_HEAD,
         title_style="bold",
+        padding=(0, 1),
+        pad_edge=False,
     )
     for path in sweep.params:
         table.add_column(
-            Text(terminal_text(_short(path, sweep.params))), justify="right", no_wrap=True
+            Text(terminal_text(_short(path, sweep.params))),
+            justify="right",
+            overflow="fold",
+            max_width=14,
         )
     columns = [(path, label) for path, label in _SWEEP_COLUMNS if _has(sweep, path)]
     for _, label in columns:
@@ -162,24 +180,31 @@ def sweep_renderable(sweep: Sweep) -> RenderableType:
 
 
 _SWEEP_COLUMNS = (
-    ("latency_s.p50", "p50 ms"),
     ("latency_s.p95", "p95 ms"),
     ("latency_s.p99", "p99 ms"),
     ("throughput_rps.mean", "req/s"),
     ("bottleneck.busiest.utilization", "busiest %"),
     ("requests.failed_share", "failed %"),
-    ("cost.per_hour", "cost/h"),
-    ("cost.per_million_requests", "cost/M"),
+    ("cost.per_million_requests", "cost/M req"),
 )
+"""The terminal's columns (p50 and the cost per hour are in the JSON, CSV and report)."""
+
+_GENERIC = frozenset({"mean", "variance", "value"})
 
 
 def _short(path: str, every: Sequence[str]) -> str:
-    """The last segment of a path, or more of it when two parameters end alike."""
-    parts = path.split(".")
-    for size in range(1, len(parts) + 1):
-        tail = ".".join(parts[-size:])
-        if sum(p.endswith(tail) for p in every) == 1:
-            return tail
+    """The last segment of a path (the one before a ``mean``), more when two end alike."""
+
+    def trimmed(text: str) -> list[str]:
+        parts = text.split(".")
+        return parts[:-1] if len(parts) > 1 and parts[-1] in _GENERIC else parts
+
+    mine = trimmed(path)
+    others = [trimmed(p) for p in every if p != path]
+    for size in range(1, len(mine) + 1):
+        tail = mine[-size:]
+        if all(other[-size:] != tail for other in others):
+            return ".".join(tail)
     return path
 
 
@@ -193,7 +218,9 @@ def describe_scale(path: str) -> float:
 
 
 def _has(sweep: Sweep, path: str) -> bool:
-    return any(path in p.headline(sweep.confidence) for p in sweep.points)
+    """Whether some point has the figure, and it is not 0 everywhere (no failures: no column)."""
+    means = [p.headline(sweep.confidence).get(path, {}).get("mean") for p in sweep.points]
+    return any(m is not None for m in means) and any(m for m in means)
 
 
 def _cell(stats: Mapping[str, Any] | None, scale: float, interval: bool) -> str:
@@ -220,8 +247,9 @@ def _knee_line(knee: Knee) -> str:
     where = f" (at {others})" if others else ""
     return (
         f"[bold]Knee[/bold] of {markup_text(knee.figure)}{where}: "
-        f"{markup_text(knee.param)} = {knee.value:g}, where it reaches "
-        f"{number(knee.figure_value, 1000.0)} ms and starts to climb."
+        f"{markup_text(knee.param)} = {knee.value:g} ({number(knee.figure_value, 1000.0)} ms), "
+        "where the curve bends: beyond it, latency climbs fast with load (or, against a "
+        "capacity, more of it helps little)."
     )
 
 

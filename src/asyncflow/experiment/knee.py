@@ -1,4 +1,4 @@
-"""The knee of a curve: where latency stops being flat and starts to climb.
+"""The knee of a curve: where latency starts to climb, or more capacity stops paying.
 
 The knee of a sweep's curve is found the way Kneedle finds it (Satopää,
 Albrecht, Irwin and Raghavan, 2011): both axes are scaled to ``[0, 1]``,

@@ -47,6 +47,7 @@ __all__ = [
     "Found",
     "SearchSpace",
     "current_value",
+    "find_limit",
     "run_search",
 ]
 
@@ -378,3 +379,86 @@ def current_value(data: Mapping[str, Any], path: str) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+def find_limit(
+    scenario: Any,
+    path: str,
+    *,
+    direction: Direction,
+    slo: Sequence[str | Objective],
+    low: float | None = None,
+    high: float | None = None,
+    step: float = 0.0,
+    candidates: Sequence[float] = (),
+    runs: int = 10,
+    seed: int | None = None,
+    executor: Executor | Any | None = None,
+    jobs: int | None = None,
+    confidence: float = 0.95,
+    warm_up: float | str | None = None,
+    slo_confidence: float = DEFAULT_SLO_CONFIDENCE,
+    progress: Progress | None = None,
+) -> Sweep:
+    """Search the largest (``direction="max"``) or smallest (``"min"``) passing value.
+
+    Args:
+        scenario: A scenario, a mapping with the keys of a scenario file, or
+            the path of a file.
+        path: The parameter (dotted path, items by id).
+        direction: ``"max"`` for a load, ``"min"`` for a capacity.
+        slo: The objectives (at least one).
+        low: Lower bound; with ``high``, the range searched.
+        high: Upper bound.
+        step: Resolution, values ``low + k * step``; 0: 1 % (1 for whole numbers).
+        candidates: Values to choose among instead of a range.
+        runs: Replications at every value tried.
+        seed: Master seed, the same at every value.
+        executor: As for :func:`~asyncflow.replicate`.
+        jobs: As for :func:`~asyncflow.replicate`.
+        confidence: Confidence level of intervals.
+        warm_up: As for :func:`~asyncflow.replicate`.
+        slo_confidence: Share of runs an objective must be met in.
+        progress: Called as ``progress(phase, done, total)``.
+
+    Returns:
+        The points tried and, in :attr:`Sweep.found`, the answer.
+
+    Raises:
+        ExperimentError: No objective, bad bounds, or nothing to bracket from.
+        ScenarioError: The path is wrong, or a value makes the scenario invalid.
+    """
+    from asyncflow.experiment.replicate import master_seed
+    from asyncflow.experiment.sweep import _base, base_name
+    from asyncflow.scenario.overrides import scenario_data, takes_integers, with_overrides
+
+    if direction not in ("max", "min"):
+        raise ExperimentError(f"direction: expected 'max' or 'min' (got {direction!r})")
+    options = ReplicationOptions(runs, seed, jobs, confidence, warm_up)  # type: ignore[arg-type]
+    goals = [g if isinstance(g, Objective) else Objective.parse(g) for g in slo]
+    base = _base(scenario)
+    data = dict(base) if isinstance(base, Mapping) else scenario_data(base)
+    if (low is None) != (high is None) or (low is not None and high is not None and high < low):
+        raise ExperimentError(f"low, high: expected both, with low <= high (got {low}, {high})")
+    space = SearchSpace(
+        path,
+        direction,
+        low,
+        high,
+        step,
+        tuple(sorted(float(c) for c in candidates)),
+        takes_integers(data, path),
+    )
+    first = with_overrides(data, [])
+    return run_search(
+        base_name(base),
+        data,
+        space,
+        options,
+        goals,
+        seed=master_seed(first, seed),
+        start=current_value(data, path),
+        slo_confidence=slo_confidence,
+        executor=executor,
+        progress=progress,
+    )

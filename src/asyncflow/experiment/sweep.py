@@ -507,6 +507,7 @@ def _parameters(params: Mapping[str, Sequence[Value]] | Sequence[Parameter]) -> 
 
 
 def _base(scenario: Any) -> Scenario | Mapping[str, Any]:
+    """A scenario model, or the plain mapping of a file or of a mapping given."""
     from asyncflow.scenario import Scenario
     from asyncflow.scenario.overrides import read_scenario_data
 

@@ -378,7 +378,7 @@ def _headline(sweep: Sweep) -> str:
         parts.append(
             f'<p class="verdict"><b>Knee</b> of {_e(knee.figure)}'
             f"{_e(f' at {others}') if others else ''}: {_e(knee.param)} = {knee.value:g} "
-            f"({_number(knee.figure_value, 1000.0)} ms), where it starts to climb.</p>"
+            f"({_number(knee.figure_value, 1000.0)} ms), where the curve bends.</p>"
         )
     return "\n".join(parts)
 

@@ -182,7 +182,7 @@ def build_sweep_chart(sweep: Sweep) -> Figure:
         ax.grid(visible=True, alpha=0.3)
         if ticks is not None:
             ax.set_xticks(range(len(ticks)), [plain_text(t) for t in ticks])
-        if ax.get_legend_handles_labels()[0]:
+        if len(ax.get_legend_handles_labels()[0]) > 1:
             ax.legend(loc="upper left", fontsize="small")
     for ax in axes[panels:]:
         ax.set_visible(False)
