@@ -425,3 +425,48 @@ def test_a_search_that_finds_nothing_exits_3(runner: CliRunner, mm1: Path) -> No
     assert result.stderr == (
         f"objective missed: {USERS}: no value tried meets the objectives in at least 95% of runs\n"
     )
+
+
+def test_a_sweep_chooses_each_points_warm_up(runner: CliRunner, mm1: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    result = invoke(
+        runner,
+        "sweep",
+        mm1,
+        "--param",
+        USERS,
+        "--values",
+        "20,80",
+        "--runs",
+        "2",
+        "--jobs",
+        "1",
+        "--warm-up",
+        "auto",
+        "--summary-json",
+        out,
+        "-q",
+    )
+    assert result.exit_code == 0, result.output
+    points = json_of(out)["points"]
+    assert all(0 <= p["warm_up_s"] <= 15 for p in points)
+    fixed = invoke(
+        runner,
+        "sweep",
+        mm1,
+        "--param",
+        USERS,
+        "--values",
+        "20",
+        "--runs",
+        "2",
+        "--jobs",
+        "1",
+        "--warm-up",
+        "5",
+        "--summary-json",
+        out,
+        "-q",
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert json_of(out)["points"][0]["warm_up_s"] == 5

@@ -231,3 +231,17 @@ def test_agreement_uses_the_interval_and_the_floors() -> None:
     assert agrees(refused, 125.0, None, None)  # within 3 Poisson sd + 1
     assert value_in({"a": {"b": True}}, ("a", "b")) is None
     assert value_in({"a": {"b": float("nan")}}, ("a", "b")) is None
+
+
+def test_a_backlog_that_never_fills_is_erlang_c() -> None:
+    scenario = changed(
+        queue(20.0, io(exponential(0.5))),
+        "topology_graph.nodes.servers.srv-1.server_resources.max_connections=14",
+        "topology_graph.nodes.servers.srv-1.server_resources.listen_backlog=500",
+    )
+    theory = theory_of(scenario)
+    conn = next(q for q in theory.queues if q.resource == "connections")
+    assert conn.model == "M/M/14 (Erlang C; the backlog of 500 never fills)"
+    assert conn.exact
+    wait = predicted(theory)["servers.srv-1.connection_wait_s_mean"].value
+    assert wait == pytest.approx(queueing.mmc_wait(14, 20.0, 0.5))

@@ -189,3 +189,36 @@ def test_busiest_utilisation_is_linear_in_load_below_the_knee() -> None:
         if load > 200:
             used = float(point.figure("bottleneck.busiest.utilization").mean())
             assert used < load * 0.005 - 0.03, (load, used)
+
+
+@pytest.mark.parametrize(("backlog", "model"), [(0, "Erlang B"), (5, "M/M/10/15")])
+def test_socket_limits_refuse_what_erlang_b_and_mmck_say(backlog: int, model: str) -> None:
+    """20 req/s holding a socket for an exponential 0.5 s, 10 sockets (10 erlangs).
+
+    Erlang B: 21.5 % of connections are refused without a backlog (exact for
+    Poisson arrivals whatever the holding time); M/M/10/15: 10.4 % with a
+    backlog of 5. The share refused over 8 runs of 2,000 s must match within
+    the t quantile (7 df, two-sided 1e-4) of its standard error, itself
+    under 2 % of the share.
+    """
+    changes = [Override(f"{CORES.rsplit('.', 1)[0]}.max_connections", 10)]
+    if backlog:
+        changes.append(Override(f"{CORES.rsplit('.', 1)[0]}.listen_backlog", backlog))
+    scenario = with_overrides(
+        queue(20.0, io(exponential(0.5)), horizon_s=2000.0, warm_up_s=100.0), changes
+    )
+    theory = next(q for q in theory_of(scenario).queues if q.resource == "connections")
+    assert theory.model.startswith(model)
+    expected = queueing.finite_queue(10, backlog, 10.0)[0]
+    assert theory.blocked == pytest.approx(expected)
+    runs = 8
+    result = sweep(scenario, {USERS: [20.0]}, runs=runs, jobs=2, seed=5)
+    point = result.points[0]
+    refused = point.ensemble.values("servers.srv-1.refused")
+    generated = point.ensemble.values("requests.generated")
+    share = refused / generated
+    se = float(share.std(ddof=1) / math.sqrt(runs))
+    quantile = float(stats.t.ppf(1 - FALSE_ALARM / 2, runs - 1))
+    print(f"{model}: refused {share.mean():.4f} ± {se:.4f} (SE), theory {expected:.4f}")
+    assert se <= 0.02 * expected
+    assert abs(share.mean() - expected) <= quantile * se

@@ -14,7 +14,8 @@ that requests queue for:
   M/G/c on the slots.
 - socket limits (``max_connections``) of servers and load balancers:
   Erlang B when there is no backlog (a loss system, exact for Poisson
-  arrivals whatever the holding time), M/M/c/K with one.
+  arrivals whatever the holding time), M/M/c/K with one, Erlang C's M/M/c
+  when the backlog never fills.
 - links with a bandwidth: processor sharing (mean transfer ``E[S]/(1-ρ)``).
 
 The request's path is an open network of these stations: mean value
@@ -47,6 +48,8 @@ PERCENTILES: Final = (50, 90, 95, 99)
 RAM_WAIT_LIMIT: Final = 0.05
 """Share of arrivals finding RAM full up to which the core model is said to hold."""
 _ITERATIONS: Final = 12
+_NEVER_FULL: Final = 1e-9
+"""A backlog refusing fewer arrivals than this share is treated as never full."""
 _NEGLIGIBLE: Final = 1e-3
 
 
@@ -340,6 +343,10 @@ def connection_model(
     blocked, queued = queueing.finite_queue(sockets, room, load)
     if room == 0:
         name, exact, wait = f"Erlang B (M/G/{sockets}/{sockets})", poisson, 0.0
+    elif blocked < _NEVER_FULL and load < sockets:
+        # the backlog never fills: the queue of connections is M/M/c (Erlang C)
+        name = f"M/M/{sockets} (Erlang C; the backlog of {room} never fills)"
+        exact, wait = poisson and exponential, queued / (rate * (1.0 - blocked))
     else:
         name = f"M/M/{sockets}/{sockets + room} (sockets and backlog)"
         exact, wait = poisson and exponential, queued / (rate * (1.0 - blocked))

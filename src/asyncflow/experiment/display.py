@@ -47,7 +47,13 @@ __all__ = [
     "terminal_text",
 ]
 
-_PHASES = {"pilot": "pilot runs (warm-up)", "runs": "runs", "a": "runs of A", "b": "runs of B"}
+_PHASES = {
+    "pilot": "pilot runs (warm-up)",
+    "runs": "runs",
+    "a": "runs of A",
+    "b": "runs of B",
+    "values": "values tried",
+}
 _VERDICT_STYLES = {"better": "green", "worse": "red", "higher": "cyan", "lower": "cyan"}
 
 

@@ -327,7 +327,7 @@ def run_search(
         slo_confidence: Share of runs an objective must be met in.
         fixed: Overrides applied first (``--set``, ``--duration``).
         executor: Where to run.
-        progress: Called as ``progress("points", done, total)`` per value.
+        progress: Called as ``progress("values", done, done)`` after each value tried.
 
     Raises:
         ExperimentError: No objective, or nothing to bracket from.

@@ -337,7 +337,7 @@ class _Progress:
     def step(self) -> None:
         self.done += 1
         if self.report is not None:
-            self.report("points", self.done, self.total)
+            self.report("runs", self.done, self.total)
 
 
 def run_points(
