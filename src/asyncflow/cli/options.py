@@ -49,6 +49,7 @@ __all__ = [
     "Slo",
     "SloConfidence",
     "SummaryJson",
+    "SweepRuns",
     "WarmUp",
 ]
 
@@ -138,6 +139,16 @@ CompareRuns = Annotated[
         min=MIN_COMPARED_RUNS,
         metavar="N",
         help="Replications of each scenario (paired by seed).",
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
+SweepRuns = Annotated[
+    int,
+    typer.Option(
+        "--runs",
+        min=MIN_COMPARED_RUNS,
+        metavar="N",
+        help="Replications at every point (the same seeds at every point).",
         rich_help_panel=ENSEMBLE_PANEL,
     ),
 ]

@@ -173,7 +173,7 @@ def sweep(
     slo_confidence: options.SloConfidence = options.DEFAULT_SLO_CONFIDENCE,
     set_values: options.Sets = None,
     duration: options.Duration = None,
-    runs: options.CompareRuns = options.DEFAULT_RUNS,
+    runs: options.SweepRuns = options.DEFAULT_RUNS,
     seed: options.Seed = None,
     jobs: options.Jobs = None,
     confidence: options.Confidence = options.DEFAULT_CONFIDENCE,
