@@ -48,9 +48,10 @@ PERCENTILES: Final = (50, 90, 95, 99)
 RAM_WAIT_LIMIT: Final = 0.05
 """Share of arrivals finding RAM full up to which the core model is said to hold."""
 _ITERATIONS: Final = 12
+_NEGLIGIBLE_WAIT: Final = 1e-9
+"""A RAM wait below this share of the holding time is reported as 0 (it never happens)."""
 _NEVER_FULL: Final = 1e-9
 """A backlog refusing fewer arrivals than this share is treated as never full."""
-_NEGLIGIBLE: Final = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +302,7 @@ def _ram_model(model: _ServerModel) -> QueueModel | None:
         wait = 0.0  # the slots are never all taken
     else:
         wait = queueing.allen_cunneen_wait(slots, rate, hold, ca2, cs2)
+        wait = 0.0 if wait < _NEGLIGIBLE_WAIT * hold else wait
     assumptions = [
         _arrivals_phrase(rate, ca2),
         f"{slots} slots: {ram_mb:g} MB of RAM over {demand.ram_mb:g} MB per request",
