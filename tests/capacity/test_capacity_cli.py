@@ -470,3 +470,17 @@ def test_a_sweep_chooses_each_points_warm_up(runner: CliRunner, mm1: Path, tmp_p
     )
     assert fixed.exit_code == 0, fixed.output
     assert json_of(out)["points"][0]["warm_up_s"] == 5
+
+
+def test_a_broken_file_is_reported_as_the_file_even_with_changes(
+    runner: CliRunner, mm1: Path
+) -> None:
+    text = mm1.read_text(encoding="utf-8").replace("cpu_cores: 1", "cpu_cores: 0")
+    mm1.write_text(text, encoding="utf-8")
+    for command in (["run", mm1], ["sweep", mm1, "--param", USERS, "--values", "10"]):
+        result = invoke(runner, *command, "--set", f"{USERS}=5", "-q")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: scenario {mm1} is invalid:\n"
+            "topology_graph.nodes.servers[0].server_resources.cpu_cores: must be >= 1 (got 0)\n"
+        )

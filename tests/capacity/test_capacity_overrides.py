@@ -152,7 +152,7 @@ def test_ids_with_dots_are_found_whole(tmp_path: Path) -> None:
         (
             "rqs_input.avg_active_users.mean.x=1",
             "rqs_input.avg_active_users.mean.x: 'rqs_input.avg_active_users.mean' is a value "
-            "(400), not a section: set rqs_input.avg_active_users.mean=VALUE instead",
+            "(400.0), not a section: set rqs_input.avg_active_users.mean=VALUE instead",
         ),
         (
             "events.ev-1.start.t_start=1",

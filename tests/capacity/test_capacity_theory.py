@@ -245,3 +245,25 @@ def test_a_backlog_that_never_fills_is_erlang_c() -> None:
     assert conn.exact
     wait = predicted(theory)["servers.srv-1.connection_wait_s_mean"].value
     assert wait == pytest.approx(queueing.mmc_wait(14, 20.0, 0.5))
+
+
+def test_steps_the_models_do_not_know_stop_every_prediction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A call step changes what other servers see: say so, and predict nothing."""
+    from dataclasses import replace
+
+    from asyncflow.analysis import theory as module
+
+    real = module.demand_of
+    monkeypatch.setattr(
+        module, "demand_of", lambda server: replace(real(server), unmodelled=("call",))
+    )
+    theory = theory_of(web())
+    assert (theory.predictions, theory.queues, theory.stations) == ((), (), ())
+    assert theory.notes[0] == (
+        "srv-1: steps of kind call are not in the theory yet, and they change what the other "
+        "servers see: no figure is predicted."
+    )
+    block = theory_block(theory, lambda path: None)
+    assert block["predictions"] == {}

@@ -387,4 +387,3 @@ def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
 
 def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
     return {k: None if math.isnan(v) else v for k, v in values.items()}
-

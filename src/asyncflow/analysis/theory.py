@@ -544,6 +544,20 @@ def _links(network: _Network) -> dict[str, QueueModel]:
     return links
 
 
+def _unmodelled(scenario: Scenario) -> list[tuple[int, str]]:
+    """A sentence per server with steps the models do not know (then nothing is predicted)."""
+    found: list[tuple[int, str]] = []
+    for server in scenario.topology_graph.nodes.servers:
+        kinds = demand_of(server).unmodelled
+        if kinds:
+            sentence = (
+                f"{server.id}: steps of kind {', '.join(kinds)} are not in the theory yet, and "
+                "they change what the other servers see: no figure is predicted."
+            )
+            found.append((0, sentence))
+    return found
+
+
 def _ranked(notes: list[tuple[int, str]]) -> tuple[str, ...]:
     """The sentences by rank (stable within a rank), each once."""
     ordered = sorted(notes, key=lambda note: note[0])
@@ -562,8 +576,11 @@ def theory_of(scenario: Scenario) -> Theory:
     from asyncflow.analysis.theory_notes import caveats_of, scenario_notes
     from asyncflow.analysis.theory_predict import predictions_of, stations_of
 
-    network = _solve(scenario)
     general = scenario_notes(scenario)
+    unknown = _unmodelled(scenario)
+    if unknown:
+        return Theory((), (), (), _ranked([*unknown, *general]), assumptions=())
+    network = _solve(scenario)
     by_node = caveats_of(network)
     every = _ranked([*general, *(n for notes in by_node.values() for n in notes)])
     caveats = {

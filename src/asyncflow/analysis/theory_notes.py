@@ -113,19 +113,6 @@ def _node_notes(scenario: Scenario) -> list[str]:
                 f"{server.id}: the memory of open connections also takes RAM; the RAM model "
                 "counts the requests' reservations only."
             )
-        kinds = sorted(
-            {
-                str(s.category)
-                for e in server.endpoints
-                for s in e.steps
-                if s.category not in ("cpu", "io", "ram")
-            }
-        )
-        if kinds:
-            notes.append(
-                f"{server.id}: steps of kind {', '.join(kinds)} are not in the theory; its "
-                "figures leave them out."
-            )
     return notes
 
 

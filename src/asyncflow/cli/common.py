@@ -101,20 +101,28 @@ def echo_written(paths: Iterable[Path], *, quiet: bool) -> None:
 
 
 def load(path: Path, changes: Sequence[Override] = ()) -> Scenario:
-    """Load and validate a scenario file with ``changes`` applied; exit 2 on any problem."""
+    """Load and validate a scenario file, then apply ``changes``; exit 2 on any problem.
+
+    A file that breaks a rule is reported as such; a change that does, or a
+    wrong path, under ``scenario PATH with --set/--duration is invalid``.
+    """
     from asyncflow.scenario import load_scenario
-    from asyncflow.scenario.overrides import load_with_overrides
+    from asyncflow.scenario.overrides import with_overrides
 
     try:
-        return load_with_overrides(path, changes) if changes else load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioFileError as error:
         exit_bad_input(f"error: cannot read scenario {path}:", error.problems)
     except ScenarioError as error:
-        exit_bad_input(f"error: {invalid(path, bool(changes))}:", error.problems)
+        exit_bad_input(f"error: {invalid(path)}:", error.problems)
     except OSError as error:
         exit_bad_input(
             f"error: cannot read scenario {path}:", (f"{path}: {error.strerror or error}",)
         )
+    try:
+        return with_overrides(scenario, changes)
+    except ScenarioError as error:
+        exit_bad_input(f"error: {invalid(path, True)}:", error.problems)
 
 
 def invalid(path: Path, changed: bool = False) -> str:

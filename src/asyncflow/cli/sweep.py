@@ -26,6 +26,7 @@ from asyncflow.cli.common import (
     exit_missed,
     exit_usage,
     experiment_errors,
+    invalid,
     objectives,
     scenario_changes,
 )
@@ -318,6 +319,8 @@ def _run(
         data = read_scenario_data(path)
     except ScenarioFileError as error:
         exit_bad_input(f"error: cannot read scenario {path}:", error.problems)
+    except ScenarioError as error:
+        exit_bad_input(f"error: {invalid(path)}:", error.problems)
     header = f"error: scenario {path} with these values is invalid:"
     name = str(data.get("name", path.stem))
     try:

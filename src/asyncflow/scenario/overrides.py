@@ -41,7 +41,7 @@ from typing import Any, Final
 import yaml
 from pydantic import BaseModel
 
-from asyncflow.errors import ScenarioError, ScenarioFileError
+from asyncflow.errors import ScenarioError
 from asyncflow.scenario._base import did_you_mean
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.models import Scenario
@@ -120,37 +120,20 @@ def duration_override(seconds: float) -> Override:
 
 
 def read_scenario_data(path: str | Path) -> dict[str, Any]:
-    """The plain mapping of a scenario file (YAML or JSON), not yet validated.
+    """The plain mapping of a scenario file: the values it gives, its name included.
 
-    The scenario's ``name`` is set to the file stem unless the file sets one.
+    The file is loaded and validated as it is (so a broken file is reported
+    as such, before any override), then turned back into the values it
+    gives (:func:`scenario_data`); defaults stay out, and validating the
+    mapping again gives the same scenario.
 
     Raises:
         ScenarioFileError: As :func:`~asyncflow.scenario.load_scenario`.
+        ScenarioError: The file breaks a rule.
     """
-    from asyncflow.scenario import loader
+    from asyncflow.scenario.loader import load_scenario
 
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in (".yml", ".yaml", ".json"):
-        raise ScenarioFileError(
-            [f"{file}: unsupported file type {suffix!r} (use .yml, .yaml or .json)"]
-        )
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioFileError([f"{file}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError([f"{file}: cannot read the file ({exc})"]) from None
-    parse = loader._parse_json if suffix == ".json" else loader._parse_yaml
-    data = parse(file, text)
-    if not isinstance(data, Mapping):
-        raise ScenarioFileError(
-            [
-                f"{file}: the top level must be a mapping of rqs_input, topology_graph, "
-                f"sim_settings and events (got {type(data).__name__})"
-            ]
-        )
-    return {"name": file.stem, **data}
+    return scenario_data(load_scenario(path))
 
 
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
@@ -165,9 +148,12 @@ def load_with_overrides(path: str | Path, overrides: Sequence[Override] = ()) ->
 
     Raises:
         ScenarioFileError: The file cannot be read.
-        ScenarioError: A path is wrong, or the result breaks a rule.
+        ScenarioError: The file breaks a rule, a path is wrong, or the
+            result breaks a rule.
     """
-    return with_overrides(read_scenario_data(path), overrides)
+    from asyncflow.scenario.loader import load_scenario
+
+    return with_overrides(load_scenario(path), overrides)
 
 
 def with_overrides(
