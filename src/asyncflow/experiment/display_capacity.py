@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "cost_line",
     "describe_scale",
+    "figure_label",
     "run_capacity_renderable",
     "run_objectives_table",
     "sweep_renderable",
@@ -106,7 +107,7 @@ def theory_renderable(block: Mapping[str, Any], *, ensemble: bool) -> Renderable
             "–" if agreed is None else "[green]agrees[/green]" if agreed else "[red]differs[/red]"
         )
         table.add_row(
-            Text(terminal_text(_label(path, figure.label))),
+            Text(terminal_text(figure_label(path, figure.label))),
             number(entry.get("theory"), figure.scale),
             shown,
             f"{gap:+.1%}" if gap is not None else "–",
@@ -116,7 +117,7 @@ def theory_renderable(block: Mapping[str, Any], *, ensemble: bool) -> Renderable
     return Group(table, *notes)
 
 
-def _label(path: str, label: str) -> str:
+def figure_label(path: str, label: str) -> str:
     """``latency mean (ms)`` for the latency figures, whose labels assume their section."""
     return f"latency {label}" if path.startswith("latency_s.") else label
 

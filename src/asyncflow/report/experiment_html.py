@@ -130,6 +130,8 @@ def theory_section(block: Mapping[str, Any] | None, *, ensemble: bool) -> str:
     parts = ['<h2 id="theory">Theory beside the simulation</h2>']
     if not predictions:
         parts.append("<p>No model applies to this scenario.</p>")
+    from asyncflow.experiment.display_capacity import figure_label
+
     rows = []
     for path, entry in predictions.items():
         figure = describe(path)
@@ -141,7 +143,7 @@ def theory_section(block: Mapping[str, Any] | None, *, ensemble: bool) -> str:
         agreed = entry.get("agrees")
         rows.append(
             [
-                _e(figure.label),
+                _e(figure_label(path, figure.label)),
                 _number(entry.get("theory"), figure.scale),
                 shown,
                 f"{gap:+.1%}" if gap is not None else "–",
