@@ -339,6 +339,10 @@ def test_a_grid_pairs_each_param_with_what_follows_it(
             f"error: scenario {{path}} with these values is invalid:\n{CORES}s: unknown key",
         ),
         (
+            ["--param", USERS, "--range", "1:200:1", "--param", CORES, "--range", "1:100:1"],
+            "error: a grid of 20,000 points; at most 10,000\n",
+        ),
+        (
             ["--find-min", CORES, "--range", "0:8", "--slo", "latency_s.p95<1"],
             f"error: scenario {{path}} with these values is invalid:\nat {CORES}=0:",
         ),

@@ -331,6 +331,8 @@ def _run(
             first = tasks[0].scenario
     except ScenarioError as error:
         exit_bad_input(header, error.problems)
+    except ExperimentError as error:
+        exit_usage(f"error: {error}")
     seed = master_seed(first, request.options.seed)
     bar = console(stderr=True)
     with (

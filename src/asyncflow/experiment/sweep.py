@@ -40,7 +40,7 @@ from asyncflow.experiment.executors import run_ordered
 from asyncflow.experiment.gates import DEFAULT_SLO_CONFIDENCE, EnsembleGate, check_ensemble
 from asyncflow.experiment.objectives import Objective
 from asyncflow.experiment.options import Progress, ReplicationOptions
-from asyncflow.experiment.parameters import Parameter, Value
+from asyncflow.experiment.parameters import MAX_POINTS, Parameter, Value
 from asyncflow.experiment.record import RunRecord, RunTask, band_bin_factor
 from asyncflow.experiment.replicate import (
     master_seed,
@@ -295,6 +295,8 @@ def build_points(
         fixed: Overrides applied to every point first (``--set``, ``--duration``).
 
     Raises:
+        ExperimentError: More than :data:`~asyncflow.experiment.parameters.MAX_POINTS`
+            points.
         ScenarioError: A wrong path; or one line per problem of each bad
             point, prefixed by the point (``at PATH=VALUE: ...``).
     """
@@ -305,6 +307,9 @@ def build_points(
         with_overrides,
     )
 
+    size = math.prod(len(p.values) for p in params)
+    if size > MAX_POINTS:
+        raise ExperimentError(f"a grid of {size:,} points; at most {MAX_POINTS:,}")
     data = scenario_data(base) if not isinstance(base, Mapping) else dict(base)
     grid = [
         {p.path: v for p, v in zip(params, combination, strict=True)}
