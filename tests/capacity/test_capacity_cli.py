@@ -61,6 +61,14 @@ def test_set_and_duration_change_the_run(runner: CliRunner, mm1: Path, tmp_path:
     queues = summary["theory"]["queues"]["srv-1"]["cpu"]
     assert (queues["model"], queues["servers"]) == ("M/M/2", 2)
     assert summary["cost"]["per_hour"] == pytest.approx(0.72)
+    doc = SUMMARY_DOC.read_text(encoding="utf-8")
+    theory = summary["theory"]
+    keys = {"cost", "theory", *(f"cost.{k}" for k in summary["cost"])}
+    keys |= {f"theory.{k}" for k in theory}
+    keys |= {f"theory.predictions.<figure>.{k}" for v in theory["predictions"].values() for k in v}
+    keys |= {f"theory.queues.<node>.<resource>.{k}" for k in queues}
+    keys |= {f"theory.network.{k}" for k in theory["network"]}
+    assert not {key for key in keys if f"| `{key}` |" not in doc}
 
 
 @pytest.mark.parametrize(
