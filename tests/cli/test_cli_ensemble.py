@@ -24,6 +24,7 @@ ENSEMBLE_KEYS = {
     "wall_s",
     "run_seeds",
     "ensemble",
+    "theory",
 }
 FIGURE_KEYS = {"mean", "std", "min", "max", "ci_low", "ci_high", "n"}
 SUMMARY_DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "summary.md"
@@ -33,10 +34,11 @@ def invoke(runner: CliRunner, *args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
-def summary_of(runner: CliRunner, *args: str, path: Path) -> dict[str, Any]:
+def summary_of(runner: CliRunner, *args: str, path: Path, code: int = 0) -> dict[str, Any]:
     result = invoke(runner, *args, "--quiet", "--summary-json", str(path))
-    assert result.exit_code == 0, result.output
-    assert result.output == ""
+    assert result.exit_code == code, result.output
+    if code == 0:
+        assert result.output == ""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
@@ -64,8 +66,10 @@ def test_runs_write_the_ensemble_and_objectives(
         "--slo",
         "requests.failed_by_reason.server_down <= 0",
         path=tmp_path / "s.json",
+        code=3,  # every run has an outage: the second objective is missed
     )
     assert set(summary) == ENSEMBLE_KEYS | {"slo"}
+    assert summary["slo"]["requests.failed_by_reason.server_down<=0"]["passed"] is False
     assert (summary["runs"], summary["seed"], summary["confidence"]) == (3, 5, 0.95)
     assert len(summary["run_seeds"]) == 3
     p95 = summary["ensemble"]["latency_s.p95"]
@@ -79,6 +83,8 @@ def test_runs_write_the_ensemble_and_objectives(
         "ci_high": 1.0,
         "met": 3,
         "n": 3,
+        "required": 0.95,
+        "passed": True,
     }
     assert set(summary["slo"]) == {"latency_s.p95<0.2", "requests.failed_by_reason.server_down<=0"}
 
@@ -193,7 +199,12 @@ def test_auto_warm_up_is_reported(runner: CliRunner, scenario: Path, tmp_path: P
             ["--runs", "2", "--jobs", "1", "--slo", "latency_s.p59<1"],
             "unknown figure 'latency_s.p59'",
         ),
-        (["--slo", "latency_s.p95<1"], "error: --slo needs --runs N (or --precision P)\n"),
+        (
+            ["--slo-confidence", "0.9"],
+            "error: --slo-confidence needs --runs N (or --precision P)\n",
+        ),
+        (["--slo", "latency_s.p59<1"], "error: bad --slo: unknown figure 'latency_s.p59'"),
+        (["--runs", "2", "--slo-confidence", "0"], "error: --slo-confidence: expected a number"),
         (
             ["--jobs", "2", "--dask", "tcp://x:1"],
             "error: --jobs and --dask need --runs N (or --precision P)\n",
@@ -208,7 +219,7 @@ def test_auto_warm_up_is_reported(runner: CliRunner, scenario: Path, tmp_path: P
             "error: --warm-up: expected seconds in [0, 20), below the horizon of 'event_inj_lb' "
             "(got 25)\n",
         ),
-        (["--runs", "2", "--report", "r.html", "--trace", "t.json"], "describe a single run"),
+        (["--runs", "2", "--trace", "t.json"], "--trace describes a single run; drop --runs"),
         (["--runs", "2", "--warm-up", "soon"], "error: --warm-up must be a number of seconds"),
         (
             ["--runs", "2", "--jobs", "1", "--warm-up", "30"],

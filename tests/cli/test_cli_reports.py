@@ -55,7 +55,7 @@ def test_report_and_trace_are_written(
     assert any(event.get("ph") == "X" for event in spans)
 
 
-@pytest.mark.parametrize("option", ["--report", "--trace"])
+@pytest.mark.parametrize("option", ["--trace"])
 def test_reports_of_single_runs_refuse_runs(
     runner: CliRunner, short_copy: ShortCopy, tmp_path: Path, option: str
 ) -> None:

@@ -101,7 +101,7 @@ def test_run_with_out_writes_dashboard_csv_and_summary(
     assert set(summary) == (
         SUMMARY_KEYS
         | set(SUMMARY_SECTIONS)
-        | {"servers", "load_balancers", "edges", "workloads", "format_version"}
+        | {"servers", "load_balancers", "edges", "workloads", "format_version", "theory"}
         | ATTRIBUTION_KEYS
     )
     for section, keys in SUMMARY_SECTIONS.items():

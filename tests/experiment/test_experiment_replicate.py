@@ -186,6 +186,8 @@ def test_probability_counts_runs_meeting_the_objective(inline: Ensemble) -> None
             "ci_high": 1.0,
             "met": 4,
             "n": 4,
+            "required": 0.95,
+            "passed": True,
         }
     }
 

@@ -173,6 +173,7 @@ def test_public_names() -> None:
     modules = {
         "builder",
         "calls",
+        "cost",
         "distributions",
         "graph",
         "events",
@@ -180,6 +181,7 @@ def test_public_names() -> None:
         "loader",
         "limits",
         "models",
+        "overrides",
         "rules",
         "schema",
         "settings",

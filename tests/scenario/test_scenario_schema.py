@@ -352,6 +352,7 @@ UNITS = (
     "no unit",
     "a count",
     "64-bit",
+    "currency per",
 )
 
 

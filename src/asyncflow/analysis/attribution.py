@@ -310,9 +310,7 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = np.where(
-        measured, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1
-    )
+    codes = np.where(measured, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
     crossed = sums(codes, n_workloads * n_servers)
     paths = hop_edges(results)
     for code in np.flatnonzero(crossed).tolist():

@@ -54,7 +54,7 @@ def summarize(results: Results) -> dict[str, Any]:
     finished_ok = r.finished_s[outcome == COMPLETED]
     measured = int(np.count_nonzero(finished_ok >= results.warm_up_s))
     overall = attribution.breakdowns_by_group(results)["all"]
-    return {
+    summary = {
         "format_version": FORMAT_VERSION,
         "scenario": results.name,
         "seed": results.seed,
@@ -81,6 +81,23 @@ def summarize(results: Results) -> dict[str, Any]:
         },
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
+    summary.update(_capacity(results, summary))
+    return summary
+
+
+def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
+    """The ``cost`` section (when the scenario prices it) and theory beside the run."""
+    from asyncflow.analysis.theory import theory_of
+    from asyncflow.analysis.theory_compare import theory_block, value_in
+    from asyncflow.scenario.cost import cost_figures
+
+    scenario = results.scenario
+    out: dict[str, Any] = {}
+    if scenario.cost is not None:
+        throughput = summary["throughput_rps"]["mean"]
+        out["cost"] = cost_figures(scenario.cost, scenario, throughput)
+    out["theory"] = theory_block(theory_of(scenario), lambda path: value_in(summary, path))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,4 +387,3 @@ def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
 
 def _none_if_nan(values: dict[str, float]) -> dict[str, float | None]:
     return {k: None if math.isnan(v) else v for k, v in values.items()}
-

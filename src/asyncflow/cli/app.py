@@ -10,6 +10,7 @@ from asyncflow.cli.compare import compare
 from asyncflow.cli.examples import examples
 from asyncflow.cli.run import run
 from asyncflow.cli.scenarios import schema, validate
+from asyncflow.cli.sweep import OrderedCommand, sweep
 
 __all__ = ["app", "main"]
 
@@ -47,6 +48,7 @@ def _root(
 
 app.command()(run)
 app.command()(compare)
+app.command(cls=OrderedCommand)(sweep)
 app.command()(validate)
 app.command()(schema)
 app.command()(examples)

@@ -2,13 +2,14 @@
 
 Problems with the user's input are printed on stderr, one per line, and the
 command exits with code 2; a run that fails or a file that cannot be written
-exits with code 1. Nothing the user wrote (ids, names, paths) reaches the
+exits with code 1; an objective (``--slo``) that is missed, with code 3,
+once every output is written. Nothing the user wrote (ids, names, paths) reaches the
 terminal with its control characters or as Rich markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -23,10 +24,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from asyncflow.scenario import Scenario
+    from asyncflow.scenario.overrides import Override
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_RUN_FAILED",
+    "EXIT_SLO_MISSED",
     "any_of",
     "as_option",
     "console",
@@ -34,15 +37,20 @@ __all__ = [
     "executor",
     "exit_bad_input",
     "exit_failed",
+    "exit_missed",
     "exit_usage",
     "experiment_errors",
+    "invalid",
     "load",
+    "objectives",
     "refuse_unless",
     "safe",
+    "scenario_changes",
 ]
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_SLO_MISSED = 3
 
 
 def safe(text: object) -> str:
@@ -92,31 +100,82 @@ def echo_written(paths: Iterable[Path], *, quiet: bool) -> None:
             typer.echo(f"wrote {safe(path)}")
 
 
-def load(path: Path) -> Scenario:
-    """Load and validate a scenario file, exiting with code 2 on any problem."""
+def load(path: Path, changes: Sequence[Override] = ()) -> Scenario:
+    """Load and validate a scenario file, then apply ``changes``; exit 2 on any problem.
+
+    A file that breaks a rule is reported as such; a change that does, or a
+    wrong path, under ``scenario PATH with --set/--duration is invalid``.
+    """
     from asyncflow.scenario import load_scenario
+    from asyncflow.scenario.overrides import with_overrides
 
     try:
-        return load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioFileError as error:
         exit_bad_input(f"error: cannot read scenario {path}:", error.problems)
     except ScenarioError as error:
-        exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
+        exit_bad_input(f"error: {invalid(path)}:", error.problems)
     except OSError as error:
         exit_bad_input(
             f"error: cannot read scenario {path}:", (f"{path}: {error.strerror or error}",)
         )
+    try:
+        return with_overrides(scenario, changes)
+    except ScenarioError as error:
+        exit_bad_input(f"error: {invalid(path, True)}:", error.problems)
+
+
+def invalid(path: Path, changed: bool = False) -> str:
+    """``scenario PATH is invalid`` (``with --set/--duration`` when changed)."""
+    return f"scenario {path} {'with --set/--duration ' if changed else ''}is invalid"
+
+
+def scenario_changes(sets: Sequence[str] | None, duration: float | None) -> list[Override]:
+    """The overrides of ``--set PATH=VALUE`` and ``--duration SECONDS``; exit 2 on a bad one."""
+    from asyncflow.scenario.overrides import Override, duration_override
+
+    changes: list[Override] = []
+    for text in sets or ():
+        try:
+            changes.append(Override.parse(text))
+        except ScenarioError as error:
+            problem = error.problems[0]
+            exit_usage(f"error: {problem if problem.startswith('--set') else '--set ' + problem}")
+    if duration is not None:
+        if not (duration > 0 and duration != float("inf")):
+            exit_usage(f"error: --duration must be a number of seconds > 0 (got {duration:g})")
+        changes.append(duration_override(duration))
+    return changes
+
+
+def objectives(texts: Sequence[str] | None) -> list[Any]:
+    """The parsed ``--slo`` objectives; exit 2 on one that does not parse."""
+    from asyncflow.experiment import Objective
+
+    try:
+        return [Objective.parse(text) for text in texts or ()]
+    except ExperimentError as error:
+        exit_usage(f"error: bad --slo: {error}")
+
+
+def exit_missed(sentences: Sequence[str]) -> None:
+    """When objectives were missed: one line each on stderr, then exit 3."""
+    if not sentences:
+        return
+    for sentence in sentences:
+        typer.echo(f"objective missed: {safe(sentence)}", err=True)
+    raise typer.Exit(EXIT_SLO_MISSED)
 
 
 @contextmanager
-def experiment_errors(path: Path) -> Iterator[None]:
+def experiment_errors(path: Path, changed: bool = False) -> Iterator[None]:
     """Turn deliberate errors of an experiment or a run into clean exits."""
     try:
         yield
     except ExperimentError as error:
         exit_usage(f"error: {as_option(str(error))}")
     except ScenarioError as error:
-        exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
+        exit_bad_input(f"error: {invalid(path, changed)}:", error.problems)
     except AsyncFlowError as error:
         exit_failed(f"error: a run of {path} failed: {error}")
 

@@ -12,6 +12,7 @@ from asyncflow.cli.common import (
     console,
     echo_written,
     executor,
+    exit_missed,
     exit_usage,
     experiment_errors,
 )
@@ -74,6 +75,7 @@ class EnsembleRequest:
     objectives: list[Objective]
     metrics: list[str]
     dask: str | None
+    slo_confidence: float = 0.95
 
     @classmethod
     def from_options(
@@ -84,14 +86,15 @@ class EnsembleRequest:
         jobs: int | None,
         confidence: float,
         warm_up: str | None,
-        slo: list[str],
+        slo: list[Objective],
+        slo_confidence: float,
         precision: float | None,
         max_runs: int,
         metric: list[str],
         dask: str | None,
     ) -> EnsembleRequest:
         """Check the options of ``run --runs``, exiting with code 2 on the first bad one."""
-        from asyncflow.experiment import Objective, StoppingRule
+        from asyncflow.experiment import StoppingRule
 
         chosen = replication_options(
             runs=runs if runs is not None else DEFAULT_RUNS,
@@ -108,11 +111,17 @@ class EnsembleRequest:
                 stopping.check_runs(chosen.runs)
         except (ExperimentError, TypeError) as error:
             exit_usage(f"error: {as_option(str(error))}")
-        try:
-            objectives = [Objective.parse(text) for text in slo]
-        except ExperimentError as error:
-            exit_usage(f"error: bad --slo: {error}")
-        return cls(chosen, stopping, objectives, list(metric), dask)
+        return cls(chosen, stopping, list(slo), list(metric), dask, check_required(slo_confidence))
+
+
+def check_required(slo_confidence: float) -> float:
+    """Check ``--slo-confidence`` (a share of runs in (0, 1]); exit 2 otherwise."""
+    from asyncflow.experiment.gates import check_slo_confidence
+
+    try:
+        return check_slo_confidence(slo_confidence)
+    except (ExperimentError, TypeError) as error:
+        exit_usage(f"error: {as_option(str(error))}")
 
 
 def check_metrics(patterns: Sequence[str], figures: Sequence[str]) -> None:
@@ -129,42 +138,60 @@ def check_metrics(patterns: Sequence[str], figures: Sequence[str]) -> None:
 
 
 def run_ensemble(
-    path: Path, model: Scenario, request: EnsembleRequest, outputs: Outputs, *, quiet: bool
+    path: Path,
+    model: Scenario,
+    request: EnsembleRequest,
+    outputs: Outputs,
+    *,
+    quiet: bool,
+    changed: bool = False,
 ) -> None:
-    """Replicate, print the tables, write the files."""
+    """Replicate, print the tables, write the files, exit 3 when an objective is missed."""
     from asyncflow.experiment.display import ensemble_renderable, progress_bar
+    from asyncflow.experiment.display_capacity import theory_renderable
+    from asyncflow.experiment.gates import check_ensemble, missed
     from asyncflow.experiment.replicate import run_replications
 
     bar = console(stderr=True)
-    with experiment_errors(path), executor(request.dask) as pool:
+    with experiment_errors(path, changed), executor(request.dask) as pool:
         with progress_bar(bar, enabled=not quiet and bar.is_terminal) as progress:
             ensemble = run_replications(
                 model, request.options, request.stopping, executor=pool, progress=progress
             )
         try:
-            for goal in request.objectives:
-                ensemble.values(goal.path)
+            gates = check_ensemble(ensemble, request.objectives, request.slo_confidence)
         except ExperimentError as error:
             exit_usage(f"error: bad --slo: {error}")
     check_metrics(request.metrics, ensemble.figures)
     if not quiet:
-        table = ensemble_renderable(ensemble, request.objectives, request.metrics)
-        console(markup=True).print(table)
+        table = ensemble_renderable(ensemble, gates, request.metrics)
+        shown = console(markup=True)
+        shown.print(table)
+        shown.print(theory_renderable(ensemble.theory(), ensemble=True))
     with writing():
-        written = write_ensemble(ensemble, request.objectives, outputs)
+        written = write_ensemble(ensemble, request, outputs)
     echo_written(written, quiet=quiet)
+    exit_missed(missed(gates))
 
 
-def write_ensemble(ensemble: Ensemble, objectives: list[Objective], outputs: Outputs) -> list[Path]:
-    """Write the summary JSON, and under ``--out`` also runs.csv and bands.png."""
+def write_ensemble(ensemble: Ensemble, request: EnsembleRequest, outputs: Outputs) -> list[Path]:
+    """Write the summary JSON and the HTML report, and under ``--out`` runs.csv and bands.png."""
     from asyncflow.report.bands import write_bands
     from asyncflow.report.export import write_summary_json
 
     written: list[Path] = []
-    summary = ensemble.summary(objectives)
+    summary = ensemble.summary(request.objectives, slo_confidence=request.slo_confidence)
     summary_path = outputs.file("--summary-json")
     if summary_path is not None:
         written.append(write_summary_json(summary, summary_path))
+    report = outputs.file("--report")
+    if report is not None:
+        from asyncflow.report.experiment_html import write_ensemble_report
+
+        def draw(target: Path) -> None:
+            write_ensemble_report(ensemble, target, request.objectives, request.slo_confidence)
+
+        written.append(write_file(report, draw))
     if outputs.out is not None:
         written.append(write_bands(ensemble, outputs.under_out("bands.png")))
         written.append(write_file(outputs.under_out("runs.csv"), ensemble.write_csv))

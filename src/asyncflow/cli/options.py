@@ -25,29 +25,41 @@ __all__ = [
     "DEFAULT_MAX_RUNS",
     "DEFAULT_METRIC",
     "DEFAULT_RUNS",
+    "DEFAULT_SLO_CONFIDENCE",
     "ENSEMBLE_PANEL",
     "OUTPUT_PANEL",
+    "SCENARIO_PANEL",
     "CompareRuns",
     "Confidence",
     "Dask",
+    "Duration",
     "Jobs",
     "MaxRuns",
     "Metrics",
     "Out",
     "Precision",
     "Quiet",
+    "Report",
     "RequestsFormat",
     "RequestsFormatOption",
     "Runs",
     "ScenarioPath",
     "Seed",
+    "Sets",
     "Slo",
+    "SloConfidence",
     "SummaryJson",
+    "SweepRuns",
     "WarmUp",
 ]
 
+DEFAULT_SLO_CONFIDENCE = 0.95
+"""Share of runs an objective must be met in, with replications (``--slo-confidence``)."""
+
 ENSEMBLE_PANEL = "Monte Carlo"
 OUTPUT_PANEL = "Reports"
+SCENARIO_PANEL = "Scenario changes"
+SLO_PANEL = "Objectives (exit code 3 when one is missed)"
 
 ScenarioPath = Annotated[
     Path | None,
@@ -130,6 +142,16 @@ CompareRuns = Annotated[
         rich_help_panel=ENSEMBLE_PANEL,
     ),
 ]
+SweepRuns = Annotated[
+    int,
+    typer.Option(
+        "--runs",
+        min=MIN_COMPARED_RUNS,
+        metavar="N",
+        help="Replications at every point (the same seeds at every point).",
+        rich_help_panel=ENSEMBLE_PANEL,
+    ),
+]
 Jobs = Annotated[
     int | None,
     typer.Option(
@@ -174,10 +196,54 @@ Slo = Annotated[
     typer.Option(
         "--slo",
         metavar="OBJECTIVE",
-        help="Objective such as 'latency_s.p95<0.2': report the probability of meeting it "
-        "(repeatable).",
+        help="Objective such as 'latency_s.p95<0.2' (repeatable): checked on the run, or on "
+        "each replication; the command exits with code 3 when one is missed.",
         show_default=False,
-        rich_help_panel=ENSEMBLE_PANEL,
+        rich_help_panel=SLO_PANEL,
+    ),
+]
+SloConfidence = Annotated[
+    float,
+    typer.Option(
+        "--slo-confidence",
+        min=0.0,
+        max=1.0,
+        metavar="P",
+        help="With replications: an objective passes when at least this share of runs "
+        "meet it.",
+        rich_help_panel=SLO_PANEL,
+    ),
+]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Change a value of the scenario (repeatable): a dotted path with list items by "
+        "id, e.g. topology_graph.nodes.servers.srv-1.server_resources.cpu_cores=4.",
+        show_default=False,
+        rich_help_panel=SCENARIO_PANEL,
+    ),
+]
+Duration = Annotated[
+    float | None,
+    typer.Option(
+        "--duration",
+        metavar="SECONDS",
+        help="Simulated seconds (replaces sim_settings.total_simulation_time).",
+        show_default=False,
+        rich_help_panel=SCENARIO_PANEL,
+    ),
+]
+Report = Annotated[
+    str | None,
+    typer.Option(
+        "--report",
+        metavar="PATH.html",
+        help="Write a self-contained HTML report (interactive charts, works offline; "
+        "pip install 'asyncflow\\[report]').",
+        show_default=False,
+        rich_help_panel=OUTPUT_PANEL,
     ),
 ]
 Precision = Annotated[

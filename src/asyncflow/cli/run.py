@@ -20,10 +20,14 @@ from asyncflow.cli.common import (
     echo_written,
     exit_bad_input,
     exit_failed,
+    exit_missed,
     exit_usage,
+    invalid,
     load,
+    objectives,
     refuse_unless,
     safe,
+    scenario_changes,
 )
 from asyncflow.cli.ensemble import EnsembleRequest, run_ensemble
 from asyncflow.cli.examples import example_path
@@ -33,10 +37,12 @@ from asyncflow.errors import AsyncFlowError, ExperimentError, ScenarioError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from asyncflow.experiment import Objective
+    from asyncflow.experiment.gates import RunGate
     from asyncflow.results import Results
     from asyncflow.scenario import Scenario
 
-__all__ = ["SINGLE_RUN_FILES", "run", "simulate"]
+__all__ = ["SINGLE_RUN_FILES", "check_report_extra", "run", "simulate"]
 
 SINGLE_RUN_FILES = ("dashboard.png", "nodes/", "timeseries.csv", "summary.json")
 """What ``--out`` holds after a single run, besides the request table."""
@@ -64,6 +70,8 @@ def run(
     seed: options.Seed = None,
     quiet: options.Quiet = False,
     warm_up: options.WarmUp = None,
+    set_values: options.Sets = None,
+    duration: options.Duration = None,
     out: Annotated[
         str | None,
         typer.Option(
@@ -84,7 +92,7 @@ def run(
             "--report",
             metavar="PATH.html",
             help="Write a self-contained HTML report (interactive charts, works offline; "
-            "pip install 'asyncflow\\[report]').",
+            "with --runs: bands and intervals; pip install 'asyncflow\\[report]').",
             show_default=False,
             rich_help_panel=options.OUTPUT_PANEL,
         ),
@@ -122,6 +130,7 @@ def run(
     jobs: options.Jobs = None,
     confidence: options.Confidence = options.DEFAULT_CONFIDENCE,
     slo: options.Slo = None,
+    slo_confidence: options.SloConfidence = options.DEFAULT_SLO_CONFIDENCE,
     precision: options.Precision = None,
     max_runs: options.MaxRuns = options.DEFAULT_MAX_RUNS,
     metric: options.Metrics = None,
@@ -130,22 +139,23 @@ def run(
     """Run a scenario, print its summary and optionally write reports.
 
     With --runs (or --precision), run independent replications instead and
-    report each figure's mean with a confidence interval.
+    report each figure's mean with a confidence interval. With --slo, exit
+    with code 3 when an objective is missed.
     """
     path = _scenario_path(scenario, example)
-    ensemble = runs is not None or precision is not None
-    if ensemble:
-        single = [o for o, v in (("--report", report), ("--trace", trace)) if v is not None]
-        if single:
-            verb = "describes" if len(single) == 1 else "describe"
-            exit_usage(f"error: {' and '.join(single)} {verb} a single run; drop --runs")
+    changes = scenario_changes(set_values, duration)
+    goals = objectives(slo)
+    if runs is not None or precision is not None:
+        if trace is not None:
+            exit_usage("error: --trace describes a single run; drop --runs")
         request = EnsembleRequest.from_options(
             runs=runs,
             seed=seed,
             jobs=jobs,
             confidence=confidence,
             warm_up=warm_up,
-            slo=slo or [],
+            slo=goals,
+            slo_confidence=slo_confidence,
             precision=precision,
             max_runs=max_runs,
             metric=metric or [],
@@ -155,13 +165,20 @@ def run(
             inputs=[path],
             out=out,
             under_out=("bands.png", "runs.csv", "summary.json"),
-            files={"--summary-json": summary_json},
+            files={"--summary-json": summary_json, "--report": report},
         )
-        run_ensemble(path, load(path), request, outputs, quiet=quiet)
+        _check_extras(report=report is not None, parquet=False)
+        model = load(path, changes)
+        run_ensemble(path, model, request, outputs, quiet=quiet, changed=bool(changes))
         return
-    given = {"jobs": jobs, "slo": slo, "dask": dask, "confidence": confidence, "max_runs": max_runs}
-    given["metric"] = metric
-    defaults = {"confidence": options.DEFAULT_CONFIDENCE, "max_runs": options.DEFAULT_MAX_RUNS}
+    given: dict[str, Any] = {"jobs": jobs, "dask": dask, "confidence": confidence}
+    given["max_runs"] = max_runs
+    given |= {"metric": metric, "slo_confidence": slo_confidence}
+    defaults = {
+        "confidence": options.DEFAULT_CONFIDENCE,
+        "max_runs": options.DEFAULT_MAX_RUNS,
+        "slo_confidence": options.DEFAULT_SLO_CONFIDENCE,
+    }
     refuse_unless(False, any_of(given, defaults), "--runs N (or --precision P)")
     table = requests_format.value
     outputs = plan_outputs(
@@ -171,16 +188,42 @@ def run(
         files={"--summary-json": summary_json, "--report": report, "--trace": trace},
     )
     _check_extras(report=report is not None, parquet=table == "parquet")
-    model = _single_warm_up(path, load(path), warm_up)
+    model = _single_warm_up(path, load(path, changes), warm_up)
     # The call table is kept when something reads it: the trace, the files under --out.
     record = trace is not None or out is not None
-    results = simulate(path, model, seed, quiet=quiet, record_calls=record)
+    results = simulate(path, model, seed, quiet=quiet, record_calls=record, changed=bool(changes))
+    gates = check_objectives(results, goals)
     if not quiet:
         print_run_summary(results, console())
+        print_capacity(results, gates, console(markup=True))
+    extra = {"slo": {str(g.objective): g.as_dict() for g in gates}} if gates else {}
     with writing():
-        written = write_run(results, outputs, table)
+        written = write_run(results, outputs, table, extra)
         written += _write_extras(results, outputs, trace_rate, trace_slowest)
     echo_written(written, quiet=quiet)
+    from asyncflow.experiment.gates import missed
+
+    exit_missed(missed(gates))
+
+
+def check_objectives(results: Results, goals: list[Objective]) -> list[RunGate]:
+    """Check ``--slo`` objectives on a single run; exit 2 naming an unknown figure."""
+    if not goals:
+        return []
+    from asyncflow.experiment.gates import check_run
+    from asyncflow.experiment.record import flatten_summary
+
+    try:
+        return check_run(flatten_summary(results.summary()), goals)
+    except ExperimentError as error:
+        exit_usage(f"error: bad --slo: {error}")
+
+
+def print_capacity(results: Results, gates: list[RunGate], out: Console) -> None:
+    """Print the cost, the objectives and theory beside the run."""
+    from asyncflow.experiment.display_capacity import run_capacity_renderable
+
+    out.print(run_capacity_renderable(results.summary(), gates))
 
 
 def _scenario_path(scenario: Path | None, example: str | None) -> Path:
@@ -191,6 +234,11 @@ def _scenario_path(scenario: Path | None, example: str | None) -> Path:
     if scenario is None:
         exit_usage("error: missing SCENARIO (a scenario file, or --example NAME)")
     return scenario
+
+
+def check_report_extra(report: str | None) -> None:
+    """Exit 1 before running when ``--report`` is asked for without plotly."""
+    _check_extras(report=report is not None, parquet=False)
 
 
 def _check_extras(*, report: bool, parquet: bool) -> None:
@@ -222,6 +270,7 @@ def simulate(
     *,
     quiet: bool = False,
     record_calls: bool = False,
+    changed: bool = False,
 ) -> Results:
     """Run a validated scenario with a progress bar, turning deliberate errors into exits."""
     from asyncflow.simulation import Simulation
@@ -234,7 +283,7 @@ def simulate(
         with run_progress(bar, simulation.end_s, enabled=not quiet and bar.is_terminal) as step:
             return simulation.run(progress=step)
     except ScenarioError as error:
-        exit_bad_input(f"error: scenario {path} is invalid:", error.problems)
+        exit_bad_input(f"error: {invalid(path, changed)}:", error.problems)
     except AsyncFlowError as error:
         exit_failed(f"error: the run of {path} failed: {error}")
 
@@ -295,14 +344,16 @@ def _safe_strings(value: Any) -> Any:
     return safe(value) if isinstance(value, str) else value
 
 
-def write_run(results: Results, outputs: Outputs, table: str) -> list[Path]:
-    """Write the summary JSON and the files under ``--out``; return them in order."""
+def write_run(
+    results: Results, outputs: Outputs, table: str, extra: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """Write the summary JSON (with ``extra`` keys) and the files under ``--out``."""
     from asyncflow.report.dashboard import write_dashboard, write_node_pages
     from asyncflow.report.export import write_summary_json
     from asyncflow.report.tables import write_timeseries_csv
 
     written: list[Path] = []
-    summary = results.summary()
+    summary = {**results.summary(), **(extra or {})}
     summary_path = outputs.file("--summary-json")
     if summary_path is not None:
         written.append(write_summary_json(summary, summary_path))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,18 +34,26 @@ from asyncflow.experiment.figures import GROUP_ORDER, Figure, describe, select
 if TYPE_CHECKING:
     from asyncflow.experiment.comparison import Comparison
     from asyncflow.experiment.ensemble import Ensemble
-    from asyncflow.experiment.objectives import Objective
+    from asyncflow.experiment.gates import EnsembleGate
     from asyncflow.experiment.options import Progress as ProgressCallback
 
 __all__ = [
     "comparison_renderable",
     "ensemble_renderable",
     "markup_text",
+    "number",
+    "objectives_table",
     "progress_bar",
     "terminal_text",
 ]
 
-_PHASES = {"pilot": "pilot runs (warm-up)", "runs": "runs", "a": "runs of A", "b": "runs of B"}
+_PHASES = {
+    "pilot": "pilot runs (warm-up)",
+    "runs": "runs",
+    "a": "runs of A",
+    "b": "runs of B",
+    "values": "values tried",
+}
 _VERDICT_STYLES = {"better": "green", "worse": "red", "higher": "cyan", "lower": "cyan"}
 
 
@@ -105,7 +113,7 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _number(value: float | None, scale: float = 1.0) -> str:
+def number(value: float | None, scale: float = 1.0) -> str:
     """A fixed-point number (never scientific): 23,738 / 398.5 / 39.83 / 0.027 / 0.0003."""
     if value is None or not math.isfinite(value):
         return "–"
@@ -169,13 +177,13 @@ def _footnote(hidden: int, metrics: Sequence[str]) -> str:
 
 
 def ensemble_renderable(
-    ensemble: Ensemble, objectives: Iterable[Objective] = (), metrics: Sequence[str] = ()
+    ensemble: Ensemble, objectives: Iterable[EnsembleGate] = (), metrics: Sequence[str] = ()
 ) -> RenderableType:
     """The ensemble's header, grouped figures table, objectives and stopping outcome.
 
     Args:
         ensemble: The replications.
-        objectives: Objectives whose probability to show.
+        objectives: Objectives checked on the runs, with their verdicts.
         metrics: Patterns selecting the figures shown (see
             :func:`~asyncflow.experiment.figures.select`); all when empty.
     """
@@ -199,8 +207,8 @@ def ensemble_renderable(
     rows = []
     for path, s in stats.items():
         figure = describe(path)
-        cells = [_number(s.mean, figure.scale), _number(s.half_width, figure.scale)]
-        cells.append(_number(s.std, figure.scale))
+        cells = [number(s.mean, figure.scale), number(s.half_width, figure.scale)]
+        cells.append(number(s.std, figure.scale))
         rows.append(_Row(figure, (*cells, *((str(s.n),) if partial else ()))))
     columns = ["mean", f"± {level}", "std", *(("n",) if partial else ())]
     table = _grouped_table(
@@ -209,7 +217,7 @@ def ensemble_renderable(
     parts: list[RenderableType] = [header, table, _footnote(hidden, metrics)]
     goals = list(objectives)
     if goals:
-        parts.append(_objectives_table(ensemble, goals, level))
+        parts.append(objectives_table(goals, level))
     if ensemble.stopping is not None:
         rule = ensemble.stopping
         outcome = "reached" if rule.met else f"not reached within {rule.max_runs} runs"
@@ -225,27 +233,36 @@ def ensemble_renderable(
     return Group(*parts)
 
 
-def _objectives_table(ensemble: Ensemble, goals: Sequence[Objective], level: str) -> Table:
-    slo = Table(title="Objectives (share of runs meeting each)", title_justify="left")
-    for column in ("objective", "P(met)", f"{level} CI", "runs met"):
+def objectives_table(gates: Sequence[EnsembleGate], level: str, title: str = "") -> Table:
+    """Each objective: the share of runs meeting it, its interval, the share needed, the verdict."""
+    heading = title or "Objectives (share of runs meeting each)"
+    slo = Table(title=heading, title_justify="left")
+    for column in ("objective", "P(met)", f"{level} CI", "runs met", "needed", "verdict"):
         slo.add_column(column, justify="left" if column == "objective" else "right")
-    for goal in goals:
-        p = ensemble.probability(goal)
+    for gate in gates:
+        p = gate.probability
         slo.add_row(
-            Text(terminal_text(goal)),
+            Text(terminal_text(gate.objective)),
             f"{p.p:.1%}",
             f"{p.ci_low:.1%} – {p.ci_high:.1%}",
             f"{p.successes}/{p.n}",
+            f"{gate.required:.0%}",
+            "[green]pass[/green]" if gate.passed else "[red]missed[/red]",
         )
     return slo
 
 
-def comparison_renderable(comparison: Comparison, metrics: Sequence[str] = ()) -> RenderableType:
-    """The comparison's header, warnings and grouped table of paired differences.
+def comparison_renderable(
+    comparison: Comparison,
+    metrics: Sequence[str] = (),
+    gates: Mapping[str, Sequence[EnsembleGate]] | None = None,
+) -> RenderableType:
+    """The comparison's header, warnings, grouped table of paired differences and objectives.
 
     Args:
         comparison: The two ensembles.
         metrics: Patterns selecting the figures shown; all when empty.
+        gates: Objectives checked on ``"a"`` and ``"b"`` (B is the one gated).
     """
     a, b = comparison.a, comparison.b
     level = f"{comparison.confidence:.0%}"
@@ -266,9 +283,9 @@ def comparison_renderable(comparison: Comparison, metrics: Sequence[str] = ()) -
         style = _VERDICT_STYLES.get(d.verdict, "")
         verdict = "n.s." if d.verdict == NO_DIFFERENCE else d.verdict
         cells = (
-            _number(a.stats(path).mean, figure.scale),
-            _number(d.mean, figure.scale),
-            _number((d.ci_high - d.ci_low) / 2.0, figure.scale),
+            number(a.stats(path).mean, figure.scale),
+            number(d.mean, figure.scale),
+            number((d.ci_high - d.ci_low) / 2.0, figure.scale),
             f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
         rows.append(_Row(figure, cells))
@@ -279,4 +296,10 @@ def comparison_renderable(comparison: Comparison, metrics: Sequence[str] = ()) -
         rows,
     )
     notes = [f"[yellow]warning: {markup_text(w)}[/yellow]" for w in comparison.warnings]
-    return Group(header, *notes, table, _footnote(hidden, metrics))
+    parts: list[RenderableType] = [header, *notes, table, _footnote(hidden, metrics)]
+    for side in ("a", "b"):
+        if gates and gates.get(side):
+            role = "A (for reference)" if side == "a" else "B (the gate)"
+            title = f"Objectives of {role}: share of runs meeting each"
+            parts.append(objectives_table(gates[side], level, title))
+    return Group(*parts)

@@ -279,19 +279,23 @@ class Ensemble:
     # ------------------------------------------------------------------ output
 
     def summary(
-        self, objectives: Iterable[str | Objective] = (), confidence: float | None = None
+        self,
+        objectives: Iterable[str | Objective] = (),
+        confidence: float | None = None,
+        slo_confidence: float = 0.95,
     ) -> dict[str, Any]:
         """The ensemble as a JSON-ready dict (see docs/reference/summary.md).
 
         Args:
             objectives: Objectives whose probability to report under ``slo``.
             confidence: Confidence level; default: the ensemble's.
+            slo_confidence: Share of runs an objective must be met in to pass.
 
         Returns:
             Keys ``scenario``, ``seed``, ``runs``, ``confidence``,
             ``simulated_s``, ``warm_up_s``, ``warm_up``, ``wall_s``,
-            ``run_seeds``, ``ensemble`` and, when asked for, ``slo`` and
-            ``stopping``.
+            ``run_seeds``, ``ensemble``, ``theory`` and, when asked for,
+            ``slo`` and ``stopping``.
         """
         level = self._confidence(confidence)
         out: dict[str, Any] = {
@@ -310,18 +314,13 @@ class Ensemble:
             "run_seeds": list(self.seeds),
             "ensemble": {path: self.stats(path, level).as_dict() for path in self._figures},
         }
+        out["theory"] = self.theory(level)
         goals = [_objective(g) for g in objectives]
         if goals:
-            out["slo"] = {}
-            for goal in goals:
-                p = self.probability(goal, level)
-                out["slo"][str(goal)] = {
-                    "p": p.p,
-                    "ci_low": p.ci_low,
-                    "ci_high": p.ci_high,
-                    "met": p.successes,
-                    "n": p.n,
-                }
+            from asyncflow.experiment.gates import check_ensemble
+
+            gates = check_ensemble(self.with_confidence(level), goals, slo_confidence)
+            out["slo"] = {str(gate.objective): gate.as_dict() for gate in gates}
         if self.stopping is not None:
             s = self.stopping
             out["stopping"] = {
@@ -332,6 +331,47 @@ class Ensemble:
                 "max_runs": s.max_runs,
             }
         return out
+
+    def theory(self, confidence: float | None = None) -> dict[str, Any]:
+        """Queueing theory beside the ensemble's means and their intervals.
+
+        The ``theory`` block of a run's summary (docs/reference/summary.md),
+        with each prediction set beside the mean across runs and its
+        confidence interval (``ci_low``, ``ci_high``).
+        """
+        from asyncflow.analysis.theory import theory_of
+        from asyncflow.analysis.theory_compare import theory_block
+
+        level = self._confidence(confidence)
+        known = set(self._figures)
+
+        def mean(path: tuple[str, ...]) -> float | None:
+            figure = ".".join(path)
+            value = self.stats(figure, level).mean if figure in known else math.nan
+            return value if math.isfinite(value) else None
+
+        def interval(path: tuple[str, ...]) -> tuple[float, float] | None:
+            figure = ".".join(path)
+            if figure not in known:
+                return None
+            stats = self.stats(figure, level)
+            return (stats.ci_low, stats.ci_high)
+
+        return theory_block(theory_of(self.scenario), mean, interval)
+
+    def with_confidence(self, confidence: float) -> Ensemble:
+        """The same runs at another default confidence level."""
+        if confidence == self.confidence:
+            return self
+        return Ensemble(
+            scenario=self.scenario,
+            seed=self.seed,
+            records=self._records,
+            confidence=confidence,
+            warm_up=self.warm_up,
+            stopping=self.stopping,
+            wall_s=self.wall_s,
+        )
 
     def write_csv(self, path: str | os.PathLike[str]) -> None:
         """Write one row per run: ``run``, ``seed``, then every figure (empty if missing)."""

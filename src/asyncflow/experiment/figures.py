@@ -23,6 +23,7 @@ work       generated, completed (total, per server, per endpoint),  –
 resource   utilisation, RAM in use, open connections, connection    –
            memory, requests in I/O or in transit
 input      latency added by injected spikes                         –
+cost       cost per hour and per million requests (``cost``)         better
 other      the bottleneck's shares, anything unknown                –
 ========== ======================================================== =============
 
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("cost", re.compile(r"^cost\.")),
     ("other", re.compile(r"^bottleneck\.")),
     ("input", re.compile(r"\.spike_s_(mean|max)$")),
     ("time", re.compile(r"(^|\.)latency_s\.(mean|max|p\d+)$")),
@@ -70,7 +72,7 @@ KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 """``(kind, pattern)`` in order; the first pattern that matches the path decides."""
 
-LOWER_IS_BETTER = frozenset({"time", "queue"})
+LOWER_IS_BETTER = frozenset({"time", "queue", "cost"})
 """Kinds where lower is better, whatever the load."""
 
 LOWER_IS_BETTER_AT_SAME_LOAD = frozenset({"failures"})
@@ -136,6 +138,7 @@ _GROUPS = (
     ("latency_breakdown_s.", "Where the time goes (mean per request)"),
     ("latency_breakdown_tail_s.", "Where the time goes (mean per request)"),
     ("bottleneck.", "Bottleneck"),
+    ("cost.", "Cost (in the scenario's currency)"),
 )
 GROUP_ORDER = tuple(dict.fromkeys(title for _, title in _GROUPS))
 """Sections of the tables, in the order shown."""
@@ -175,6 +178,9 @@ def describe(path: str) -> Figure:
         return Figure(path, group, "throughput (req/s)", 1.0, kind, len(_REQUEST_RANKS))
     if path.startswith("latency_s."):
         return Figure(path, group, f"{rest} (ms)", 1000.0, kind)
+    if path.startswith("cost."):
+        label = rest.removeprefix("nodes.") + " per hour" if rest.startswith("nodes.") else rest
+        return Figure(path, group, label.replace("_", " "), 1.0, kind)
     if path.startswith(("latency_breakdown_s.", "latency_breakdown_tail_s.")):
         label = rest if path.startswith("latency_breakdown_s.") else f">= {rest}"
         label = label.replace(".", " ", 1) if label.startswith(">=") else label

@@ -42,9 +42,10 @@ MAX_BAND_BINS = 200
 """Most bins of an ensemble's series (a multiple of the run's own bin width)."""
 
 META_KEYS = frozenset(
-    {"format_version", "scenario", "seed", "simulated_s", "warm_up_s", "wall_s"}
+    {"format_version", "scenario", "seed", "simulated_s", "warm_up_s", "wall_s", "theory"}
 )
-"""Top-level summary keys that describe a run rather than measure it."""
+"""Top-level summary keys that describe a run rather than measure it (theory: the
+scenario's predictions, set beside an ensemble's means by the ensemble itself)."""
 
 LEVEL_SERIES = ("ready_queue", "ram_wait_queue", "busy_cores")
 """Server levels kept as series (time-weighted mean per bin)."""

@@ -5,7 +5,9 @@ Plotly JavaScript bundle is inlined (taken from the ``plotly`` package, the
 ``report`` extra), so nothing is fetched when the page is opened. The page
 holds, top to bottom: the bottleneck verdict, summary tables (requests,
 latency, where the time goes, servers, load balancers, endpoints, edges,
-event windows when there are any), interactive charts (zoom and pan with the
+event windows when there are any), theory beside the simulation (the
+predicted figures, the models and their assumptions, where and why they
+differ), interactive charts (zoom and pan with the
 mouse, values on hover, event windows shaded and labelled; zooming one chart
 over time zooms all of them), per-node panels with every limit drawn, and
 the scenario itself as YAML for reference. Counts have thousands separators,
@@ -147,6 +149,7 @@ def html_report(results: Results) -> str:
     if results.fault_windows:
         parts.append(_events_table(results))
     parts.append("</div>")
+    parts.append(_theory(summary))
     parts += ['<h2 id="charts">Charts</h2>', '<div class="grid">']
     parts += [_chart_div(chart_id, wide) for chart_id, wide in _layout(figures)]
     parts += ["</div>", '<h2 id="scenario">Scenario</h2>']
@@ -161,6 +164,13 @@ def html_report(results: Results) -> str:
     )
     parts += [f"<script>{_DRAW}</script>", "</body></html>"]
     return "\n".join(parts)
+
+
+def _theory(summary: Mapping[str, Any]) -> str:
+    """Theory beside the simulation (drawn by the experiment reports' helper)."""
+    from asyncflow.report.experiment_html import theory_section
+
+    return theory_section(summary.get("theory"), ensemble=False)
 
 
 def _plotly_js() -> str:

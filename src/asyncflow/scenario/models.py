@@ -33,6 +33,7 @@ from asyncflow.scenario._base import (
 )
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Name, Number
 from asyncflow.scenario.calls import CallTarget, ParallelCalls
+from asyncflow.scenario.cost import Cost
 from asyncflow.scenario.distributions import (
     DURATION_RULE,
     Distribution,
@@ -666,6 +667,12 @@ class Scenario(FrozenModel):
         default="scenario",
         description="Name of the scenario (the loader uses the file stem unless set): "
         "1 to 200 printable characters.",
+    )
+    cost: Cost | None = Field(
+        default=None,
+        description="Prices of servers (per server-, core- and GB-of-RAM-hour) and load "
+        "balancers (per hour); the summary then reports the cost per hour and per million "
+        "completed requests. None: costs are not reported.",
     )
 
     @property
