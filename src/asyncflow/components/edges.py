@@ -159,30 +159,12 @@ class Edge:
         heap = self.ctx.kernel.heap
         next_seq = self.ctx.kernel.next_seq
 
+        if self._drop_p or self._spikes is not None:
+            return self._checked(arrive, as_event=True)
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
         slot = self.slot
-        if self._drop_p or self._spikes is not None:
-            drop_p, u = self._drop_p, self._u
-            fail, drop, place = self.ctx.fail, self._drop, self._place
-            spike_at = self._spikes.at if self._spikes is not None else None
-
-            def send_checked(time: float, call: Call) -> None:
-                if drop_p and u() < drop_p:
-                    fail(time, call, drop, place)
-                    return
-                delay = latency()
-                if spike_at is not None:
-                    delay += spike_at(time)
-                arrival = time + delay
-                t_extend((time, arrival))
-                d_extend(_UP_DOWN)
-                call.ph[slot] += delay
-                heappush(heap, (arrival, next_seq(), arrive, call))
-
-            self.send = send_checked
-            return send_checked
 
         def send(time: float, call: Call) -> None:
             delay = latency()
@@ -197,6 +179,16 @@ class Edge:
 
     def connect(self, deliver: Deliver) -> Deliver:
         """Deliver by calling ``deliver`` with the arrival time; return ``send``."""
+        return self._checked(deliver, as_event=False)
+
+    def _checked(self, target: Deliver, *, as_event: bool) -> Deliver:
+        """A ``send`` that may drop the call and adds the spikes active when it is sent.
+
+        The arrival is a kernel event for ``target`` (``as_event``), or
+        ``target`` is called at once with the arrival time.
+        """
+        heap = self.ctx.kernel.heap
+        next_seq = self.ctx.kernel.next_seq
         latency = self._latency
         t_extend = self._level.times.extend
         d_extend = self._level.deltas.extend
@@ -216,7 +208,10 @@ class Edge:
             t_extend((time, arrival))
             d_extend(_UP_DOWN)
             call.ph[slot] += delay
-            deliver(arrival, call)
+            if as_event:
+                heappush(heap, (arrival, next_seq(), target, call))
+            else:
+                target(arrival, call)
 
         self.send = send
         return send

@@ -145,8 +145,12 @@ def plot_phase_breakdown(results: Results, ax: Axes, *, by: str = "overall") -> 
     Returns:
         ``ax``.
     """
-    rows = breakdown_rows(results, by)
     title = "Where the time goes" + ("" if by == "overall" else f" by {by}")
+    return _breakdown_bars(ax, breakdown_rows(results, by), title)
+
+
+def _breakdown_bars(ax: Axes, rows: list[tuple[str, dict[str, float]]], title: str) -> Axes:
+    """Stacked bars of mean milliseconds per phase, one per row (or a note when none)."""
     ax.set_title(title)
     ax.set_xlabel("mean time per request (ms)")
     if not rows:
@@ -200,14 +204,9 @@ def plot_node_breakdown(results: Results, ax: Axes) -> Axes:
     Returns:
         ``ax``.
     """
-    rows = node_breakdown_rows(results)
-    ax.set_title("Where the time goes, by node (critical path)")
-    ax.set_xlabel("mean time per request (ms)")
-    if not rows:
-        write_empty(ax, "no completed requests")
-        return ax
-    stacked_bars(ax, rows)
-    return ax
+    return _breakdown_bars(
+        ax, node_breakdown_rows(results), "Where the time goes, by node (critical path)"
+    )
 
 
 def plot_levels(
