@@ -283,13 +283,19 @@ def _cpu_assumptions(cores: int, rate: float, ca2: float, demand: Demand) -> tup
     return tuple(found)
 
 
+_MAX_RAM_SLOTS = 1e6  # more requests in RAM at once than any run holds: RAM is never full
+
+
 def _ram_model(model: _ServerModel) -> QueueModel | None:
     demand = model.demand
     hold = model.holding
     if demand.ram_mb <= 0 or hold is None or hold <= 0:
         return None
     ram_mb = model.server.server_resources.ram_mb
-    slots = max(1, int(ram_mb // demand.ram_mb))
+    ratio = ram_mb // demand.ram_mb
+    if not math.isfinite(ratio) or ratio > _MAX_RAM_SLOTS:
+        return None  # requests so small that RAM never fills: no queue to model
+    slots = max(1, int(ratio))
     rate, ca2 = model.admitted, model.arrival_scv
     load = rate * hold
     cs2 = scv_of(hold, demand.busy_var)
