@@ -31,6 +31,7 @@ from asyncflow.metrics.phases import (
     IO,
     PHASE_NAMES,
     RAM_WAIT,
+    SLOTS,
     phase,
 )
 from asyncflow.metrics.requests import COMPLETED
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from asyncflow.scenario import Scenario
 
 PERCENTILES = (50, 90, 95, 99)
+ALL_SLOTS = tuple(range(SLOTS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,13 @@ class RequestTable:
         workload: Index into ``Results.workload_ids``.
         failed_at: Where a failed request failed: index into
             ``Results.places`` (a node or edge id); -1 otherwise.
-        slots: Seconds per phase slot (``asyncflow.metrics.phases``), shape
-            (n, slots), float32; the named columns below are views of it.
+        slots: Seconds per phase slot (``asyncflow.metrics.phases``), float32,
+            one column per slot of ``kept``, shape (n, len(kept)); the named
+            columns below read it (zeros for a slot not kept).
         reason_names: Names of the outcome codes (0 and 1 included).
+        kept: The slots stored, in column order: those the scenario can
+            fill (a phase it does not model is zero for every request), none
+            when phases were not recorded.
     """
 
     generated_s: np.ndarray
@@ -73,6 +79,11 @@ class RequestTable:
     failed_at: np.ndarray
     slots: np.ndarray
     reason_names: tuple[str, ...]
+    kept: tuple[int, ...] = ALL_SLOTS
+
+    def slot(self, index: int) -> np.ndarray:
+        """Seconds of phase slot ``index`` of each request (float32; zeros if not kept)."""
+        return slot_column(self.slots, self.kept, index)
 
     @property
     def hops_s(self) -> np.ndarray:
@@ -81,47 +92,55 @@ class RequestTable:
         The hops are: from its workload, out to its entry node, from a
         balancer to the server, and the reply (hops it does not take are 0).
         """
-        hops: np.ndarray = self.slots[:, HOP_SLOTS[0] : HOP_SLOTS[-1] + 1]  # a view
-        return hops
+        first = self.kept.index(HOP_SLOTS[0]) if HOP_SLOTS[0] in self.kept else -1
+        if first >= 0 and self.kept[first : first + len(HOP_SLOTS)] == HOP_SLOTS:
+            view: np.ndarray = self.slots[:, first : first + len(HOP_SLOTS)]
+            return view
+        return np.stack([self.slot(s) for s in HOP_SLOTS], axis=1)
 
     @property
     def call_network_s(self) -> np.ndarray:
         """Seconds on the network of the calls it waited for."""
-        return self.slots[:, CALLS_NETWORK]
+        return self.slot(CALLS_NETWORK)
 
     @property
     def handshake_s(self) -> np.ndarray:
         """Seconds opening connections (TCP and TLS round trips)."""
-        return self.slots[:, HANDSHAKE]
+        return self.slot(HANDSHAKE)
 
     @property
     def connection_wait_s(self) -> np.ndarray:
         """Seconds waiting in accept backlogs."""
-        return self.slots[:, CONNECTION_WAIT]
+        return self.slot(CONNECTION_WAIT)
 
     @property
     def ram_wait_s(self) -> np.ndarray:
         """Seconds waiting for RAM (at every server on its critical path)."""
-        return self.slots[:, RAM_WAIT]
+        return self.slot(RAM_WAIT)
 
     @property
     def cpu_wait_s(self) -> np.ndarray:
         """Seconds waiting for a core (in ready queues)."""
-        return self.slots[:, CPU_WAIT]
+        return self.slot(CPU_WAIT)
 
     @property
     def cpu_s(self) -> np.ndarray:
         """Seconds on a core."""
-        return self.slots[:, CPU]
+        return self.slot(CPU)
 
     @property
     def io_s(self) -> np.ndarray:
         """Seconds in I/O."""
-        return self.slots[:, IO]
+        return self.slot(IO)
+
+    @property
+    def records_phases(self) -> bool:
+        """Whether phases were recorded (``settings.record_phases``)."""
+        return bool(self.kept)
 
     def phase(self, name: str) -> np.ndarray:
         """Seconds each request spent in phase ``name``, summed in float64."""
-        return phase_seconds(self.slots, name)
+        return phase_seconds(self.slots, name, self.kept)
 
     def phases(self) -> dict[str, np.ndarray]:
         """Seconds each request spent in each phase (float64).
@@ -136,12 +155,22 @@ class RequestTable:
         return int(self.generated_s.size)
 
 
-def phase_seconds(slots: np.ndarray, name: str) -> np.ndarray:
+def slot_column(slots: np.ndarray, kept: tuple[int, ...], index: int) -> np.ndarray:
+    """Column ``index`` of a matrix holding the ``kept`` slots (zeros if not kept)."""
+    if index in kept:
+        column: np.ndarray = slots[:, kept.index(index)]
+        return column
+    return np.zeros(slots.shape[0], dtype=np.float32)
+
+
+def phase_seconds(slots: np.ndarray, name: str, kept: tuple[int, ...] = ALL_SLOTS) -> np.ndarray:
     """One phase's seconds from a matrix of phase slots (rows: requests or calls)."""
-    columns = phase(name).slots
+    columns = [kept.index(s) for s in phase(name).slots if s in kept]
+    if not columns:
+        return np.zeros(slots.shape[0])
     if len(columns) == 1:
         return np.asarray(slots[:, columns[0]], dtype=np.float64)
-    return np.asarray(slots[:, list(columns)].sum(axis=1, dtype=np.float64))
+    return np.asarray(slots[:, columns].sum(axis=1, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +224,7 @@ class CriticalPath:
     server: np.ndarray
     endpoint: np.ndarray
     slots: np.ndarray
+    kept: tuple[int, ...] = ALL_SLOTS
 
     def __len__(self) -> int:
         return int(self.root.size)
@@ -353,7 +383,12 @@ class Results:
         self.refused: dict[str, int] = dict(refused or {})
         empty = np.empty(0, dtype=np.int64)
         self.critical = critical or CriticalPath(
-            empty, empty, empty, empty, np.empty((0, requests.slots.shape[1]), np.float32)
+            empty,
+            empty,
+            empty,
+            empty,
+            np.empty((0, requests.slots.shape[1]), np.float32),
+            requests.kept,
         )
         self.calls = calls
         self.sites = sites
@@ -599,5 +634,3 @@ class Results:
 
 
 _TEXT_COLUMNS = ("outcome", "reason", "server", "endpoint")
-
-

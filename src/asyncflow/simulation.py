@@ -33,7 +33,7 @@ from asyncflow.metrics.phases import (
     HOP_GENERATOR,
     HOP_OUT,
     HOP_REPLY,
-    SLOTS,
+    slots_for,
 )
 from asyncflow.metrics.requests import (
     IN_FLIGHT,
@@ -82,12 +82,19 @@ class Simulation:
     ``Results.calls``.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, *, record_calls: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        record_calls: bool = False,
+        record_phases: bool = True,
+    ) -> None:
         self.scenario = scenario
         settings = scenario.sim_settings
         self.end_s = float(settings.total_simulation_time)
         kernel = Kernel()
-        slots = tuple(range(SLOTS))
+        slots = kept_slots(scenario) if record_phases or record_calls else ()
         reasons = Reasons()
         self.ctx = RunContext(
             kernel=kernel,
@@ -229,9 +236,7 @@ class Simulation:
         listeners += [b.listener for b in self.balancers.values()]
         server_ids = list(self.servers)
         endpoints = {i: [p.name for p in s.programs] for i, s in enumerate(self.servers.values())}
-        tallies = {
-            (server_ids[i], endpoints[i][j]): tally for (i, j), tally in ctx.tallies.items()
-        }
+        tallies = {(server_ids[i], endpoints[i][j]): tally for (i, j), tally in ctx.tallies.items()}
         return Results(
             scenario=self.scenario,
             seed=self.seed,
@@ -302,6 +307,35 @@ class Simulation:
         return HOP_OUT
 
 
+def kept_slots(scenario: Scenario) -> tuple[int, ...]:
+    """The phase slots the scenario can fill: the others are zero for every request."""
+    nodes = scenario.topology_graph.nodes
+    modelled = {category for s in nodes.servers for category in _step_categories(s)}
+    if nodes.balancers:
+        modelled.add("balancers")
+    if uses_connections(scenario):
+        modelled |= {"connections", "ram", "cpu"}  # connections hold memory, TLS costs CPU
+    if "call" in modelled:
+        modelled.add("calls")
+    return slots_for(frozenset(modelled))
+
+
+def _step_categories(server: Any) -> set[str]:
+    """The categories of every step of a server's endpoints (in branches too)."""
+    found: set[str] = set()
+
+    def visit(steps: Any) -> None:
+        for step in steps:
+            found.add(step.category)
+            if step.category == "branch":
+                for _, arm in step.arms:
+                    visit(arm)
+
+    for endpoint in server.endpoints:
+        visit(endpoint.steps)
+    return found
+
+
 def uses_connections(scenario: Scenario) -> bool:
     """Whether any node models sockets, connection memory or keep-alive pools."""
     nodes = scenario.topology_graph.nodes
@@ -352,7 +386,10 @@ def _request_table(ctx: RunContext) -> RequestTable:
     for column in columns.values():
         column.flags.writeable = False
     return RequestTable(
-        **columns, slots=_read_only(log.phases.matrix()), reason_names=tuple(log.reasons.names)
+        **columns,
+        slots=_read_only(log.phases.view()),
+        reason_names=tuple(log.reasons.names),
+        kept=log.phases.kept,
     )
 
 
@@ -363,7 +400,8 @@ def _critical_path(ctx: RunContext) -> CriticalPath:
         site=np.frombuffer(crit.site, dtype=np.int16),
         server=np.frombuffer(crit.server, dtype=np.int16),
         endpoint=np.frombuffer(crit.endpoint, dtype=np.int16),
-        slots=_read_only(crit.phases.matrix()),
+        slots=_read_only(crit.phases.view()),
+        kept=crit.phases.kept,
     )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
-from asyncflow.analysis.groups import Quantiles, as_totals, codes_of, slot_sums, sums
+from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -109,8 +109,6 @@ class _RunView:
     endpoint_code: np.ndarray  # server-endpoint code of each request, -1 if none
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
-    crit_totals: np.ndarray  # those rows' slots as they count in the request's totals
-    crit_root_server: np.ndarray  # the entry server of each such row's request
 
     @classmethod
     def of(cls, results: Results) -> _RunView:
@@ -130,18 +128,17 @@ class _RunView:
             endpoint_code=code,
             endpoint_offsets=offsets,
             crit_measured=in_measured,
-            crit_totals=as_totals(crit.slots[in_measured]),
-            crit_root_server=r.server[crit.root[in_measured]].astype(np.int64),
         )
 
     def own_sums(self, results: Results, codes: np.ndarray, groups: int) -> np.ndarray:
         """Per group: the measured requests' own slot sums (their calls' phases taken out)."""
         r = results.requests
         codes = np.where(self.measured, codes, -1)
-        totals = slot_sums(codes, groups, r.slots)
-        if self.crit_totals.size:
-            crit_codes = codes[results.critical.root[self.crit_measured]]
-            totals -= slot_sums(crit_codes, groups, self.crit_totals)
+        totals = slot_sums(codes, groups, r.slots, r.kept)
+        crit = results.critical
+        if self.crit_measured.any():
+            crit_codes = np.where(self.crit_measured, codes[crit.root], -1)
+            totals -= slot_sums(crit_codes, groups, crit.slots, crit.kept, totals=True)
         return totals
 
 

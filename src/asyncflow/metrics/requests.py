@@ -50,22 +50,34 @@ class Reasons:
         return self.names.index(reason)
 
 
-class PhaseRows:
-    """Phase slots of many rows as one float32 buffer (only the slots kept)."""
+def _take_none(ph: Sequence[float]) -> tuple[float, ...]:
+    """No slot at all (phases not recorded)."""
+    return ()
 
-    __slots__ = ("_pack", "_take", "buffer", "kept")
+
+class PhaseRows:
+    """Phase slots of many rows as one float32 buffer (only the slots kept).
+
+    ``kept`` may be empty (phases not recorded: rows take no memory), else
+    it holds at least two slots.
+    """
+
+    __slots__ = ("_pack", "_take", "buffer", "kept", "rows")
 
     def __init__(self, kept: Sequence[int]) -> None:
         self.kept = tuple(kept)
-        if len(self.kept) < 2:
-            raise ValueError("keep at least two phase slots")
-        self._take = itemgetter(*self.kept)
+        if len(self.kept) == 1:
+            raise ValueError("keep no phase slot or at least two")
+        self._take: Any = itemgetter(*self.kept) if self.kept else _take_none
         self._pack = struct.Struct(f"<{len(self.kept)}f").pack_into
         self.buffer = bytearray()
+        self.rows = 0
 
     def grow(self, rows: int) -> None:
         """Add ``rows`` rows of zeros."""
-        self.buffer.extend(bytes(4 * len(self.kept) * rows))
+        self.rows += rows
+        if self.kept:
+            self.buffer.extend(bytes(4 * len(self.kept) * rows))
 
     def write(self, row: int, ph: Sequence[float]) -> None:
         """Store a call's slots in ``row``."""
@@ -89,8 +101,7 @@ class PhaseRows:
 
         A view of the buffer when every slot is kept, else a copy.
         """
-        width = len(self.kept)
-        packed = np.frombuffer(self.buffer, dtype="<f4").reshape(-1, width)
+        packed = self.view()
         if self.kept == tuple(range(SLOTS)):
             return packed
         full = np.zeros((packed.shape[0], SLOTS), dtype=np.float32)
@@ -99,6 +110,8 @@ class PhaseRows:
 
     def view(self) -> np.ndarray:
         """The kept slots without a copy, shape ``(rows, len(kept))``."""
+        if not self.kept:
+            return np.zeros((self.rows, 0), dtype=np.float32)
         return np.frombuffer(self.buffer, dtype="<f4").reshape(-1, len(self.kept))
 
 
