@@ -536,29 +536,38 @@ class Results:
 
     # ------------------------------------------------------------------ tables
 
-    def _table_rows(self) -> dict[str, list[Any]]:
+    def _table_rows(self, start: int = 0, stop: int | None = None) -> dict[str, list[Any]]:
+        """The request table's rows ``start:stop`` as columns of Python values."""
         r = self.requests
+        rows = slice(start, len(r) if stop is None else stop)
         names = r.reason_names
         outcome_name = ["in_flight", "completed"] + ["failed"] * (len(names) - 2)
         reason = [None, None, *names[2:]]
         servers = [*self.server_ids, None]  # index -1 → None
         endpoint_names = self.endpoint_names
+        slots = r.slots[rows]
         # Phases are float32: shown at that precision, so 0.005 reads 0.005.
         phases = {
-            f"{name}_s": v.astype(np.float32).astype(str).astype(np.float64).tolist()
-            for name, v in r.phases().items()
+            f"{name}_s": phase_seconds(slots, name, r.kept)
+            .astype(np.float32)
+            .astype(str)
+            .astype(np.float64)
+            .tolist()
+            for name in PHASE_NAMES
         }
+        generated, finished = r.generated_s[rows], r.finished_s[rows]
+        outcome, server = r.outcome[rows].tolist(), r.server[rows].tolist()
         return {
-            "request_id": list(range(len(r))),
-            "generated_s": r.generated_s.tolist(),
-            "finished_s": r.finished_s.tolist(),
-            "latency_s": (r.finished_s - r.generated_s).tolist(),
-            "outcome": [outcome_name[c] for c in r.outcome.tolist()],
-            "reason": [reason[c] for c in r.outcome.tolist()],
-            "server": [servers[s] for s in r.server.tolist()],
+            "request_id": list(range(rows.start, rows.start + len(outcome))),
+            "generated_s": generated.tolist(),
+            "finished_s": finished.tolist(),
+            "latency_s": (finished - generated).tolist(),
+            "outcome": [outcome_name[c] for c in outcome],
+            "reason": [reason[c] for c in outcome],
+            "server": [servers[s] for s in server],
             "endpoint": [
                 endpoint_names[s][e] if s >= 0 and e >= 0 else None
-                for s, e in zip(r.server.tolist(), r.endpoint.tolist(), strict=True)
+                for s, e in zip(server, r.endpoint[rows].tolist(), strict=True)
             ],
             **phases,
         }
@@ -620,17 +629,27 @@ class Results:
         Text cells that a spreadsheet would run as a formula are neutralised
         (``asyncflow.tabular.csv_text``); numbers are written as they are.
         """
-        rows = self._table_rows()
-        # Column by column: None and NaN (the only value unequal to itself) become "".
-        columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
-        for index, name in enumerate(rows):
-            if name in _TEXT_COLUMNS:  # few distinct names: neutralise each once
-                safe = {v: csv_text(v) for v in set(columns[index])}
-                columns[index] = [safe[v] for v in columns[index]]
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(rows.keys())
-            writer.writerows(zip(*columns, strict=True))
+            writer.writerow(self._table_rows(0, 0).keys())
+            for start in range(0, len(self.requests), CSV_CHUNK_ROWS):
+                rows = self._table_rows(start, start + CSV_CHUNK_ROWS)
+                writer.writerows(zip(*_csv_columns(rows), strict=True))
+
+
+CSV_CHUNK_ROWS = 1 << 15
+"""Rows of the request table turned into text at a time (bounds the memory of the CSV)."""
+
+
+def _csv_columns(rows: dict[str, list[Any]]) -> list[list[Any]]:
+    """Cells of each column: None and NaN empty, text cells neutralised."""
+    # Column by column: None and NaN (the only value unequal to itself) become "".
+    columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
+    for index, name in enumerate(rows):
+        if name in _TEXT_COLUMNS:  # few distinct names: neutralise each once
+            safe = {v: csv_text(v) for v in set(columns[index])}
+            columns[index] = [safe[v] for v in columns[index]]
+    return columns
 
 
 _TEXT_COLUMNS = ("outcome", "reason", "server", "endpoint")

@@ -178,8 +178,10 @@ def breakdown(
     count = int(np.count_nonzero(group))
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
-    slot_means = _slot_sums_of(r.slots, r.kept, np.flatnonzero(group)) / count
-    return PhaseBreakdown(count, float(latency[group].mean()), _phase_means(slot_means))
+    slot_means = _slot_sums_of(r.slots, r.kept, group) / count
+    del latency  # the mean below copies the group's latencies: one column at a time
+    mean = float((r.finished_s[group] - r.generated_s[group]).mean())
+    return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
 
 CHUNK_ROWS = 1 << 16
@@ -187,7 +189,7 @@ CHUNK_ROWS = 1 << 16
 
 
 def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
-    """Float64 sums of every slot over ``rows``, shape (SLOTS,), a chunk of rows at a time.
+    """Float64 sums of every slot over the ``rows`` mask, shape (SLOTS,), a chunk at a time.
 
     Rows are added one after the other, in order, chunk after chunk: the
     same additions as summing all the rows at once.
@@ -197,7 +199,8 @@ def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) ->
         return out
     total = np.zeros(len(kept))
     for start in range(0, rows.size, CHUNK_ROWS):
-        block = slots[rows[start : start + CHUNK_ROWS]].astype(np.float64)
+        chunk = slice(start, start + CHUNK_ROWS)
+        block = slots[chunk][rows[chunk]].astype(np.float64)
         total = np.concatenate((total[np.newaxis], block)).sum(axis=0)
     out[list(kept)] = total
     return out

@@ -95,9 +95,13 @@ class Quantiles:
         """Sort ``values`` by group once."""
         keep = codes >= 0
         codes, values = codes[keep], values[keep]
-        order = np.lexsort((values, codes))
         counts = np.bincount(codes, minlength=groups)[:groups]
         bounds = np.concatenate(([0], np.cumsum(counts)))
+        if np.count_nonzero(counts) <= 1:  # one group: sort in place, no order array
+            values.sort()
+            return cls(values, bounds)
+        order = np.lexsort((values, codes))
+        del codes
         return cls(values[order], bounds)
 
     def group(self, g: int) -> np.ndarray:

@@ -116,10 +116,12 @@ class _RunView:
         measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        server = r.server.astype(np.int64)
-        code = np.where(
-            (server >= 0) & (r.endpoint >= 0), offsets[np.maximum(server, 0)] + r.endpoint, -1
-        )
+        server = r.server.astype(np.int32)
+        valid = (server >= 0) & (r.endpoint >= 0)
+        code = offsets.astype(np.int32)[np.maximum(server, 0)]
+        code += r.endpoint
+        code[~valid] = -1
+        del server, valid
         crit = results.critical
         in_measured = measured[crit.root] if len(crit) else np.zeros(0, dtype=bool)
         return cls(
