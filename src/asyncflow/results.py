@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
     CONNECTION_WAIT,
@@ -35,16 +36,31 @@ from asyncflow.metrics.phases import (
     phase,
 )
 from asyncflow.metrics.requests import COMPLETED
-from asyncflow.metrics.sketch import CallTally
+from asyncflow.metrics.sketch import CallTally, QuantileSketch
+from asyncflow.metrics.stream import LATENCY_ALPHA
 from asyncflow.tabular import csv_text, import_pyarrow
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from asyncflow.metrics.stream import RequestStream
     from asyncflow.scenario import Scenario
 
 PERCENTILES = (50, 90, 95, 99)
 ALL_SLOTS = tuple(range(SLOTS))
+
+
+class NotRecordedError(AsyncFlowError, LookupError):
+    """What was asked for needs per-request rows, which a streaming run does not keep."""
+
+
+def _rows_kept(results: Results, what: str) -> None:
+    """Refuse ``what`` for a streaming run (its request rows were folded away)."""
+    if results.stream is not None:
+        raise NotRecordedError(
+            f"{what} needs the per-request table, which a streaming run does not keep "
+            "(run without --streaming, or with a shorter horizon)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +169,15 @@ class RequestTable:
 
     def __len__(self) -> int:
         return int(self.generated_s.size)
+
+
+def rebin(values: np.ndarray, factor: int, bins: int) -> np.ndarray:
+    """Sums of ``factor`` consecutive values, ``bins`` of them (zeros past the end)."""
+    padded = np.zeros(bins * factor, dtype=np.float64)
+    n = min(values.size, padded.size)
+    padded[:n] = values[:n]
+    summed: np.ndarray = padded.reshape(bins, factor).sum(axis=1)
+    return summed
 
 
 def slot_column(slots: np.ndarray, kept: tuple[int, ...], index: int) -> np.ndarray:
@@ -349,6 +374,9 @@ class Results:
             in the order the tables' indices use.
         places: Where failures happen (``requests.failed_at`` indexes it).
         fault_windows: The injected events' windows.
+        stream: In streaming mode, the requests folded into sums and
+            sketches (``requests`` is then empty, and what needs its rows
+            raises :class:`NotRecordedError`); None otherwise.
     """
 
     def __init__(
@@ -370,6 +398,7 @@ class Results:
         node_calls: dict[str, NodeCalls] | None = None,
         places: tuple[str, ...] = (),
         summarize: Callable[[Results], dict[str, Any]] | None = None,
+        stream: RequestStream | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -404,6 +433,7 @@ class Results:
             i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
         }
         self.fault_windows = fault_windows_of(scenario)
+        self.stream = stream
         self._summarize = summarize
         self._summary: dict[str, Any] | None = None
 
@@ -426,14 +456,18 @@ class Results:
 
     def latencies(self) -> np.ndarray:
         """Latencies (s) of completed requests generated at or after the warm-up."""
+        _rows_kept(self, "the latencies of each request")
         r = self.requests
         mask = self._completed_mask()
         return np.asarray(r.finished_s[mask] - r.generated_s[mask])
 
     def failed_by_reason(self) -> dict[str, int]:
         """Failed requests of the whole run, by reason."""
-        codes, counts = np.unique(self.requests.outcome, return_counts=True)
         names = self.requests.reason_names
+        if self.stream is not None:
+            totals = self.stream.by_code.sum(axis=0)
+            return {names[c]: int(totals[c]) for c in range(COMPLETED + 1, len(names)) if totals[c]}
+        codes, counts = np.unique(self.requests.outcome, return_counts=True)
         return {names[c]: int(n) for c, n in zip(codes, counts, strict=True) if c > COMPLETED}
 
     # ------------------------------------------------------------------ levels
@@ -476,6 +510,8 @@ class Results:
         t = self._bin_starts(width)
         edges = np.append(t, self.end_s)
         widths = np.diff(edges)
+        if self.stream is not None:
+            return self._stream_throughput(self.stream, t, widths, width)
         r = self.requests
         finished = r.finished_s
 
@@ -497,6 +533,8 @@ class Results:
         """Latency percentiles of completed requests in each bin, by finish time."""
         width = self.bin_s if bin_s is None else bin_s
         t = self._bin_starts(width)
+        if self.stream is not None:
+            return self._stream_percentiles(self.stream, t, width, percentiles)
         r = self.requests
         mask = r.outcome == COMPLETED
         finished = r.finished_s[mask]
@@ -511,6 +549,46 @@ class Results:
                 qs = np.percentile(chunk, percentiles)
                 for p, q in zip(percentiles, qs, strict=True):
                     values[p][j] = q
+        return PercentileSeries(t, values, width)
+
+    def stream_factor(self, width: float) -> int:
+        """How many of the run's bins make one bin of ``width`` (streaming runs keep no finer)."""
+        factor = round(width / self.bin_s)
+        if factor < 1 or not math.isclose(factor * self.bin_s, width, rel_tol=1e-9):
+            raise NotRecordedError(
+                f"a streaming run keeps its series in bins of {self.bin_s:g} s: "
+                f"ask for a multiple of it (got {width:g})"
+            )
+        return factor
+
+    def _stream_throughput(
+        self, stream: RequestStream, t: np.ndarray, widths: np.ndarray, width: float
+    ) -> RateSeries:
+        factor = self.stream_factor(width)
+        names = self.requests.reason_names
+        zeros = np.zeros(stream.completed_bins.size, dtype=np.int64)
+        failed = {
+            name: rebin(stream.failed_bins.get(code, zeros), factor, t.size) / widths
+            for code, name in enumerate(names)
+            if code > COMPLETED
+        }
+        completed = rebin(stream.completed_bins, factor, t.size) / widths
+        return RateSeries(t, completed, failed, width)
+
+    def _stream_percentiles(
+        self, stream: RequestStream, t: np.ndarray, width: float, percentiles: tuple[int, ...]
+    ) -> PercentileSeries:
+        factor = self.stream_factor(width)
+        values = {p: np.full(t.size, np.nan) for p in percentiles}
+        for j in range(t.size):
+            merged = QuantileSketch(LATENCY_ALPHA)
+            for k in range(j * factor, (j + 1) * factor):
+                part = stream.bin_latency.get(k)
+                if part is not None:
+                    merged.merge(part)
+            if merged.count:
+                for p in percentiles:
+                    values[p][j] = merged.quantile(p / 100)
         return PercentileSeries(t, values, width)
 
     # ------------------------------------------------------------------ summary
@@ -574,6 +652,7 @@ class Results:
 
     def to_pandas(self) -> pd.DataFrame:
         """The request table as a DataFrame (needs the ``pandas`` extra)."""
+        _rows_kept(self, "the request table")
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -589,6 +668,7 @@ class Results:
         Same columns as :meth:`write_csv`; text columns are dictionary-encoded
         and missing values are nulls.
         """
+        _rows_kept(self, "the request table")
         pa, pq = import_pyarrow()
         r = self.requests
         n = len(r)
@@ -629,6 +709,7 @@ class Results:
         Text cells that a spreadsheet would run as a formula are neutralised
         (``asyncflow.tabular.csv_text``); numbers are written as they are.
         """
+        _rows_kept(self, "the request table")
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(self._table_rows(0, 0).keys())

@@ -42,6 +42,7 @@ from asyncflow.metrics.requests import (
     Reasons,
     RequestLog,
 )
+from asyncflow.metrics.stream import RequestStream
 from asyncflow.results import (
     CallTable,
     CriticalPath,
@@ -50,7 +51,9 @@ from asyncflow.results import (
     RequestTable,
     Results,
     SiteInfo,
+    fault_windows_of,
 )
+from asyncflow.streaming import RING_ROWS, StreamingRequestLog
 
 if TYPE_CHECKING:
     from asyncflow.components.sites import CallSite
@@ -79,7 +82,11 @@ class Simulation:
     ``Simulation(scenario, seed).run()`` runs to the horizon; ``advance(t)``
     runs in slices (for live progress and learning environments). With
     ``record_calls`` every call (requests included) gets a row of its own in
-    ``Results.calls``.
+    ``Results.calls``. Without ``record_phases`` requests keep no phases (the
+    breakdowns and the verdict are then unknown). With ``streaming`` ended
+    requests are folded into ``Results.stream`` round a ring of
+    ``ring_rows`` rows (it grows only with the requests in flight): memory
+    does not grow with the horizon, and there is no request table.
     """
 
     def __init__(
@@ -89,22 +96,34 @@ class Simulation:
         *,
         record_calls: bool = False,
         record_phases: bool = True,
+        streaming: bool = False,
+        ring_rows: int = RING_ROWS,
     ) -> None:
+        if streaming and record_calls:
+            raise ValueError("streaming keeps no per-call table: record_calls must be False")
         self.scenario = scenario
         settings = scenario.sim_settings
         self.end_s = float(settings.total_simulation_time)
         kernel = Kernel()
         slots = kept_slots(scenario) if record_phases or record_calls else ()
         reasons = Reasons()
+        critical = CriticalPathLog(slots)
+        bin_s = series_bin_s(self.end_s, settings.sample_period_s)
+        self.stream = _stream_of(scenario, bin_s) if streaming else None
+        log = (
+            RequestLog(reasons, slots)
+            if self.stream is None
+            else StreamingRequestLog(reasons, slots, self.stream, critical, ring_rows)
+        )
         self.ctx = RunContext(
             kernel=kernel,
             streams=RandomStreams(seed),
-            log=RequestLog(reasons, slots),
+            log=log,
             reasons=reasons,
-            critical=CriticalPathLog(slots),
+            critical=critical,
             calls=CallLog(slots) if record_calls else None,
             end_s=self.end_s,
-            bin_s=series_bin_s(self.end_s, settings.sample_period_s),
+            bin_s=bin_s,
             warm_up_s=float(settings.warm_up_s),
         )
         self.seed = seed
@@ -112,6 +131,8 @@ class Simulation:
         outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
         wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages))
         self.runtime = runtime = wiring.build()
+        if self.stream is not None:
+            self.stream.allocate_sites(len(runtime.sites))
         self.client = runtime.client
         self.servers = runtime.servers
         self.balancers = runtime.balancers
@@ -204,6 +225,8 @@ class Simulation:
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
             self._close_call_log(list(live.values()))
+        if isinstance(log, StreamingRequestLog):
+            log.fold_all()
 
     def _close_call_log(self, live: list[Call]) -> None:
         """Calls answered after the horizon are in flight; those in flight keep their phases."""
@@ -257,6 +280,7 @@ class Simulation:
             },
             places=tuple(ctx.log.places),
             summarize=summarize,
+            stream=self.stream,
         )
 
     def _live_calls(self) -> Iterator[Call]:
@@ -307,6 +331,31 @@ class Simulation:
         return HOP_OUT
 
 
+ROW_BYTES = 24
+"""Bytes of a request's row besides its phases: two times, outcome, server, endpoint..."""
+
+PEAK_PER_ROW = 3.0
+"""The whole command's peak memory per byte of request rows (2.3 to 3.3 measured)."""
+
+
+def expected_requests(scenario: Scenario) -> float:
+    """The requests the workloads offer over the horizon, on average."""
+    from asyncflow.analysis.theory_routes import offered_rate
+
+    horizon = float(scenario.sim_settings.total_simulation_time)
+    return sum(offered_rate(w, 0.0, horizon) for w in scenario.workload_list) * horizon
+
+
+def expected_table_bytes(scenario: Scenario, *, record_phases: bool = True) -> float:
+    """The memory a run and its summary need for the request table, roughly.
+
+    Expected requests times the bytes of a row (times, codes and the phase
+    slots the scenario can fill) times :data:`PEAK_PER_ROW`.
+    """
+    slots = len(kept_slots(scenario)) if record_phases else 0
+    return expected_requests(scenario) * (ROW_BYTES + 4 * slots) * PEAK_PER_ROW
+
+
 def kept_slots(scenario: Scenario) -> tuple[int, ...]:
     """The phase slots the scenario can fill: the others are zero for every request."""
     nodes = scenario.topology_graph.nodes
@@ -351,6 +400,8 @@ def run(
     *,
     seed: int | None = None,
     record_calls: bool = False,
+    record_phases: bool = True,
+    streaming: bool = False,
 ) -> Results:
     """Simulate ``scenario`` and return its results.
 
@@ -362,6 +413,12 @@ def run(
             0. An integer from 0 to 2**64 - 1.
         record_calls: Keep one row per call in ``Results.calls`` (the call
             table; requests are calls too).
+        record_phases: Record where each request's time goes (the
+            breakdowns, service times and the verdict); off, each request
+            costs less memory and time, and those figures are None.
+        streaming: Keep no request table: fold requests into sums and
+            sketches as they end (``Results.stream``); memory stays constant
+            in the horizon, latency percentiles are within 0.5 %.
 
     Returns:
         The run's :class:`~asyncflow.results.Results`.
@@ -369,6 +426,7 @@ def run(
     Raises:
         TypeError: ``scenario`` or ``seed`` of the wrong kind (named in the message).
         ScenarioError: The scenario breaks a rule, or ``seed`` is out of range.
+        ValueError: ``streaming`` with ``record_calls`` (a streaming run keeps no tables).
     """
     from asyncflow._arguments import scenario_argument, seed_argument
 
@@ -376,18 +434,42 @@ def run(
     chosen = seed_argument(seed)
     if chosen is None:
         chosen = model.sim_settings.seed if model.sim_settings.seed is not None else 0
-    return Simulation(model, chosen, record_calls=record_calls).run()
+    if not isinstance(record_phases, bool) or not isinstance(streaming, bool):
+        raise TypeError("record_phases and streaming must be True or False")
+    simulation = Simulation(
+        model, chosen, record_calls=record_calls, record_phases=record_phases, streaming=streaming
+    )
+    return simulation.run()
+
+
+def _stream_of(scenario: Scenario, bin_s: float) -> RequestStream:
+    """An empty stream of a scenario's requests (streaming mode)."""
+    nodes = scenario.topology_graph.nodes
+    end_s = float(scenario.sim_settings.total_simulation_time)
+    return RequestStream(
+        bin_s=bin_s,
+        bins=max(1, math.ceil(end_s / bin_s - 1e-9)),
+        workloads=len(scenario.workload_list),
+        endpoint_sizes=[len(s.endpoints) for s in nodes.servers],
+        warm_up_s=float(scenario.sim_settings.warm_up_s),
+        windows=[(w.start_s, w.end_s) for w in fault_windows_of(scenario)],
+    )
 
 
 def _request_table(ctx: RunContext) -> RequestTable:
-    """The request log's columns as a table (views of the log, read-only)."""
+    """The request log's columns as a table (views of the log, read-only).
+
+    Empty in streaming mode: every request was folded into the stream.
+    """
     log = ctx.log
     columns = log.columns()
+    if isinstance(log, StreamingRequestLog):
+        columns = {name: column[:0] for name, column in columns.items()}
     for column in columns.values():
         column.flags.writeable = False
     return RequestTable(
         **columns,
-        slots=_read_only(log.phases.view()),
+        slots=_read_only(log.phases.view()[: columns["outcome"].size]),
         reason_names=tuple(log.reasons.names),
         kept=log.phases.kept,
     )

@@ -93,6 +93,11 @@ def phase_label(phase: str) -> str:
     return _PHASE_LABELS.get(phase, phase.replace("_", " "))
 
 
+def resource_label(resource: str) -> str:
+    """A resource in words for a verdict ("cpu" → "CPU")."""
+    return _RESOURCE_LABELS.get(resource, resource)
+
+
 def phase_resource(phase: str) -> str:
     """Return the resource a phase uses or waits for ("cpu_wait" → "cpu")."""
     if phase in _PHASE_RESOURCES:
@@ -323,24 +328,42 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     if on_path.any():
         path_codes = np.where(on_path, codes[crit.root], -1)
         own -= slot_sums(path_codes, own.shape[0], crit.slots, crit.kept, totals=True)
-    totals: dict[tuple[str, str], float] = {}
-    paths = hop_edges(results)
-    for code in np.flatnonzero(own.any(axis=1)).tolist():
-        workload, server = divmod(code, n_servers)
-        _add(totals, results.server_ids[server], paths.get((workload, server), ()), own[code])
+    calls = None
     if on_path.any():
         n_sites = len(results.sites)
         crit_codes = codes_of(crit.site, crit.server, sizes=(n_sites, n_servers))
         crit_codes[~on_path] = -1
         calls = slot_sums(crit_codes, n_sites * n_servers, crit.slots, crit.kept)
+    return node_seconds_of(results, own, calls)
+
+
+def node_seconds_of(
+    results: Results, own: np.ndarray, calls: np.ndarray | None
+) -> dict[tuple[str, str], float]:
+    """Seconds per ``(node, phase)`` from slot sums by path and by call site.
+
+    Args:
+        results: The run.
+        own: Requests' own slot sums by ``workload * servers + server``.
+        calls: Critical-path calls' slot sums by ``site * servers + server``.
+    """
+    n_servers = len(results.server_ids)
+    totals: dict[tuple[str, str], float] = {}
+    paths = hop_edges(results)
+    for code in np.flatnonzero(own.any(axis=1)).tolist():
+        workload, server = divmod(code, n_servers)
+        add_node_seconds(
+            totals, results.server_ids[server], paths.get((workload, server), ()), own[code]
+        )
+    if calls is not None:
         for code in np.flatnonzero(calls.any(axis=1)).tolist():
             site, server = divmod(code, n_servers)
             edges = results.sites[site].edges.get(server, ())
-            _add(totals, results.server_ids[server], edges, calls[code])
+            add_node_seconds(totals, results.server_ids[server], edges, calls[code])
     return totals
 
 
-def _add(
+def add_node_seconds(
     totals: dict[tuple[str, str], float],
     server: str,
     edges: tuple[str | None, ...],
@@ -524,9 +547,16 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     if not tail.any():
         return None
     totals = node_phase_seconds(results, tail)
+    total_latency = float(latency[tail].sum(dtype=np.float64))
+    return top_share_of(results, totals, total_latency)
+
+
+def top_share_of(
+    results: Results, totals: dict[tuple[str, str], float], total_latency: float
+) -> NodeShare | None:
+    """The phase with the largest share of a tail, from its seconds per (node, phase)."""
     if not totals:
         return None
-    total_latency = float(latency[tail].sum(dtype=np.float64))
     by_phase: dict[str, float] = {}
     for (_, phase), seconds in totals.items():
         by_phase[phase] = by_phase.get(phase, 0.0) + seconds
@@ -566,8 +596,14 @@ def find_bottleneck(results: Results) -> Bottleneck:
         clean = measured & ~event_affected_mask(results)
         if np.count_nonzero(clean) >= MIN_CLEAN_REQUESTS:
             scope, judged = "requests outside event windows", _top_share(results, clean)
-    sentence = _sentence(judged, scope, whole, busiest)
-    return Bottleneck(judged, scope, whole, busiest, sentence)
+    return verdict(judged, scope, whole, busiest)
+
+
+def verdict(
+    judged: NodeShare | None, scope: str, whole: NodeShare | None, busiest: ResourceUse | None
+) -> Bottleneck:
+    """The verdict from the judged tail's share, the whole run's and the busiest resource."""
+    return Bottleneck(judged, scope, whole, busiest, _sentence(judged, scope, whole, busiest))
 
 
 def _sentence(

@@ -46,6 +46,10 @@ _OUTSIDE = (*HOP_SLOTS, HANDSHAKE, CONNECTION_WAIT)  # slots spent before or aft
 
 def summarize(results: Results) -> dict[str, Any]:
     """The summary as a JSON-ready dict (see docs/reference/summary.md)."""
+    if results.stream is not None:
+        from asyncflow.analysis.summary_stream import summarize_stream
+
+        return summarize_stream(results, results.stream)
     view = _RunView.of(results)
     r = results.requests
     outcome = r.outcome
@@ -81,8 +85,49 @@ def summarize(results: Results) -> dict[str, Any]:
         },
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
+    return finish(results, summary)
+
+
+def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
+    """Blank what phases would say when none were recorded; add cost and theory."""
+    if not results.requests.records_phases:
+        blank_phases(summary)
     summary.update(_capacity(results, summary))
     return summary
+
+
+NO_PHASES = (
+    "Phases were not recorded (--no-phases), so the latency is not attributed to nodes "
+    "and phases."
+)
+
+
+def blank_phases(summary: dict[str, Any]) -> None:
+    """Set to None every figure that phases make (breakdowns, service times, the verdict)."""
+    summary["latency_breakdown_s"] = dict.fromkeys(summary["latency_breakdown_s"])
+    summary["latency_breakdown_tail_s"] = {
+        tail: dict.fromkeys(values) for tail, values in summary["latency_breakdown_tail_s"].items()
+    }
+    phase_keys = {f"{p.name}_s_mean" for p in PHASES} | {"calls_s_mean", "service_s_mean"}
+    for stats in summary["servers"].values():
+        stats.update({k: None for k in stats if k in phase_keys})
+    for entries in summary["endpoints"].values():
+        for stats in entries.values():
+            stats["service_s_mean"] = None
+    for stats in summary["edges"].values():
+        stats["transit_s_mean"] = None
+    verdict = summary["bottleneck"]
+    for key in ("node", "resource", "phase", "share_of_p99"):
+        verdict[key] = None
+    verdict["whole_run"] = None
+    busiest = verdict["busiest"]
+    verdict["verdict"] = NO_PHASES
+    if busiest is not None:
+        verdict["verdict"] = (
+            NO_PHASES[:-1] + "; the busiest resource is "
+            f"{attribution.resource_label(busiest['resource'])} on "
+            f"{busiest['node']} ({busiest['utilization']:.0%} used on average)."
+        )
 
 
 def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:

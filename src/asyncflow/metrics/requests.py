@@ -210,6 +210,18 @@ class CriticalPathLog:
         self.phases.grow(1)
         self.phases.write(row, ph)
 
+    def keep_rows(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (the others were folded away), in order."""
+        self.root = array("q", np.frombuffer(self.root, dtype=np.int64)[rows].tobytes())
+        self.site = array("h", np.frombuffer(self.site, dtype=np.int16)[rows].tobytes())
+        self.server = array("h", np.frombuffer(self.server, dtype=np.int16)[rows].tobytes())
+        self.endpoint = array("h", np.frombuffer(self.endpoint, dtype=np.int16)[rows].tobytes())
+        phases = PhaseRows(self.phases.kept)
+        phases.grow(rows.size)
+        if phases.kept:
+            phases.buffer[:] = self.phases.view()[rows].tobytes()
+        self.phases = phases
+
 
 class CallLog:
     """One row per call, request calls included (kept when asked for)."""
