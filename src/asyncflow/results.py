@@ -588,7 +588,7 @@ class Results:
                     merged.merge(part)
             if merged.count:
                 for p in percentiles:
-                    values[p][j] = merged.quantile(p / 100)
+                    values[p][j] = merged.quantile(p / 100, interpolate=True)
         return PercentileSeries(t, values, width)
 
     # ------------------------------------------------------------------ summary

@@ -88,7 +88,7 @@ def sketch_stats(sketch: QuantileSketch, largest: float | None) -> dict[str, flo
     if sketch.count == 0:
         return {"mean": None, **{f"p{p}": None for p in PERCENTILES}, "max": None}
     stats: dict[str, float | None] = {"mean": sketch.mean}
-    stats.update({f"p{p}": sketch.quantile(p / 100) for p in PERCENTILES})
+    stats.update({f"p{p}": sketch.quantile(p / 100, interpolate=True) for p in PERCENTILES})
     stats["max"] = largest
     return stats
 
