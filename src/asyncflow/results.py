@@ -436,6 +436,7 @@ class Results:
         self.stream = stream
         self._summarize = summarize
         self._summary: dict[str, Any] | None = None
+        self._paths: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def load_balancer_id(self) -> str | None:
@@ -469,6 +470,27 @@ class Results:
             return {names[c]: int(totals[c]) for c in range(COMPLETED + 1, len(names)) if totals[c]}
         codes, counts = np.unique(self.requests.outcome, return_counts=True)
         return {names[c]: int(n) for c, n in zip(codes, counts, strict=True) if c > COMPLETED}
+
+    def path_rows(self, workload: int, server: int) -> np.ndarray:
+        """Rows of the measured requests of ``workload`` served at ``server`` (entry), in order.
+
+        One sort of the requests by (workload, server), kept: reading every
+        path costs O(requests), whatever the number of servers.
+        """
+        if self._paths is None:
+            _rows_kept(self, "the requests of each path")
+            r = self.requests
+            servers = max(1, len(self.server_ids))
+            code = r.workload.astype(np.int64) * servers + r.server
+            code[(r.server < 0) | ~self._completed_mask()] = -1
+            order = np.argsort(code, kind="stable")
+            counts = np.bincount(code[code >= 0], minlength=len(self.workload_ids) * servers)
+            start = int(np.count_nonzero(code < 0))
+            bounds = np.concatenate(([0], np.cumsum(counts))) + start
+            self._paths = (order, bounds)
+        order, bounds = self._paths
+        g = workload * max(1, len(self.server_ids)) + server
+        return order[bounds[g] : bounds[g + 1]]
 
     # ------------------------------------------------------------------ levels
 
