@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 MAX_BINS = 1000
 FLUSHES = 64  # times a run the level buffers are looked at (bounds their memory)
+STREAM_FLUSH_S = 60.0  # in streaming mode, level buffers are looked at this often at least
 FLUSH_MIN_CHANGES = 2048  # smaller buffers wait: a flush costs ~30 µs of numpy calls
 
 
@@ -140,6 +141,8 @@ class Simulation:
         for generator in runtime.generators:
             generator.start()
         self._flush_every_s = self.end_s / FLUSHES
+        if streaming:  # level buffers bounded in simulated time, not in shares of the horizon
+            self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
         kernel.schedule(self._flush_every_s, self._flush)
         self._finished = False
 
