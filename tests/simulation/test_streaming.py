@@ -187,7 +187,7 @@ def test_a_sketch_holds_its_relative_error_on_skewed_data() -> None:
 def test_replications_stream_and_their_sketches_pool() -> None:
     scenario = _scenario("asyncflow-0.1/two_servers_lb.yml", 30.0)
     full = replicate(scenario, runs=2, jobs=1, seed=9)
-    streamed = replicate(scenario, runs=2, jobs=1, seed=9, streaming=True)
+    streamed = replicate(scenario, runs=2, jobs=2, seed=9, streaming=True)  # pickled back
     assert full.pooled_latency() is None
     np.testing.assert_array_equal(
         full.values("requests.completed"), streamed.values("requests.completed")
