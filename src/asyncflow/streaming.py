@@ -31,6 +31,9 @@ FREE = -1
 RING_ROWS = 1 << 16
 """Rows a ring starts with."""
 
+FOLD_ROWS = 1 << 13
+"""Rows folded into the stream at a time."""
+
 
 class RingColumn(array):  # type: ignore[type-arg]
     """A column of the ring: request ``i`` is at row ``i & mask``."""
@@ -170,9 +173,15 @@ class StreamingRequestLog(RequestLog):
         phases.mask = mask
 
     def fold(self, rows: np.ndarray) -> None:
-        """Fold ``rows`` (and the calls on their critical paths) into the stream; free them."""
-        if rows.size == 0:
-            return
+        """Fold ``rows`` (and the calls on their critical paths) into the stream; free them.
+
+        A part of :data:`FOLD_ROWS` rows at a time, so folding needs little
+        memory beside the ring.
+        """
+        for start in range(0, rows.size, FOLD_ROWS):
+            self._fold_part(rows[start : start + FOLD_ROWS])
+
+    def _fold_part(self, rows: np.ndarray) -> None:
         crit = self.critical
         ids = self._view("ids")[rows]
         order = np.argsort(ids)

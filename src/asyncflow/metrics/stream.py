@@ -334,19 +334,24 @@ class RequestStream:
         crit_keep = keep[crit_row]
         crossed = _count(np.where(crit_keep, crit_code, -1), n_calls)
         scope.crit_crossings = _add(scope.crit_crossings, crossed)
-        bucket = scope.bucket_of(latency)
-        for key in np.unique(bucket[keep]).tolist():
-            inside = keep & (bucket == key)
-            calls = crit_keep & inside[crit_row]
+        bucket = np.where(keep, scope.bucket_of(latency), _NO_BUCKET)
+        rows, row_keys = _by_key(bucket)
+        calls, call_keys = _by_key(np.where(crit_keep, bucket[crit_row], _NO_BUCKET))
+        call_spans = dict(_spans(call_keys))
+        for key, (a, b) in _spans(row_keys):
+            picked = rows[a:b]
             entry = scope.buckets.setdefault(
                 key,
                 [0, 0.0, np.zeros(SLOTS), np.zeros((n_paths, SLOTS)), np.zeros((n_calls, SLOTS))],
             )
-            entry[0] += int(np.count_nonzero(inside))
-            entry[1] += float(latency[inside].sum())
-            entry[2] += slots[inside].sum(axis=0)
-            entry[3] += _group_rows(np.where(inside, path, -1), n_paths, own)
-            entry[4] += _group_rows(np.where(calls, crit_code, -1), n_calls, crit_own)
+            entry[0] += int(picked.size)
+            entry[1] += float(latency[picked].sum())
+            entry[2] += slots[picked].sum(axis=0)
+            entry[3] += _group_rows(path[picked], n_paths, own[picked])
+            if key in call_spans:
+                c, d = call_spans[key]
+                on_path = calls[c:d]
+                entry[4] += _group_rows(crit_code[on_path], n_calls, crit_own[on_path])
 
     # ------------------------------------------------------------------ merging
 
@@ -386,6 +391,25 @@ class RequestStream:
         """The largest latency of a group (``latency_max`` index), None when empty."""
         value = float(self.latency_max[index])
         return value if math.isfinite(value) else None
+
+
+_NO_BUCKET = np.iinfo(np.int64).min
+
+
+def _by_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the entries with a key, sorted by key, and their keys."""
+    picked = np.flatnonzero(keys != _NO_BUCKET)
+    order = np.argsort(keys[picked], kind="stable")
+    return picked[order], keys[picked][order]
+
+
+def _spans(keys: np.ndarray) -> list[tuple[int, tuple[int, int]]]:
+    """``(key, (start, end))`` of each run of equal keys in sorted ``keys``."""
+    if keys.size == 0:
+        return []
+    starts = np.flatnonzero(np.diff(keys, prepend=keys[0] - 1))
+    ends = [*starts[1:].tolist(), keys.size]
+    return [(int(keys[a]), (a, b)) for a, b in zip(starts.tolist(), ends, strict=True)]
 
 
 def _count(codes: np.ndarray, groups: int) -> np.ndarray:
