@@ -69,7 +69,7 @@ CASES = (
         False,
         ("--streaming",),
     ),
-    Case("call_tree --streaming", EXAMPLES / "call_tree.yml", (300, 1800), False, ("--streaming",)),
+    Case("call_tree --streaming", EXAMPLES / "call_tree.yml", (900, 3600), False, ("--streaming",)),
 )
 
 
