@@ -53,7 +53,7 @@ from asyncflow.results import (
     SiteInfo,
     fault_windows_of,
 )
-from asyncflow.streaming import RING_ROWS, StreamingRequestLog
+from asyncflow.streaming import RING_ROWS, StreamingRing
 
 if TYPE_CHECKING:
     from asyncflow.components.sites import CallSite
@@ -111,11 +111,10 @@ class Simulation:
         critical = CriticalPathLog(slots)
         bin_s = series_bin_s(self.end_s, settings.sample_period_s)
         self.stream = _stream_of(scenario, bin_s) if streaming else None
-        log = (
-            RequestLog(reasons, slots)
-            if self.stream is None
-            else StreamingRequestLog(reasons, slots, self.stream, critical, ring_rows)
-        )
+        log = RequestLog(reasons, slots)
+        self._ring = None
+        if self.stream is not None:
+            self._ring = StreamingRing(log, self.stream, critical, ring_rows)
         self.ctx = RunContext(
             kernel=kernel,
             streams=RandomStreams(seed),
@@ -228,8 +227,8 @@ class Simulation:
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
             self._close_call_log(list(live.values()))
-        if isinstance(log, StreamingRequestLog):
-            log.fold_all()
+        if self._ring is not None:
+            self._ring.fold_all()
 
     def _close_call_log(self, live: list[Call]) -> None:
         """Calls answered after the horizon are in flight; those in flight keep their phases."""
@@ -466,7 +465,7 @@ def _request_table(ctx: RunContext) -> RequestTable:
     """
     log = ctx.log
     columns = log.columns()
-    if isinstance(log, StreamingRequestLog):
+    if log.ring is not None:
         columns = {name: column[:0] for name, column in columns.items()}
     for column in columns.values():
         column.flags.writeable = False

@@ -9,20 +9,21 @@ rows are still held by requests in flight, the ring doubles. So the ring
 holds the requests in flight and those ended since the last fold: its size
 follows the concurrency of the system, not the horizon.
 
-The columns are :class:`RingColumn` arrays that components index by request
-id exactly as they index the columns of a full log. (This module subclasses
+The log stays a plain :class:`~asyncflow.metrics.requests.RequestLog` (its
+phase rows take row ``i`` at ``i & mask``); its columns become
+:class:`RingColumn` arrays that components index by request id exactly as
+they index the columns of a full log. (This module subclasses
 ``array.array``, so it stays plain Python.)
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from asyncflow.metrics.requests import IN_FLIGHT, CriticalPathLog, PhaseRows, Reasons, RequestLog
+from asyncflow.metrics.requests import IN_FLIGHT, CriticalPathLog, RequestLog
 from asyncflow.metrics.stream import Chunk, RequestStream, widen
 
 FREE = -1
@@ -53,32 +54,6 @@ class RingColumn(array):  # type: ignore[type-arg]
         self.mask = mask
 
 
-class RingPhaseRows(PhaseRows):
-    """Phase rows of the ring: request ``i``'s slots are at row ``i & mask``."""
-
-    __slots__ = ("mask",)
-
-    def __init__(self, kept: Sequence[int]) -> None:
-        super().__init__(kept)
-        self.mask = 0
-
-    def write(self, row: int, ph: Sequence[float]) -> None:
-        """Store request ``row``'s slots."""
-        if self.kept:
-            super().write(row & self.mask, ph)
-
-    def writer(self) -> tuple[Any, Any, int]:
-        """``(pack_into, take, stride)`` as for a full log, the offset taken round the ring."""
-        stride = 4 * len(self.kept)
-        pack = self._pack
-
-        def ring_pack(buffer: bytearray, offset: int, *values: float) -> None:
-            if stride:
-                pack(buffer, stride * ((offset // stride) & self.mask), *values)
-
-        return ring_pack, self._take, stride
-
-
 _COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     # attribute, array typecode, numpy dtype, value of a free row
     ("generated", "d", "<f8", 0.0),
@@ -88,35 +63,36 @@ _COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("endpoint", "h", "<i2", -1),
     ("workload", "b", "i1", 0),
     ("failed_at", "h", "<i2", -1),
-    ("ids", "q", "<i8", -1),
 )
 
 
-class StreamingRequestLog(RequestLog):
-    """A request log whose ended requests are folded into a stream; rows reused round a ring."""
+class StreamingRing:
+    """The ring of a request log's rows: ended requests folded into a stream, rows reused.
 
-    __slots__ = ("critical", "ids", "issued", "stream")
+    Built on a :class:`~asyncflow.metrics.requests.RequestLog`, it turns the
+    log's columns into :class:`RingColumn` arrays and takes over its
+    ``open_block`` (the log hands it on).
+    """
+
+    __slots__ = ("critical", "ids", "issued", "log", "stream")
 
     def __init__(
         self,
-        reasons: Reasons,
-        kept_slots: Sequence[int],
+        log: RequestLog,
         stream: RequestStream,
         critical: CriticalPathLog,
         rows: int = RING_ROWS,
     ) -> None:
-        super().__init__(reasons, kept_slots)
+        self.log = log
         self.ids = RingColumn("q")  # each row's request id
-        for name, typecode, _, _ in _COLUMNS:
-            setattr(self, name, RingColumn(typecode))
-        self.phases = RingPhaseRows(kept_slots)
+        log.generated, log.finished = RingColumn("d"), RingColumn("d")
+        log.outcome, log.workload = RingColumn("b"), RingColumn("b")
+        log.server, log.endpoint, log.failed_at = RingColumn("h"), RingColumn("h"), RingColumn("h")
         self.stream = stream
         self.critical = critical
         self.issued = 0
         self._relay(max(1, 1 << (rows - 1).bit_length()))
-
-    def __len__(self) -> int:
-        return self.issued
+        log.ring = self
 
     def open_block(self, times: np.ndarray, workload: int) -> int:
         """Rows for requests generated at ``times``; return the first new id."""
@@ -135,14 +111,17 @@ class StreamingRequestLog(RequestLog):
             self._view(name)[rows] = -1
         self._view("workload")[rows] = workload
         self._view("ids")[rows] = ids
-        if self.phases.kept:
-            self.phases.view()[rows] = 0.0
+        phases = self.log.phases
+        if phases.kept:
+            phases.view()[rows] = 0.0
         self.issued += n
         return first
 
     def _view(self, name: str) -> np.ndarray:
+        if name == "ids":
+            return np.frombuffer(self.ids, dtype="<i8")
         dtype = next(d for n, _, d, _ in _COLUMNS if n == name)
-        return np.frombuffer(getattr(self, name), dtype=dtype)
+        return np.frombuffer(getattr(self.log, name), dtype=dtype)
 
     def _free(self, ids: np.ndarray) -> bool:
         rows = ids & self.ids.mask
@@ -158,13 +137,12 @@ class StreamingRequestLog(RequestLog):
         mask = size - 1
         held = np.flatnonzero(self._view("outcome") != FREE) if len(self.ids) else np.zeros(0, int)
         target = self._view("ids")[held] & mask if held.size else held
-        for name, _, dtype, fill in _COLUMNS:
+        for name, _, dtype, fill in (*_COLUMNS, ("ids", "q", "<i8", -1)):
             values = np.full(size, fill, dtype=dtype)
             values[target] = self._view(name)[held]
-            column: RingColumn = getattr(self, name)
+            column: RingColumn = self.ids if name == "ids" else getattr(self.log, name)
             column.replace(values, mask)
-        phases = self.phases
-        assert isinstance(phases, RingPhaseRows)
+        phases = self.log.phases
         if phases.kept:
             laid = np.zeros((size, len(phases.kept)), dtype="<f4")
             laid[target] = phases.view()[held]
@@ -195,7 +173,7 @@ class StreamingRequestLog(RequestLog):
             server=self._view("server")[rows],
             endpoint=self._view("endpoint")[rows],
             workload=self._view("workload")[rows],
-            slots=widen(self.phases.view()[rows], self.phases.kept),
+            slots=widen(self.log.phases.view()[rows], self.log.phases.kept),
             crit_row=order[np.searchsorted(ids[order], roots[picked])],
             crit_site=np.frombuffer(crit.site, dtype=np.int16)[picked],
             crit_server=np.frombuffer(crit.server, dtype=np.int16)[picked],

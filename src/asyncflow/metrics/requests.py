@@ -59,10 +59,11 @@ class PhaseRows:
     """Phase slots of many rows as one float32 buffer (only the slots kept).
 
     ``kept`` may be empty (phases not recorded: rows take no memory), else
-    it holds at least two slots.
+    it holds at least two slots. Row ``i`` is stored at ``i & mask`` (-1:
+    at ``i``; a streaming run's ring of rows sets it).
     """
 
-    __slots__ = ("_pack", "_take", "buffer", "kept", "rows")
+    __slots__ = ("_pack", "_take", "buffer", "kept", "mask", "rows")
 
     def __init__(self, kept: Sequence[int]) -> None:
         self.kept = tuple(kept)
@@ -72,6 +73,7 @@ class PhaseRows:
         self._pack = struct.Struct(f"<{len(self.kept)}f").pack_into
         self.buffer = bytearray()
         self.rows = 0
+        self.mask = -1
 
     def grow(self, rows: int) -> None:
         """Add ``rows`` rows of zeros."""
@@ -81,11 +83,19 @@ class PhaseRows:
 
     def write(self, row: int, ph: Sequence[float]) -> None:
         """Store a call's slots in ``row``."""
-        self._pack(self.buffer, 4 * len(self.kept) * row, *self._take(ph))
+        self._pack(self.buffer, 4 * len(self.kept) * (row & self.mask), *self._take(ph))
 
     def writer(self) -> tuple[Any, Any, int]:
         """``(pack_into, take, stride)``: ``pack_into(buffer, stride * row, *take(ph))``."""
-        return self._pack, self._take, 4 * len(self.kept)
+        if self.mask == -1:
+            return self._pack, self._take, 4 * len(self.kept)
+        return self._ring_pack, self._take, 4 * len(self.kept)
+
+    def _ring_pack(self, buffer: bytearray, offset: int, *values: float) -> None:
+        """``pack_into`` with the row of ``offset`` taken round the ring."""
+        stride = 4 * len(self.kept)
+        if stride:
+            self._pack(buffer, stride * ((offset // stride) & self.mask), *values)
 
     def read(self, row: int) -> list[float]:
         """The slots of ``row`` (all :data:`SLOTS`, zeros for slots not kept)."""
@@ -132,6 +142,7 @@ class RequestLog:
         "phases",
         "places",
         "reasons",
+        "ring",
         "server",
         "workload",
     )
@@ -147,8 +158,12 @@ class RequestLog:
         self.failed_at = array("h")
         self.places: list[str] = []
         self.phases = PhaseRows(kept_slots)
+        self.ring: Any = None  # a streaming run's ring of rows (asyncflow.streaming)
 
     def __len__(self) -> int:
+        if self.ring is not None:
+            issued: int = self.ring.issued
+            return issued
         return len(self.generated)
 
     def place_code(self, place: str) -> int:
@@ -159,6 +174,9 @@ class RequestLog:
 
     def open_block(self, times: np.ndarray, workload: int) -> int:
         """Add rows for requests generated at ``times``; return the first new id."""
+        if self.ring is not None:
+            ring_first: int = self.ring.open_block(times, workload)
+            return ring_first
         first = len(self.generated)
         n = times.size
         self.generated.frombytes(times.astype(np.float64).tobytes())
