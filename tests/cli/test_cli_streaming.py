@@ -44,6 +44,7 @@ def test_streaming_writes_the_summary_of_the_same_run(
         ),
         (["--memory-budget", "lots"], "error: --memory-budget: a size such as 512M or 4G"),
         (["--memory-budget", "0"], "error: --memory-budget: a size such as 512M or 4G"),
+        (["--memory-budget", "1G", "--runs", "2"], "with --runs use --streaming"),
     ],
 )
 def test_what_streaming_cannot_write_is_refused(

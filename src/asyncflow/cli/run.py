@@ -154,6 +154,8 @@ def run(
         single = runs is None and precision is None
         _refuse_row_outputs(out=out, trace=trace, report=report, single=single)
     if runs is not None or precision is not None:
+        if memory_budget is not None:
+            exit_usage("error: --memory-budget is for a single run; with --runs use --streaming")
         if trace is not None:
             exit_usage("error: --trace describes a single run; drop --runs")
         request = EnsembleRequest.from_options(
