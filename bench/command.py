@@ -45,6 +45,7 @@ class Case:
     path: Path
     horizons: tuple[int, int]
     reports: bool  # --out DIR: dashboard, node pages, request table, series, summary
+    options: tuple[str, ...] = ()  # more options of the command (--streaming, --no-phases)
 
 
 CASES = (
@@ -54,6 +55,21 @@ CASES = (
     ),
     Case("call_tree", EXAMPLES / "call_tree.yml", (300, 1800), False),
     Case("call_tree --out", EXAMPLES / "call_tree.yml", (300, 1800), True),
+    Case(
+        "two_servers_lb --no-phases",
+        EXAMPLES / "asyncflow-0.1" / "two_servers_lb.yml",
+        (600, 3600),
+        False,
+        ("--no-phases",),
+    ),
+    Case(
+        "two_servers_lb --streaming",
+        EXAMPLES / "asyncflow-0.1" / "two_servers_lb.yml",
+        (600, 3600),
+        False,
+        ("--streaming",),
+    ),
+    Case("call_tree --streaming", EXAMPLES / "call_tree.yml", (900, 3600), False, ("--streaming",)),
 )
 
 
@@ -67,11 +83,12 @@ def _with_horizon(path: Path, horizon_s: int, directory: Path) -> Path:
     return out
 
 
-def _run(scenario: Path, reports: bool, directory: Path) -> dict[str, Any]:
+def _run(scenario: Path, case: Case, directory: Path) -> dict[str, Any]:
     """One whole command in a fresh process: its wall time, peak memory and completions."""
+    reports = case.reports
     out = directory / "out"
     summary = directory / "summary.json"
-    cmd = [sys.executable, "-m", "asyncflow", "run", str(scenario), "--quiet"]
+    cmd = [sys.executable, "-m", "asyncflow", "run", str(scenario), "--quiet", *case.options]
     cmd += ["--out", str(out)] if reports else ["--summary-json", str(summary)]
     env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     start = time.perf_counter()
@@ -93,7 +110,7 @@ def _measure(case: Case, repeats: int) -> dict[str, Any]:
         files = {h: _with_horizon(case.path, h, directory) for h in case.horizons}
         for _ in range(repeats):
             for horizon in case.horizons:  # alternate, so drift hits both alike
-                runs[horizon].append(_run(files[horizon], case.reports, directory))
+                runs[horizon].append(_run(files[horizon], case, directory))
     short, long = (
         {k: statistics.median(r[k] for r in runs[h]) for k in ("wall_s", "peak_bytes", "completed")}
         for h in case.horizons
@@ -111,14 +128,14 @@ def _measure(case: Case, repeats: int) -> dict[str, Any]:
 
 def _table(entries: list[dict[str, Any]]) -> str:
     head = (
-        f"{'command':<22} {'horizons':>11} {'completed':>19} {'peak MB':>15} "
+        f"{'command':<27} {'horizons':>11} {'completed':>19} {'peak MB':>15} "
         f"{'B/extra req':>11} {'wall s':>13} {'ms/1k extra':>11}"
     )
     lines = [head, "-" * len(head)]
     for e in entries:
         s, lg = e["short"], e["long"]
         lines.append(
-            f"{e['name']:<22} {'/'.join(map(str, e['horizons_s'])):>11} "
+            f"{e['name']:<27} {'/'.join(map(str, e['horizons_s'])):>11} "
             f"{s['completed']:>9,.0f}/{lg['completed']:<9,.0f} "
             f"{s['peak_bytes'] / 1e6:>7.0f}/{lg['peak_bytes'] / 1e6:<7.0f} "
             f"{e['bytes_per_extra_request']:>11.0f} "

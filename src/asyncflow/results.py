@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
     CONNECTION_WAIT,
@@ -31,18 +32,35 @@ from asyncflow.metrics.phases import (
     IO,
     PHASE_NAMES,
     RAM_WAIT,
+    SLOTS,
     phase,
 )
 from asyncflow.metrics.requests import COMPLETED
-from asyncflow.metrics.sketch import CallTally
+from asyncflow.metrics.sketch import CallTally, QuantileSketch
+from asyncflow.metrics.stream import LATENCY_ALPHA
 from asyncflow.tabular import csv_text, import_pyarrow
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from asyncflow.metrics.stream import RequestStream
     from asyncflow.scenario import Scenario
 
 PERCENTILES = (50, 90, 95, 99)
+ALL_SLOTS = tuple(range(SLOTS))
+
+
+class NotRecordedError(AsyncFlowError, LookupError):
+    """What was asked for needs per-request rows, which a streaming run does not keep."""
+
+
+def _rows_kept(results: Results, what: str) -> None:
+    """Refuse ``what`` for a streaming run (its request rows were folded away)."""
+    if results.stream is not None:
+        raise NotRecordedError(
+            f"{what} needs the per-request table, which a streaming run does not keep "
+            "(run without --streaming, or with a shorter horizon)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +77,13 @@ class RequestTable:
         workload: Index into ``Results.workload_ids``.
         failed_at: Where a failed request failed: index into
             ``Results.places`` (a node or edge id); -1 otherwise.
-        slots: Seconds per phase slot (``asyncflow.metrics.phases``), shape
-            (n, slots), float32; the named columns below are views of it.
+        slots: Seconds per phase slot (``asyncflow.metrics.phases``), float32,
+            one column per slot of ``kept``, shape (n, len(kept)); the named
+            columns below read it (zeros for a slot not kept).
         reason_names: Names of the outcome codes (0 and 1 included).
+        kept: The slots stored, in column order: those the scenario can
+            fill (a phase it does not model is zero for every request), none
+            when phases were not recorded.
     """
 
     generated_s: np.ndarray
@@ -73,6 +95,11 @@ class RequestTable:
     failed_at: np.ndarray
     slots: np.ndarray
     reason_names: tuple[str, ...]
+    kept: tuple[int, ...] = ALL_SLOTS
+
+    def slot(self, index: int) -> np.ndarray:
+        """Seconds of phase slot ``index`` of each request (float32; zeros if not kept)."""
+        return slot_column(self.slots, self.kept, index)
 
     @property
     def hops_s(self) -> np.ndarray:
@@ -81,47 +108,55 @@ class RequestTable:
         The hops are: from its workload, out to its entry node, from a
         balancer to the server, and the reply (hops it does not take are 0).
         """
-        hops: np.ndarray = self.slots[:, HOP_SLOTS[0] : HOP_SLOTS[-1] + 1]  # a view
-        return hops
+        first = self.kept.index(HOP_SLOTS[0]) if HOP_SLOTS[0] in self.kept else -1
+        if first >= 0 and self.kept[first : first + len(HOP_SLOTS)] == HOP_SLOTS:
+            view: np.ndarray = self.slots[:, first : first + len(HOP_SLOTS)]
+            return view
+        return np.stack([self.slot(s) for s in HOP_SLOTS], axis=1)
 
     @property
     def call_network_s(self) -> np.ndarray:
         """Seconds on the network of the calls it waited for."""
-        return self.slots[:, CALLS_NETWORK]
+        return self.slot(CALLS_NETWORK)
 
     @property
     def handshake_s(self) -> np.ndarray:
         """Seconds opening connections (TCP and TLS round trips)."""
-        return self.slots[:, HANDSHAKE]
+        return self.slot(HANDSHAKE)
 
     @property
     def connection_wait_s(self) -> np.ndarray:
         """Seconds waiting in accept backlogs."""
-        return self.slots[:, CONNECTION_WAIT]
+        return self.slot(CONNECTION_WAIT)
 
     @property
     def ram_wait_s(self) -> np.ndarray:
         """Seconds waiting for RAM (at every server on its critical path)."""
-        return self.slots[:, RAM_WAIT]
+        return self.slot(RAM_WAIT)
 
     @property
     def cpu_wait_s(self) -> np.ndarray:
         """Seconds waiting for a core (in ready queues)."""
-        return self.slots[:, CPU_WAIT]
+        return self.slot(CPU_WAIT)
 
     @property
     def cpu_s(self) -> np.ndarray:
         """Seconds on a core."""
-        return self.slots[:, CPU]
+        return self.slot(CPU)
 
     @property
     def io_s(self) -> np.ndarray:
         """Seconds in I/O."""
-        return self.slots[:, IO]
+        return self.slot(IO)
+
+    @property
+    def records_phases(self) -> bool:
+        """Whether phases were recorded (``settings.record_phases``)."""
+        return bool(self.kept)
 
     def phase(self, name: str) -> np.ndarray:
         """Seconds each request spent in phase ``name``, summed in float64."""
-        return phase_seconds(self.slots, name)
+        return phase_seconds(self.slots, name, self.kept)
 
     def phases(self) -> dict[str, np.ndarray]:
         """Seconds each request spent in each phase (float64).
@@ -136,12 +171,31 @@ class RequestTable:
         return int(self.generated_s.size)
 
 
-def phase_seconds(slots: np.ndarray, name: str) -> np.ndarray:
+def rebin(values: np.ndarray, factor: int, bins: int) -> np.ndarray:
+    """Sums of ``factor`` consecutive values, ``bins`` of them (zeros past the end)."""
+    padded = np.zeros(bins * factor, dtype=np.float64)
+    n = min(values.size, padded.size)
+    padded[:n] = values[:n]
+    summed: np.ndarray = padded.reshape(bins, factor).sum(axis=1)
+    return summed
+
+
+def slot_column(slots: np.ndarray, kept: tuple[int, ...], index: int) -> np.ndarray:
+    """Column ``index`` of a matrix holding the ``kept`` slots (zeros if not kept)."""
+    if index in kept:
+        column: np.ndarray = slots[:, kept.index(index)]
+        return column
+    return np.zeros(slots.shape[0], dtype=np.float32)
+
+
+def phase_seconds(slots: np.ndarray, name: str, kept: tuple[int, ...] = ALL_SLOTS) -> np.ndarray:
     """One phase's seconds from a matrix of phase slots (rows: requests or calls)."""
-    columns = phase(name).slots
+    columns = [kept.index(s) for s in phase(name).slots if s in kept]
+    if not columns:
+        return np.zeros(slots.shape[0])
     if len(columns) == 1:
         return np.asarray(slots[:, columns[0]], dtype=np.float64)
-    return np.asarray(slots[:, list(columns)].sum(axis=1, dtype=np.float64))
+    return np.asarray(slots[:, columns].sum(axis=1, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +249,7 @@ class CriticalPath:
     server: np.ndarray
     endpoint: np.ndarray
     slots: np.ndarray
+    kept: tuple[int, ...] = ALL_SLOTS
 
     def __len__(self) -> int:
         return int(self.root.size)
@@ -319,6 +374,9 @@ class Results:
             in the order the tables' indices use.
         places: Where failures happen (``requests.failed_at`` indexes it).
         fault_windows: The injected events' windows.
+        stream: In streaming mode, the requests folded into sums and
+            sketches (``requests`` is then empty, and what needs its rows
+            raises :class:`NotRecordedError`); None otherwise.
     """
 
     def __init__(
@@ -340,6 +398,7 @@ class Results:
         node_calls: dict[str, NodeCalls] | None = None,
         places: tuple[str, ...] = (),
         summarize: Callable[[Results], dict[str, Any]] | None = None,
+        stream: RequestStream | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -353,7 +412,12 @@ class Results:
         self.refused: dict[str, int] = dict(refused or {})
         empty = np.empty(0, dtype=np.int64)
         self.critical = critical or CriticalPath(
-            empty, empty, empty, empty, np.empty((0, requests.slots.shape[1]), np.float32)
+            empty,
+            empty,
+            empty,
+            empty,
+            np.empty((0, requests.slots.shape[1]), np.float32),
+            requests.kept,
         )
         self.calls = calls
         self.sites = sites
@@ -369,8 +433,10 @@ class Results:
             i: tuple(e.endpoint_name for e in s.endpoints) for i, s in enumerate(nodes.servers)
         }
         self.fault_windows = fault_windows_of(scenario)
+        self.stream = stream
         self._summarize = summarize
         self._summary: dict[str, Any] | None = None
+        self._paths: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def load_balancer_id(self) -> str | None:
@@ -391,15 +457,40 @@ class Results:
 
     def latencies(self) -> np.ndarray:
         """Latencies (s) of completed requests generated at or after the warm-up."""
+        _rows_kept(self, "the latencies of each request")
         r = self.requests
         mask = self._completed_mask()
         return np.asarray(r.finished_s[mask] - r.generated_s[mask])
 
     def failed_by_reason(self) -> dict[str, int]:
         """Failed requests of the whole run, by reason."""
-        codes, counts = np.unique(self.requests.outcome, return_counts=True)
         names = self.requests.reason_names
+        if self.stream is not None:
+            totals = self.stream.by_code.sum(axis=0)
+            return {names[c]: int(totals[c]) for c in range(COMPLETED + 1, len(names)) if totals[c]}
+        codes, counts = np.unique(self.requests.outcome, return_counts=True)
         return {names[c]: int(n) for c, n in zip(codes, counts, strict=True) if c > COMPLETED}
+
+    def path_rows(self, workload: int, server: int) -> np.ndarray:
+        """Rows of the measured requests of ``workload`` served at ``server`` (entry), in order.
+
+        One sort of the requests by (workload, server), kept: reading every
+        path costs O(requests), whatever the number of servers.
+        """
+        if self._paths is None:
+            _rows_kept(self, "the requests of each path")
+            r = self.requests
+            servers = max(1, len(self.server_ids))
+            code = r.workload.astype(np.int64) * servers + r.server
+            code[(r.server < 0) | ~self._completed_mask()] = -1
+            order = np.argsort(code, kind="stable")
+            counts = np.bincount(code[code >= 0], minlength=len(self.workload_ids) * servers)
+            start = int(np.count_nonzero(code < 0))
+            bounds = np.concatenate(([0], np.cumsum(counts))) + start
+            self._paths = (order, bounds)
+        order, bounds = self._paths
+        g = workload * max(1, len(self.server_ids)) + server
+        return order[bounds[g] : bounds[g + 1]]
 
     # ------------------------------------------------------------------ levels
 
@@ -441,6 +532,8 @@ class Results:
         t = self._bin_starts(width)
         edges = np.append(t, self.end_s)
         widths = np.diff(edges)
+        if self.stream is not None:
+            return self._stream_throughput(self.stream, t, widths, width)
         r = self.requests
         finished = r.finished_s
 
@@ -462,6 +555,8 @@ class Results:
         """Latency percentiles of completed requests in each bin, by finish time."""
         width = self.bin_s if bin_s is None else bin_s
         t = self._bin_starts(width)
+        if self.stream is not None:
+            return self._stream_percentiles(self.stream, t, width, percentiles)
         r = self.requests
         mask = r.outcome == COMPLETED
         finished = r.finished_s[mask]
@@ -476,6 +571,46 @@ class Results:
                 qs = np.percentile(chunk, percentiles)
                 for p, q in zip(percentiles, qs, strict=True):
                     values[p][j] = q
+        return PercentileSeries(t, values, width)
+
+    def stream_factor(self, width: float) -> int:
+        """How many of the run's bins make one bin of ``width`` (streaming runs keep no finer)."""
+        factor = round(width / self.bin_s)
+        if factor < 1 or not math.isclose(factor * self.bin_s, width, rel_tol=1e-9):
+            raise NotRecordedError(
+                f"a streaming run keeps its series in bins of {self.bin_s:g} s: "
+                f"ask for a multiple of it (got {width:g})"
+            )
+        return factor
+
+    def _stream_throughput(
+        self, stream: RequestStream, t: np.ndarray, widths: np.ndarray, width: float
+    ) -> RateSeries:
+        factor = self.stream_factor(width)
+        names = self.requests.reason_names
+        zeros = np.zeros(stream.completed_bins.size, dtype=np.int64)
+        failed = {
+            name: rebin(stream.failed_bins.get(code, zeros), factor, t.size) / widths
+            for code, name in enumerate(names)
+            if code > COMPLETED
+        }
+        completed = rebin(stream.completed_bins, factor, t.size) / widths
+        return RateSeries(t, completed, failed, width)
+
+    def _stream_percentiles(
+        self, stream: RequestStream, t: np.ndarray, width: float, percentiles: tuple[int, ...]
+    ) -> PercentileSeries:
+        factor = self.stream_factor(width)
+        values = {p: np.full(t.size, np.nan) for p in percentiles}
+        for j in range(t.size):
+            merged = QuantileSketch(LATENCY_ALPHA)
+            for k in range(j * factor, (j + 1) * factor):
+                part = stream.bin_latency.get(k)
+                if part is not None:
+                    merged.merge(part)
+            if merged.count:
+                for p in percentiles:
+                    values[p][j] = merged.quantile(p / 100, interpolate=True)
         return PercentileSeries(t, values, width)
 
     # ------------------------------------------------------------------ summary
@@ -501,35 +636,45 @@ class Results:
 
     # ------------------------------------------------------------------ tables
 
-    def _table_rows(self) -> dict[str, list[Any]]:
+    def _table_rows(self, start: int = 0, stop: int | None = None) -> dict[str, list[Any]]:
+        """The request table's rows ``start:stop`` as columns of Python values."""
         r = self.requests
+        rows = slice(start, len(r) if stop is None else stop)
         names = r.reason_names
         outcome_name = ["in_flight", "completed"] + ["failed"] * (len(names) - 2)
         reason = [None, None, *names[2:]]
         servers = [*self.server_ids, None]  # index -1 → None
         endpoint_names = self.endpoint_names
+        slots = r.slots[rows]
         # Phases are float32: shown at that precision, so 0.005 reads 0.005.
         phases = {
-            f"{name}_s": v.astype(np.float32).astype(str).astype(np.float64).tolist()
-            for name, v in r.phases().items()
+            f"{name}_s": phase_seconds(slots, name, r.kept)
+            .astype(np.float32)
+            .astype(str)
+            .astype(np.float64)
+            .tolist()
+            for name in PHASE_NAMES
         }
+        generated, finished = r.generated_s[rows], r.finished_s[rows]
+        outcome, server = r.outcome[rows].tolist(), r.server[rows].tolist()
         return {
-            "request_id": list(range(len(r))),
-            "generated_s": r.generated_s.tolist(),
-            "finished_s": r.finished_s.tolist(),
-            "latency_s": (r.finished_s - r.generated_s).tolist(),
-            "outcome": [outcome_name[c] for c in r.outcome.tolist()],
-            "reason": [reason[c] for c in r.outcome.tolist()],
-            "server": [servers[s] for s in r.server.tolist()],
+            "request_id": list(range(rows.start, rows.start + len(outcome))),
+            "generated_s": generated.tolist(),
+            "finished_s": finished.tolist(),
+            "latency_s": (finished - generated).tolist(),
+            "outcome": [outcome_name[c] for c in outcome],
+            "reason": [reason[c] for c in outcome],
+            "server": [servers[s] for s in server],
             "endpoint": [
                 endpoint_names[s][e] if s >= 0 and e >= 0 else None
-                for s, e in zip(r.server.tolist(), r.endpoint.tolist(), strict=True)
+                for s, e in zip(server, r.endpoint[rows].tolist(), strict=True)
             ],
             **phases,
         }
 
     def to_pandas(self) -> pd.DataFrame:
         """The request table as a DataFrame (needs the ``pandas`` extra)."""
+        _rows_kept(self, "the request table")
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -545,6 +690,7 @@ class Results:
         Same columns as :meth:`write_csv`; text columns are dictionary-encoded
         and missing values are nulls.
         """
+        _rows_kept(self, "the request table")
         pa, pq = import_pyarrow()
         r = self.requests
         n = len(r)
@@ -585,19 +731,28 @@ class Results:
         Text cells that a spreadsheet would run as a formula are neutralised
         (``asyncflow.tabular.csv_text``); numbers are written as they are.
         """
-        rows = self._table_rows()
-        # Column by column: None and NaN (the only value unequal to itself) become "".
-        columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
-        for index, name in enumerate(rows):
-            if name in _TEXT_COLUMNS:  # few distinct names: neutralise each once
-                safe = {v: csv_text(v) for v in set(columns[index])}
-                columns[index] = [safe[v] for v in columns[index]]
+        _rows_kept(self, "the request table")
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(rows.keys())
-            writer.writerows(zip(*columns, strict=True))
+            writer.writerow(self._table_rows(0, 0).keys())
+            for start in range(0, len(self.requests), CSV_CHUNK_ROWS):
+                rows = self._table_rows(start, start + CSV_CHUNK_ROWS)
+                writer.writerows(zip(*_csv_columns(rows), strict=True))
+
+
+CSV_CHUNK_ROWS = 1 << 15
+"""Rows of the request table turned into text at a time (bounds the memory of the CSV)."""
+
+
+def _csv_columns(rows: dict[str, list[Any]]) -> list[list[Any]]:
+    """Cells of each column: None and NaN empty, text cells neutralised."""
+    # Column by column: None and NaN (the only value unequal to itself) become "".
+    columns = [["" if v is None or v != v else v for v in values] for values in rows.values()]
+    for index, name in enumerate(rows):
+        if name in _TEXT_COLUMNS:  # few distinct names: neutralise each once
+            safe = {v: csv_text(v) for v in set(columns[index])}
+            columns[index] = [safe[v] for v in columns[index]]
+    return columns
 
 
 _TEXT_COLUMNS = ("outcome", "reason", "server", "endpoint")
-
-

@@ -48,6 +48,7 @@ class FakeRequests:
     """The request columns the attribution reads: every request completed at server 0."""
 
     latency: np.ndarray
+    kept: tuple[int, ...] = tuple(range(SLOTS))
 
     @property
     def generated_s(self) -> np.ndarray:

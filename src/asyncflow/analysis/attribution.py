@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asyncflow.analysis.groups import as_totals, codes_of, slot_sums, sums
-from asyncflow.metrics.phases import HOP_SLOTS, PHASES
+from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
+from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
 
 if TYPE_CHECKING:
@@ -91,6 +91,11 @@ _CAPACITY_LEVELS = (
 def phase_label(phase: str) -> str:
     """Return a phase in plain words ("ram_wait" → "waiting for RAM")."""
     return _PHASE_LABELS.get(phase, phase.replace("_", " "))
+
+
+def resource_label(resource: str) -> str:
+    """A resource in words for a verdict ("cpu" → "CPU")."""
+    return _RESOURCE_LABELS.get(resource, resource)
 
 
 def phase_resource(phase: str) -> str:
@@ -178,15 +183,45 @@ def breakdown(
     count = int(np.count_nonzero(group))
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
-    slot_means = r.slots[group].mean(axis=0, dtype=np.float64)
-    means = {p.name: float(sum(slot_means[s] for s in p.slots)) for p in PHASES}
-    return PhaseBreakdown(count, float(latency[group].mean()), means)
+    slot_means = _slot_sums_of(r.slots, r.kept, group) / count
+    del latency  # the mean below copies the group's latencies: one column at a time
+    mean = float((r.finished_s[group] - r.generated_s[group]).mean())
+    return PhaseBreakdown(count, mean, _phase_means(slot_means))
+
+
+CHUNK_ROWS = 1 << 16
+"""Rows summed at a time: bounds the memory a breakdown needs beside the table."""
+
+
+def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+    """Float64 sums of every slot over the ``rows`` mask, shape (SLOTS,), a chunk at a time.
+
+    Rows are added one after the other, in order, chunk after chunk: the
+    same additions as summing all the rows at once.
+    """
+    out = np.zeros(SLOTS)
+    if not kept:
+        return out
+    total = np.zeros(len(kept))
+    for start in range(0, rows.size, CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        block = slots[chunk][rows[chunk]].astype(np.float64)
+        total = np.concatenate((total[np.newaxis], block)).sum(axis=0)
+    out[list(kept)] = total
+    return out
+
+
+def _phase_means(slot_means: np.ndarray) -> dict[str, float]:
+    return {p.name: float(sum(slot_means[s] for s in p.slots)) for p in PHASES}
 
 
 def breakdowns_by_group(
     results: Results, by: str = "overall"
 ) -> dict[str, dict[str, PhaseBreakdown]]:
     """Breakdowns of all requests and of the p95 and p99 tails, per group.
+
+    Per server and per endpoint the groups are computed together, in one
+    grouped pass over the requests (one sort for the tails' thresholds).
 
     Args:
         results: The run.
@@ -200,32 +235,60 @@ def breakdowns_by_group(
     Raises:
         ValueError: For an unknown ``by``.
     """
-    groups = _groups(results, by)
-    out: dict[str, dict[str, PhaseBreakdown]] = {}
-    for name, mask in groups.items():
-        entry = {"all": breakdown(results, mask)}
-        if entry["all"].count == 0 and by != "overall":
-            continue
+    if by == "overall":
+        entry = {"all": breakdown(results)}
         for pct in TAILS:
-            entry[f"p{pct}"] = breakdown(results, mask, above=pct)
+            entry[f"p{pct}"] = breakdown(results, above=pct)
+        return {"all": entry}
+    codes, names = _group_codes(results, by)
+    return _grouped(results, codes, names)
+
+
+def _group_codes(results: Results, by: str) -> tuple[np.ndarray, list[str]]:
+    """Each request's group code (-1: none) and the groups' names."""
+    r = results.requests
+    if by == "server":
+        return r.server.astype(np.int64), list(results.server_ids)
+    if by == "endpoint":
+        servers = results.scenario.topology_graph.nodes.servers
+        names = [f"{s.id}/{e.endpoint_name}" for s in servers for e in s.endpoints]
+        sizes = [len(s.endpoints) for s in servers]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        server = r.server.astype(np.int64)
+        valid = (server >= 0) & (r.endpoint >= 0)
+        return np.where(valid, offsets[np.maximum(server, 0)] + r.endpoint, -1), names
+    raise ValueError(f"by must be 'overall', 'server' or 'endpoint', not {by!r}")
+
+
+def _grouped(
+    results: Results, codes: np.ndarray, names: list[str]
+) -> dict[str, dict[str, PhaseBreakdown]]:
+    """Breakdowns of every group at once: grouped sums, one sort for the tails."""
+    r = results.requests
+    groups = len(names)
+    latency = r.finished_s - r.generated_s
+    codes = np.where(measured_mask(results), codes, -1)
+    ranked = Quantiles.of(codes, latency, groups)
+    variants: dict[str, np.ndarray] = {"all": codes}
+    for pct in TAILS:
+        threshold = np.full(groups + 1, np.inf)
+        for g in np.flatnonzero(np.diff(ranked.bounds)).tolist():
+            threshold[g] = np.percentile(ranked.group(g), pct)
+        variants[f"p{pct}"] = np.where(latency >= threshold[codes], codes, -1)
+    out: dict[str, dict[str, PhaseBreakdown]] = {}
+    tables = {
+        key: (sums(c, groups), sums(c, groups, latency), slot_sums(c, groups, r.slots, r.kept))
+        for key, c in variants.items()
+    }
+    for g, name in enumerate(names):
+        if not tables["all"][0][g]:
+            continue
+        entry = {}
+        for key, (count, latency_sum, slot_sum) in tables.items():
+            n = int(count[g])
+            entry[key] = PhaseBreakdown(n, float(latency_sum[g]) / n, _phase_means(slot_sum[g] / n))
         out[name] = entry
     return out
-
-
-def _groups(results: Results, by: str) -> dict[str, np.ndarray | None]:
-    r = results.requests
-    if by == "overall":
-        return {"all": None}
-    if by == "server":
-        return {sid: r.server == i for i, sid in enumerate(results.server_ids)}
-    if by == "endpoint":
-        groups: dict[str, np.ndarray | None] = {}
-        for i, server in enumerate(results.scenario.topology_graph.nodes.servers):
-            at_server = r.server == i
-            for j, endpoint in enumerate(server.endpoints):
-                groups[f"{server.id}/{endpoint.endpoint_name}"] = at_server & (r.endpoint == j)
-        return groups
-    raise ValueError(f"by must be 'overall', 'server' or 'endpoint', not {by!r}")
 
 
 # --------------------------------------------------------------------------- nodes
@@ -259,28 +322,48 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
     codes = np.where(mask, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
-    own = slot_sums(codes, n_workloads * n_servers, r.slots)
+    own = slot_sums(codes, n_workloads * n_servers, r.slots, r.kept)
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
     if on_path.any():
-        own -= slot_sums(codes[crit.root[on_path]], own.shape[0], as_totals(crit.slots[on_path]))
+        path_codes = np.where(on_path, codes[crit.root], -1)
+        own -= slot_sums(path_codes, own.shape[0], crit.slots, crit.kept, totals=True)
+    calls = None
+    if on_path.any():
+        n_sites = len(results.sites)
+        crit_codes = codes_of(crit.site, crit.server, sizes=(n_sites, n_servers))
+        crit_codes[~on_path] = -1
+        calls = slot_sums(crit_codes, n_sites * n_servers, crit.slots, crit.kept)
+    return node_seconds_of(results, own, calls)
+
+
+def node_seconds_of(
+    results: Results, own: np.ndarray, calls: np.ndarray | None
+) -> dict[tuple[str, str], float]:
+    """Seconds per ``(node, phase)`` from slot sums by path and by call site.
+
+    Args:
+        results: The run.
+        own: Requests' own slot sums by ``workload * servers + server``.
+        calls: Critical-path calls' slot sums by ``site * servers + server``.
+    """
+    n_servers = len(results.server_ids)
     totals: dict[tuple[str, str], float] = {}
     paths = hop_edges(results)
     for code in np.flatnonzero(own.any(axis=1)).tolist():
         workload, server = divmod(code, n_servers)
-        _add(totals, results.server_ids[server], paths.get((workload, server), ()), own[code])
-    if on_path.any():
-        n_sites = len(results.sites)
-        crit_codes = codes_of(crit.site, crit.server, sizes=(n_sites, n_servers))[on_path]
-        calls = slot_sums(crit_codes, n_sites * n_servers, crit.slots[on_path])
+        add_node_seconds(
+            totals, results.server_ids[server], paths.get((workload, server), ()), own[code]
+        )
+    if calls is not None:
         for code in np.flatnonzero(calls.any(axis=1)).tolist():
             site, server = divmod(code, n_servers)
             edges = results.sites[site].edges.get(server, ())
-            _add(totals, results.server_ids[server], edges, calls[code])
+            add_node_seconds(totals, results.server_ids[server], edges, calls[code])
     return totals
 
 
-def _add(
+def add_node_seconds(
     totals: dict[tuple[str, str], float],
     server: str,
     edges: tuple[str | None, ...],
@@ -464,9 +547,16 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     if not tail.any():
         return None
     totals = node_phase_seconds(results, tail)
+    total_latency = float(latency[tail].sum(dtype=np.float64))
+    return top_share_of(results, totals, total_latency)
+
+
+def top_share_of(
+    results: Results, totals: dict[tuple[str, str], float], total_latency: float
+) -> NodeShare | None:
+    """The phase with the largest share of a tail, from its seconds per (node, phase)."""
     if not totals:
         return None
-    total_latency = float(latency[tail].sum(dtype=np.float64))
     by_phase: dict[str, float] = {}
     for (_, phase), seconds in totals.items():
         by_phase[phase] = by_phase.get(phase, 0.0) + seconds
@@ -506,8 +596,14 @@ def find_bottleneck(results: Results) -> Bottleneck:
         clean = measured & ~event_affected_mask(results)
         if np.count_nonzero(clean) >= MIN_CLEAN_REQUESTS:
             scope, judged = "requests outside event windows", _top_share(results, clean)
-    sentence = _sentence(judged, scope, whole, busiest)
-    return Bottleneck(judged, scope, whole, busiest, sentence)
+    return verdict(judged, scope, whole, busiest)
+
+
+def verdict(
+    judged: NodeShare | None, scope: str, whole: NodeShare | None, busiest: ResourceUse | None
+) -> Bottleneck:
+    """The verdict from the judged tail's share, the whole run's and the busiest resource."""
+    return Bottleneck(judged, scope, whole, busiest, _sentence(judged, scope, whole, busiest))
 
 
 def _sentence(

@@ -26,17 +26,52 @@ def sums(codes: np.ndarray, groups: int, weights: np.ndarray | None = None) -> n
     return total.astype(np.float64)  # bincount of nothing is an integer array
 
 
-def slot_sums(codes: np.ndarray, groups: int, slots: np.ndarray) -> np.ndarray:
-    """Per-group sums of every phase slot: shape (groups, slots), float64."""
-    keep = codes >= 0
-    kept_codes = codes[keep]
-    kept_slots = slots[keep]
-    out = np.zeros((groups, slots.shape[1]))
-    for k in range(slots.shape[1]):
-        column = kept_slots[:, k]
-        if column.any():
-            out[:, k] = np.bincount(kept_codes, weights=column, minlength=groups)[:groups]
+ALL_SLOTS = tuple(range(SLOTS))
+
+
+def slot_sums(
+    codes: np.ndarray,
+    groups: int,
+    slots: np.ndarray,
+    kept: Sequence[int] = ALL_SLOTS,
+    *,
+    totals: bool = False,
+) -> np.ndarray:
+    """Per-group sums of every phase slot: shape (groups, SLOTS), float64.
+
+    ``slots`` holds the ``kept`` slots as columns (the others are zero). One
+    ``bincount`` per column, rows without a group sent to a bin of their own:
+    no copy of the matrix, the same additions in the same order as summing
+    the group's rows. With ``totals`` the rows are calls on critical paths
+    and count as in their request's totals (:func:`as_totals`).
+    """
+    bins = np.where(codes >= 0, codes, groups)
+    out = np.zeros((groups, SLOTS))
+    hops = [kept.index(s) for s in HOP_SLOTS if s in kept]
+    for k, slot in enumerate(kept):
+        if totals and slot in HOP_SLOTS:
+            continue
+        column = slots[:, k]
+        if totals and slot == CALLS_NETWORK and hops:
+            weights = column.astype(np.float64)
+            weights += _row_sum(slots, hops)
+        elif column.any():
+            weights = column
+        else:
+            continue
+        out[:, slot] = np.bincount(bins, weights=weights, minlength=groups + 1)[:groups]
+    if totals and hops and CALLS_NETWORK not in kept:
+        weights = _row_sum(slots, hops)
+        out[:, CALLS_NETWORK] = np.bincount(bins, weights=weights, minlength=groups + 1)[:groups]
     return out
+
+
+def _row_sum(slots: np.ndarray, columns: list[int]) -> np.ndarray:
+    """The float64 sum of some columns of each row, added left to right."""
+    total = slots[:, columns[0]].astype(np.float64)
+    for k in columns[1:]:
+        total += slots[:, k]
+    return total
 
 
 def as_totals(own: np.ndarray) -> np.ndarray:
@@ -60,9 +95,13 @@ class Quantiles:
         """Sort ``values`` by group once."""
         keep = codes >= 0
         codes, values = codes[keep], values[keep]
-        order = np.lexsort((values, codes))
         counts = np.bincount(codes, minlength=groups)[:groups]
         bounds = np.concatenate(([0], np.cumsum(counts)))
+        if np.count_nonzero(counts) <= 1:  # one group: sort in place, no order array
+            values.sort()
+            return cls(values, bounds)
+        order = np.lexsort((values, codes))
+        del codes
         return cls(values[order], bounds)
 
     def group(self, g: int) -> np.ndarray:
@@ -82,4 +121,4 @@ def codes_of(*columns: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
     return code
 
 
-__all__ = ["SLOTS", "Quantiles", "as_totals", "codes_of", "slot_sums", "sums"]
+__all__ = ["ALL_SLOTS", "SLOTS", "Quantiles", "as_totals", "codes_of", "slot_sums", "sums"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
-from asyncflow.analysis.groups import Quantiles, as_totals, codes_of, slot_sums, sums
+from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -46,6 +46,10 @@ _OUTSIDE = (*HOP_SLOTS, HANDSHAKE, CONNECTION_WAIT)  # slots spent before or aft
 
 def summarize(results: Results) -> dict[str, Any]:
     """The summary as a JSON-ready dict (see docs/reference/summary.md)."""
+    if results.stream is not None:
+        from asyncflow.analysis.summary_stream import summarize_stream
+
+        return summarize_stream(results, results.stream)
     view = _RunView.of(results)
     r = results.requests
     outcome = r.outcome
@@ -81,8 +85,49 @@ def summarize(results: Results) -> dict[str, Any]:
         },
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
+    return finish(results, summary)
+
+
+def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
+    """Blank what phases would say when none were recorded; add cost and theory."""
+    if not results.requests.records_phases:
+        blank_phases(summary)
     summary.update(_capacity(results, summary))
     return summary
+
+
+NO_PHASES = (
+    "Phases were not recorded (--no-phases), so the latency is not attributed to nodes "
+    "and phases."
+)
+
+
+def blank_phases(summary: dict[str, Any]) -> None:
+    """Set to None every figure that phases make (breakdowns, service times, the verdict)."""
+    summary["latency_breakdown_s"] = dict.fromkeys(summary["latency_breakdown_s"])
+    summary["latency_breakdown_tail_s"] = {
+        tail: dict.fromkeys(values) for tail, values in summary["latency_breakdown_tail_s"].items()
+    }
+    phase_keys = {f"{p.name}_s_mean" for p in PHASES} | {"calls_s_mean", "service_s_mean"}
+    for stats in summary["servers"].values():
+        stats.update({k: None for k in stats if k in phase_keys})
+    for entries in summary["endpoints"].values():
+        for stats in entries.values():
+            stats["service_s_mean"] = None
+    for stats in summary["edges"].values():
+        stats["transit_s_mean"] = None
+    verdict = summary["bottleneck"]
+    for key in ("node", "resource", "phase", "share_of_p99"):
+        verdict[key] = None
+    verdict["whole_run"] = None
+    busiest = verdict["busiest"]
+    verdict["verdict"] = NO_PHASES
+    if busiest is not None:
+        verdict["verdict"] = (
+            NO_PHASES[:-1] + "; the busiest resource is "
+            f"{attribution.resource_label(busiest['resource'])} on "
+            f"{busiest['node']} ({busiest['utilization']:.0%} used on average)."
+        )
 
 
 def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
@@ -109,8 +154,6 @@ class _RunView:
     endpoint_code: np.ndarray  # server-endpoint code of each request, -1 if none
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
-    crit_totals: np.ndarray  # those rows' slots as they count in the request's totals
-    crit_root_server: np.ndarray  # the entry server of each such row's request
 
     @classmethod
     def of(cls, results: Results) -> _RunView:
@@ -118,10 +161,12 @@ class _RunView:
         measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        server = r.server.astype(np.int64)
-        code = np.where(
-            (server >= 0) & (r.endpoint >= 0), offsets[np.maximum(server, 0)] + r.endpoint, -1
-        )
+        server = r.server.astype(np.int32)
+        valid = (server >= 0) & (r.endpoint >= 0)
+        code = offsets.astype(np.int32)[np.maximum(server, 0)]
+        code += r.endpoint
+        code[~valid] = -1
+        del server, valid
         crit = results.critical
         in_measured = measured[crit.root] if len(crit) else np.zeros(0, dtype=bool)
         return cls(
@@ -130,18 +175,17 @@ class _RunView:
             endpoint_code=code,
             endpoint_offsets=offsets,
             crit_measured=in_measured,
-            crit_totals=as_totals(crit.slots[in_measured]),
-            crit_root_server=r.server[crit.root[in_measured]].astype(np.int64),
         )
 
     def own_sums(self, results: Results, codes: np.ndarray, groups: int) -> np.ndarray:
         """Per group: the measured requests' own slot sums (their calls' phases taken out)."""
         r = results.requests
         codes = np.where(self.measured, codes, -1)
-        totals = slot_sums(codes, groups, r.slots)
-        if self.crit_totals.size:
-            crit_codes = codes[results.critical.root[self.crit_measured]]
-            totals -= slot_sums(crit_codes, groups, self.crit_totals)
+        totals = slot_sums(codes, groups, r.slots, r.kept)
+        crit = results.critical
+        if self.crit_measured.any():
+            crit_codes = np.where(self.crit_measured, codes[crit.root], -1)
+            totals -= slot_sums(crit_codes, groups, crit.slots, crit.kept, totals=True)
         return totals
 
 

@@ -6,6 +6,7 @@ The replication options mirror :class:`asyncflow.experiment.ReplicationOptions`
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_RUNS",
     "DEFAULT_SLO_CONFIDENCE",
     "ENSEMBLE_PANEL",
+    "MEMORY_PANEL",
     "OUTPUT_PANEL",
     "SCENARIO_PANEL",
     "CompareRuns",
@@ -35,7 +37,9 @@ __all__ = [
     "Duration",
     "Jobs",
     "MaxRuns",
+    "MemoryBudget",
     "Metrics",
+    "NoPhases",
     "Out",
     "Precision",
     "Quiet",
@@ -48,15 +52,18 @@ __all__ = [
     "Sets",
     "Slo",
     "SloConfidence",
+    "Streaming",
     "SummaryJson",
     "SweepRuns",
     "WarmUp",
+    "parse_size",
 ]
 
 DEFAULT_SLO_CONFIDENCE = 0.95
 """Share of runs an objective must be met in, with replications (``--slo-confidence``)."""
 
 ENSEMBLE_PANEL = "Monte Carlo"
+MEMORY_PANEL = "Memory"
 OUTPUT_PANEL = "Reports"
 SCENARIO_PANEL = "Scenario changes"
 SLO_PANEL = "Objectives (exit code 3 when one is missed)"
@@ -273,3 +280,47 @@ Metrics = Annotated[
         rich_help_panel=ENSEMBLE_PANEL,
     ),
 ]
+Streaming = Annotated[
+    bool,
+    typer.Option(
+        "--streaming",
+        help="Keep no per-request table: fold each request into sums and sketches as it "
+        "ends, so memory stays flat however long the horizon (latency percentiles within "
+        "0.5 %). --out, --trace and --report need the table and are refused.",
+        rich_help_panel=MEMORY_PANEL,
+    ),
+]
+MemoryBudget = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-budget",
+        metavar="SIZE",
+        help="Memory a run may spend on its request table, e.g. 512M or 4G (default: half "
+        "the available memory). A run expected to need more streams instead (--streaming), "
+        "with a notice; one that must keep the table (--out, --trace, --report) is refused.",
+        show_default=False,
+        rich_help_panel=MEMORY_PANEL,
+    ),
+]
+NoPhases = Annotated[
+    bool,
+    typer.Option(
+        "--no-phases",
+        help="Do not record where each request's time goes: saves memory and time; the "
+        "breakdowns, service times and the verdict are then empty.",
+        rich_help_panel=MEMORY_PANEL,
+    ),
+]
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as ``512M``, ``4G``, ``1.5GB`` or ``1000000``.
+
+    Raises:
+        ValueError: Not a positive size.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[iI]?[bB]?\s*", text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"--memory-budget: a size such as 512M or 4G (got {text!r})")
+    scale = 1024 ** " KMGT".index(match.group(2).upper() or " ")
+    return int(float(match.group(1)) * scale)

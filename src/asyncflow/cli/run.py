@@ -135,6 +135,9 @@ def run(
     max_runs: options.MaxRuns = options.DEFAULT_MAX_RUNS,
     metric: options.Metrics = None,
     dask: options.Dask = None,
+    streaming: options.Streaming = False,
+    memory_budget: options.MemoryBudget = None,
+    no_phases: options.NoPhases = False,
 ) -> None:
     """Run a scenario, print its summary and optionally write reports.
 
@@ -145,7 +148,14 @@ def run(
     path = _scenario_path(scenario, example)
     changes = scenario_changes(set_values, duration)
     goals = objectives(slo)
+    budget = _budget(memory_budget)
+    phases = not no_phases
+    if streaming:
+        single = runs is None and precision is None
+        _refuse_row_outputs(out=out, trace=trace, report=report, single=single)
     if runs is not None or precision is not None:
+        if memory_budget is not None:
+            exit_usage("error: --memory-budget is for a single run; with --runs use --streaming")
         if trace is not None:
             exit_usage("error: --trace describes a single run; drop --runs")
         request = EnsembleRequest.from_options(
@@ -169,6 +179,9 @@ def run(
         )
         _check_extras(report=report is not None, parquet=False)
         model = load(path, changes)
+        if streaming:
+            chosen = dataclasses.replace(request.options, streaming=True)
+            request = dataclasses.replace(request, options=chosen)
         run_ensemble(path, model, request, outputs, quiet=quiet, changed=bool(changes))
         return
     given: dict[str, Any] = {"jobs": jobs, "dask": dask, "confidence": confidence}
@@ -189,9 +202,20 @@ def run(
     )
     _check_extras(report=report is not None, parquet=table == "parquet")
     model = _single_warm_up(path, load(path, changes), warm_up)
-    # The call table is kept when something reads it: the trace, the files under --out.
-    record = trace is not None or out is not None
-    results = simulate(path, model, seed, quiet=quiet, record_calls=record, changed=bool(changes))
+    if not streaming:
+        needs = _row_outputs(out=out, trace=trace, report=report)
+        streaming = _outgrows(model, budget, phases=phases, needs=needs, quiet=quiet)
+    # The call table is kept when something reads it: the trace.
+    results = simulate(
+        path,
+        model,
+        seed,
+        quiet=quiet,
+        record_calls=trace is not None,
+        changed=bool(changes),
+        record_phases=phases,
+        streaming=streaming,
+    )
     gates = check_objectives(results, goals)
     if not quiet:
         print_run_summary(results, console())
@@ -204,6 +228,89 @@ def run(
     from asyncflow.experiment.gates import missed
 
     exit_missed(missed(gates))
+
+
+def _budget(text: str | None) -> float | None:
+    """The memory budget in bytes: ``--memory-budget``, else half the available memory."""
+    if text is not None:
+        try:
+            return float(options.parse_size(text))
+        except ValueError as error:
+            exit_usage(f"error: {error}")
+    available = available_memory()
+    return available / 2 if available is not None else None
+
+
+def available_memory() -> float | None:
+    """Bytes of memory available to a new process (Linux ``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _row_outputs(*, out: str | None, trace: str | None, report: str | None) -> str | None:
+    """The first option given whose output needs the per-request table, if any."""
+    given = (("--out", out), ("--trace", trace), ("--report", report))
+    return next((name for name, value in given if value is not None), None)
+
+
+def _refuse_row_outputs(
+    *, out: str | None, trace: str | None, report: str | None, single: bool
+) -> None:
+    """Exit 2 when a single --streaming run is asked for an output that needs the table.
+
+    (Replications write their bands and tables from each run's record, which
+    a streaming run keeps.)
+    """
+    needs = _row_outputs(out=out, trace=trace, report=report) if single else None
+    if needs is not None:
+        exit_usage(
+            f"error: {needs} needs the per-request table, which --streaming does not keep; "
+            "write the summary with --summary-json PATH instead"
+        )
+
+
+def _outgrows(
+    model: Scenario, budget: float | None, *, phases: bool, needs: str | None, quiet: bool
+) -> bool:
+    """Whether to stream because the request table would outgrow ``budget``.
+
+    Prints a one-line notice when it does; exits 2 when an output that needs
+    the table (``needs``) was asked for.
+    """
+    from asyncflow.simulation import expected_requests, expected_table_bytes
+
+    if budget is None:
+        return False
+    size = expected_table_bytes(model, record_phases=phases)
+    if size <= budget:
+        return False
+    requests = f"about {expected_requests(model):,.0f} requests expected"
+    sizes = f"~{_megabytes(size)} for their table, over the budget of {_megabytes(budget)}"
+    if needs is not None:
+        exit_usage(
+            f"error: {requests} ({sizes}), and {needs} needs that table; run with "
+            "--streaming (and --summary-json PATH), a shorter --duration or a larger "
+            "--memory-budget"
+        )
+    if not quiet:
+        console(stderr=True).print(
+            f"note: {requests} ({sizes}): running in streaming mode (--streaming); "
+            "--memory-budget SIZE changes the budget",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return True
+
+
+def _megabytes(size: float) -> str:
+    return f"{size / 2**30:,.1f} GiB" if size >= 2**30 else f"{size / 2**20:,.0f} MiB"
 
 
 def check_objectives(results: Results, goals: list[Objective]) -> list[RunGate]:
@@ -271,6 +378,8 @@ def simulate(
     quiet: bool = False,
     record_calls: bool = False,
     changed: bool = False,
+    record_phases: bool = True,
+    streaming: bool = False,
 ) -> Results:
     """Run a validated scenario with a progress bar, turning deliberate errors into exits."""
     from asyncflow.simulation import Simulation
@@ -278,7 +387,13 @@ def simulate(
     if seed is None:
         seed = model.sim_settings.seed if model.sim_settings.seed is not None else 0
     try:
-        simulation = Simulation(model, seed, record_calls=record_calls)
+        simulation = Simulation(
+            model,
+            seed,
+            record_calls=record_calls,
+            record_phases=record_phases,
+            streaming=streaming,
+        )
         bar = console(stderr=True)
         with run_progress(bar, simulation.end_s, enabled=not quiet and bar.is_terminal) as step:
             return simulation.run(progress=step)

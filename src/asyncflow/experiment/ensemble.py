@@ -38,6 +38,8 @@ from asyncflow.analysis.stats import (
 from asyncflow.errors import ExperimentError
 from asyncflow.experiment import arguments
 from asyncflow.experiment.objectives import Objective
+from asyncflow.metrics.sketch import QuantileSketch
+from asyncflow.metrics.stream import LATENCY_ALPHA
 from asyncflow.results import fault_windows_of
 
 if TYPE_CHECKING:
@@ -176,6 +178,22 @@ class Ensemble:
     def records(self) -> tuple[RunRecord, ...]:
         """Per-run records in replication order."""
         return self._records
+
+    def pooled_latency(self) -> QuantileSketch | None:
+        """The latency sketch of every measured request of every run (streaming runs).
+
+        The runs' sketches merged: the same counts as one sketch of all the
+        runs' requests, so pooled percentiles hold the sketch's relative
+        error. None when the runs were not streaming.
+        """
+        sketches = [r.latency for r in self._records]
+        if not sketches or any(s is None for s in sketches):
+            return None
+        pooled = QuantileSketch(LATENCY_ALPHA)
+        for sketch in sketches:
+            if sketch is not None:
+                pooled.merge(sketch)
+        return pooled
 
     @property
     def seeds(self) -> tuple[int, ...]:

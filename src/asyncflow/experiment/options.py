@@ -74,6 +74,9 @@ class ReplicationOptions:
             number of seconds replaces it, ``"auto"`` chooses it by MSER-5 on
             a pilot of the first ``min(runs, 5)`` replications (in a
             comparison, the later of the two designs' cuts applies to both).
+        streaming: Run each replication in streaming mode (its requests
+            folded into sums and sketches as they end: memory constant in
+            the horizon; latency percentiles to 0.5 %).
 
     Raises:
         TypeError: A value of the wrong type.
@@ -85,6 +88,7 @@ class ReplicationOptions:
     jobs: int | None = None
     confidence: float = DEFAULT_CONFIDENCE
     warm_up: WarmUpArg = None
+    streaming: bool = False
 
     def __post_init__(self) -> None:
         arguments.integer("runs", self.runs, 1)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.metrics.requests import COMPLETED
+from asyncflow.metrics.sketch import QuantileSketch
+from asyncflow.results import rebin
 
 if TYPE_CHECKING:
     from asyncflow.results import Results
@@ -61,12 +63,14 @@ class RunTask:
         seed: The run's integer seed.
         bin_factor: Width of the record's bins as a multiple of the run's
             own ``bin_s`` (1 keeps the run's resolution).
+        streaming: Run in streaming mode (no request table kept).
     """
 
     scenario: Scenario
     index: int
     seed: int
     bin_factor: int
+    streaming: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,9 @@ class RunRecord:
         series: Per-bin values by name (see :func:`record_of`), float32.
         bin_s: Width of the bins of ``series``.
         wall_s: Wall-clock seconds of the run and its reduction to a record.
+        latency: The run's latency sketch (streaming runs; None otherwise):
+            sketches of replications merge into the sketch of all their
+            requests (``Ensemble.pooled_latency``).
     """
 
     index: int
@@ -89,6 +96,7 @@ class RunRecord:
     series: dict[str, np.ndarray]
     bin_s: float
     wall_s: float
+    latency: QuantileSketch | None = None
 
 
 def band_bin_factor(scenario: Scenario) -> int:
@@ -111,10 +119,13 @@ def simulate_run(task: RunTask) -> RunRecord:
     Returns:
         The run's record.
     """
-    from asyncflow.simulation import run
+    from asyncflow.simulation import Simulation, run
 
     started = time.perf_counter()
-    results = run(task.scenario, seed=task.seed)
+    if task.streaming:
+        results = Simulation(task.scenario, task.seed, streaming=True).run()
+    else:
+        results = run(task.scenario, seed=task.seed)
     record = record_of(results, index=task.index, bin_factor=task.bin_factor)
     return replace(record, wall_s=time.perf_counter() - started)
 
@@ -198,11 +209,19 @@ def record_of(results: Results, *, index: int, bin_factor: int) -> RunRecord:
         series={name: np.asarray(values, dtype=np.float32) for name, values in series.items()},
         bin_s=width,
         wall_s=results.wall_s,
+        latency=results.stream.latency if results.stream is not None else None,
     )
 
 
 def _mean_latency(results: Results, t: np.ndarray, width: float) -> np.ndarray:
     """Mean latency of the requests completed in each bin (NaN when none)."""
+    if results.stream is not None:
+        factor = results.stream_factor(width)
+        counts = rebin(results.stream.completed_bins, factor, t.size)
+        sums = rebin(results.stream.latency_sum_bins, factor, t.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means: np.ndarray = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        return means
     r = results.requests
     done = r.outcome == COMPLETED
     finished = r.finished_s[done]

@@ -96,6 +96,7 @@ def replicate(
     metric: str = DEFAULT_METRIC,
     max_runs: int = DEFAULT_MAX_RUNS,
     progress: Progress | None = None,
+    streaming: bool = False,
 ) -> Ensemble:
     """Run ``runs`` independent replications of a scenario and gather them.
 
@@ -121,6 +122,7 @@ def replicate(
         metric: The figure ``precision`` watches.
         max_runs: Cap on runs with ``precision``.
         progress: Called as ``progress(phase, done, total)`` after each run.
+        streaming: As in :class:`~asyncflow.experiment.ReplicationOptions`.
 
     Returns:
         The :class:`Ensemble`.
@@ -131,7 +133,9 @@ def replicate(
             produces.
         ScenarioError: The scenario is not valid.
     """
-    options = ReplicationOptions(runs, seed, jobs, confidence, warm_up)
+    if not isinstance(streaming, bool):
+        arguments.wrong_type("streaming", "True or False", streaming)
+    options = ReplicationOptions(runs, seed, jobs, confidence, warm_up, streaming)
     stopping = None
     if precision is not None:
         stopping = StoppingRule(precision, metric, max_runs)
@@ -170,11 +174,20 @@ def run_replications(
     most = stopping.max_runs if stopping is not None else options.runs
     with ExitStack() as stack:
         pool = open_executor(stack, executor, options.jobs, most)
-        chosen = resolve_warm_up(scenario, options.warm_up, base_seed, options.runs, pool, progress)
+        chosen = resolve_warm_up(
+            scenario, options.warm_up, base_seed, options.runs, pool, progress, options.streaming
+        )
         if chosen.method != "scenario":
             scenario = with_warm_up(scenario, chosen.warm_up_s)
         records, outcome = gather(
-            scenario, base_seed, options.runs, pool, stopping, options.confidence, progress
+            scenario,
+            base_seed,
+            options.runs,
+            pool,
+            stopping,
+            options.confidence,
+            progress,
+            streaming=options.streaming,
         )
     return Ensemble(
         scenario=scenario,
@@ -204,13 +217,15 @@ def resolve_warm_up(
     runs: int,
     executor: Executor | None,
     progress: Progress | None = None,
+    streaming: bool = False,
 ) -> WarmUp:
     """Turn the ``warm_up`` argument into the cut to apply (running a pilot for ``"auto"``)."""
     if warm_up is None:
         return WarmUp("scenario", float(scenario.sim_settings.warm_up_s))
     if warm_up == "auto":
         pilot = min(runs, PILOT_RUNS)
-        return WarmUp("mser-5", detect_warm_up(scenario, seed, pilot, executor, progress), pilot)
+        cut = detect_warm_up(scenario, seed, pilot, executor, progress, streaming=streaming)
+        return WarmUp("mser-5", cut, pilot)
     with_warm_up(scenario, float(warm_up))  # checks it is below the horizon
     return WarmUp("fixed", float(warm_up))
 
@@ -221,6 +236,8 @@ def detect_warm_up(
     pilot_runs: int,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    *,
+    streaming: bool = False,
 ) -> float:
     """Choose a warm-up by MSER-5 on the first ``pilot_runs`` replications.
 
@@ -239,7 +256,8 @@ def detect_warm_up(
             progress("pilot", len(records), pilot_runs)
         return False
 
-    run_ordered(_tasks(scenario, seed, 1, stop=pilot_runs), keep, executor=executor)
+    tasks = _tasks(scenario, seed, 1, stop=pilot_runs, streaming=streaming)
+    run_ordered(tasks, keep, executor=executor)
     cut = 0
     for name in ("throughput_rps", "latency_s.mean"):
         rows = np.vstack([r.series[name] for r in records]).astype(np.float64)
@@ -251,10 +269,12 @@ def detect_warm_up(
     return cut * records[0].bin_s
 
 
-def _tasks(scenario: Scenario, seed: int, factor: int, stop: int | None) -> Iterator[RunTask]:
+def _tasks(
+    scenario: Scenario, seed: int, factor: int, stop: int | None, *, streaming: bool = False
+) -> Iterator[RunTask]:
     index = 0
     while stop is None or index < stop:
-        yield RunTask(scenario, index, replication_seed(seed, index), factor)
+        yield RunTask(scenario, index, replication_seed(seed, index), factor, streaming)
         index += 1
 
 
@@ -266,6 +286,8 @@ def gather(
     rule: StoppingRule | None,
     confidence: float,
     progress: Progress | None,
+    *,
+    streaming: bool = False,
 ) -> tuple[list[RunRecord], Stopping | None]:
     """Run the replications, stopping at ``runs`` or by the stopping rule."""
     records: list[RunRecord] = []
@@ -289,7 +311,7 @@ def gather(
         reached[0] = abs(stats.half_width / stats.mean) if stats.mean else math.inf
         return reached[0] <= rule.precision
 
-    tasks = _tasks(scenario, seed, band_bin_factor(scenario), stop=limit)
+    tasks = _tasks(scenario, seed, band_bin_factor(scenario), stop=limit, streaming=streaming)
     run_ordered(tasks, keep, executor=executor)
     if rule is None:
         return records, None

@@ -34,6 +34,46 @@ SLOTS: Final = 11
 HOP_SLOTS: Final = (HOP_GENERATOR, HOP_OUT, HOP_BALANCER, HOP_REPLY)
 NETWORK_SLOTS: Final = (*HOP_SLOTS, CALLS_NETWORK)
 
+SLOT_NAMES: Final = (
+    "hop_generator",
+    "hop_out",
+    "hop_balancer",
+    "hop_reply",
+    "calls_network",
+    "handshake",
+    "connection_wait",
+    "ram_wait",
+    "cpu_wait",
+    "cpu",
+    "io",
+)
+"""The slots by name, in slot order (one name per slot constant above)."""
+
+SLOT_NEEDS: Final[dict[str, str]] = {
+    "hop_balancer": "balancers",
+    "calls_network": "calls",
+    "handshake": "connections",
+    "connection_wait": "connections",
+    "ram_wait": "ram",
+    "cpu_wait": "cpu",
+    "cpu": "cpu",
+    "io": "io",
+}
+"""What a scenario must model for a slot to be filled; a slot not named here is always kept."""
+
+
+def slots_for(modelled: frozenset[str]) -> tuple[int, ...]:
+    """The slots a scenario modelling ``modelled`` can fill (the others stay zero).
+
+    ``modelled`` holds names of :data:`SLOT_NEEDS` values: ``balancers``,
+    ``calls``, ``connections``, ``ram``, ``cpu``, ``io``.
+    """
+    return tuple(
+        index
+        for index, name in enumerate(SLOT_NAMES)
+        if name not in SLOT_NEEDS or SLOT_NEEDS[name] in modelled
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Phase:

@@ -50,30 +50,52 @@ class Reasons:
         return self.names.index(reason)
 
 
-class PhaseRows:
-    """Phase slots of many rows as one float32 buffer (only the slots kept)."""
+def _take_none(ph: Sequence[float]) -> tuple[float, ...]:
+    """No slot at all (phases not recorded)."""
+    return ()
 
-    __slots__ = ("_pack", "_take", "buffer", "kept")
+
+class PhaseRows:
+    """Phase slots of many rows as one float32 buffer (only the slots kept).
+
+    ``kept`` may be empty (phases not recorded: rows take no memory), else
+    it holds at least two slots. Row ``i`` is stored at ``i & mask`` (-1:
+    at ``i``; a streaming run's ring of rows sets it).
+    """
+
+    __slots__ = ("_pack", "_take", "buffer", "kept", "mask", "rows")
 
     def __init__(self, kept: Sequence[int]) -> None:
         self.kept = tuple(kept)
-        if len(self.kept) < 2:
-            raise ValueError("keep at least two phase slots")
-        self._take = itemgetter(*self.kept)
+        if len(self.kept) == 1:
+            raise ValueError("keep no phase slot or at least two")
+        self._take: Any = itemgetter(*self.kept) if self.kept else _take_none
         self._pack = struct.Struct(f"<{len(self.kept)}f").pack_into
         self.buffer = bytearray()
+        self.rows = 0
+        self.mask = -1
 
     def grow(self, rows: int) -> None:
         """Add ``rows`` rows of zeros."""
-        self.buffer.extend(bytes(4 * len(self.kept) * rows))
+        self.rows += rows
+        if self.kept:
+            self.buffer.extend(bytes(4 * len(self.kept) * rows))
 
     def write(self, row: int, ph: Sequence[float]) -> None:
         """Store a call's slots in ``row``."""
-        self._pack(self.buffer, 4 * len(self.kept) * row, *self._take(ph))
+        self._pack(self.buffer, 4 * len(self.kept) * (row & self.mask), *self._take(ph))
 
     def writer(self) -> tuple[Any, Any, int]:
         """``(pack_into, take, stride)``: ``pack_into(buffer, stride * row, *take(ph))``."""
-        return self._pack, self._take, 4 * len(self.kept)
+        if self.mask == -1:
+            return self._pack, self._take, 4 * len(self.kept)
+        return self._ring_pack, self._take, 4 * len(self.kept)
+
+    def _ring_pack(self, buffer: bytearray, offset: int, *values: float) -> None:
+        """``pack_into`` with the row of ``offset`` taken round the ring."""
+        stride = 4 * len(self.kept)
+        if stride:
+            self._pack(buffer, stride * ((offset // stride) & self.mask), *values)
 
     def read(self, row: int) -> list[float]:
         """The slots of ``row`` (all :data:`SLOTS`, zeros for slots not kept)."""
@@ -89,8 +111,7 @@ class PhaseRows:
 
         A view of the buffer when every slot is kept, else a copy.
         """
-        width = len(self.kept)
-        packed = np.frombuffer(self.buffer, dtype="<f4").reshape(-1, width)
+        packed = self.view()
         if self.kept == tuple(range(SLOTS)):
             return packed
         full = np.zeros((packed.shape[0], SLOTS), dtype=np.float32)
@@ -99,6 +120,8 @@ class PhaseRows:
 
     def view(self) -> np.ndarray:
         """The kept slots without a copy, shape ``(rows, len(kept))``."""
+        if not self.kept:
+            return np.zeros((self.rows, 0), dtype=np.float32)
         return np.frombuffer(self.buffer, dtype="<f4").reshape(-1, len(self.kept))
 
 
@@ -119,6 +142,7 @@ class RequestLog:
         "phases",
         "places",
         "reasons",
+        "ring",
         "server",
         "workload",
     )
@@ -134,8 +158,12 @@ class RequestLog:
         self.failed_at = array("h")
         self.places: list[str] = []
         self.phases = PhaseRows(kept_slots)
+        self.ring: Any = None  # a streaming run's ring of rows (asyncflow.streaming)
 
     def __len__(self) -> int:
+        if self.ring is not None:
+            issued: int = self.ring.issued
+            return issued
         return len(self.generated)
 
     def place_code(self, place: str) -> int:
@@ -146,6 +174,9 @@ class RequestLog:
 
     def open_block(self, times: np.ndarray, workload: int) -> int:
         """Add rows for requests generated at ``times``; return the first new id."""
+        if self.ring is not None:
+            ring_first: int = self.ring.open_block(times, workload)
+            return ring_first
         first = len(self.generated)
         n = times.size
         self.generated.frombytes(times.astype(np.float64).tobytes())
@@ -196,6 +227,18 @@ class CriticalPathLog:
         self.endpoint.append(endpoint)
         self.phases.grow(1)
         self.phases.write(row, ph)
+
+    def keep_rows(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (the others were folded away), in order."""
+        self.root = array("q", np.frombuffer(self.root, dtype=np.int64)[rows].tobytes())
+        self.site = array("h", np.frombuffer(self.site, dtype=np.int16)[rows].tobytes())
+        self.server = array("h", np.frombuffer(self.server, dtype=np.int16)[rows].tobytes())
+        self.endpoint = array("h", np.frombuffer(self.endpoint, dtype=np.int16)[rows].tobytes())
+        phases = PhaseRows(self.phases.kept)
+        phases.grow(rows.size)
+        if phases.kept:
+            phases.buffer[:] = self.phases.view()[rows].tobytes()
+        self.phases = phases
 
 
 class CallLog:

@@ -92,13 +92,27 @@ class QuantileSketch:
         """The exact mean (NaN when empty)."""
         return self.total / self.count if self.count else math.nan
 
-    def quantile(self, q: float) -> float:
-        """The ``q`` quantile (0 <= q <= 1), to ``alpha`` relative error; NaN when empty."""
+    def quantile(self, q: float, *, interpolate: bool = False) -> float:
+        """The ``q`` quantile (0 <= q <= 1), to ``alpha`` relative error; NaN when empty.
+
+        The value of rank ``q * (count - 1)`` (rounded down); with
+        ``interpolate``, between the values of the ranks either side, as
+        ``numpy.percentile`` does, so it stays within ``alpha`` of the exact
+        percentile where neighbouring values are far apart (a sparse tail).
+        """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q must be in [0, 1] (got {q!r})")
         if self.count == 0:
             return math.nan
         rank = q * (self.count - 1)
+        low = self._value_at(math.floor(rank))
+        if not interpolate or rank == math.floor(rank):
+            return low
+        high = self._value_at(math.floor(rank) + 1)
+        return low + (high - low) * (rank - math.floor(rank))
+
+    def _value_at(self, rank: float) -> float:
+        """The representative value of the bucket holding the value of ``rank``."""
         if rank < self._zeros:
             return 0.0
         seen = self._zeros

@@ -19,7 +19,7 @@ from asyncflow.analysis.attribution import (
     measured_mask,
     node_phase_seconds,
 )
-from asyncflow.metrics.phases import PHASE_NAMES
+from asyncflow.metrics.phases import HOP_SLOTS, PHASE_NAMES
 from asyncflow.report.axes import finish_time_axes, plain_log_axis, stacked_bars, write_empty
 from asyncflow.report.labels import PHASE_COLORS, endpoint_label, metric_words, phase_color
 from asyncflow.report.plots import draw_levels, level_ylabel
@@ -254,13 +254,12 @@ def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
 def edge_durations(results: Results, edge_id: str) -> np.ndarray:
     """Seconds each measured request spent crossing ``edge_id`` (empty if none)."""
     r = results.requests
-    measured = measured_mask(results)
     parts = []
     for (w, i), path in hop_edges(results).items():
         for j, edge in enumerate(path):
             if edge == edge_id:
-                rows = measured & (r.server == i) & (r.workload == w)
-                parts.append(np.asarray(r.hops_s[rows, j], dtype=float))
+                rows = results.path_rows(w, i)
+                parts.append(np.asarray(r.slot(HOP_SLOTS[j])[rows], dtype=float))
     return np.concatenate(parts) if parts else np.empty(0)
 
 

@@ -197,10 +197,11 @@ def _spans(results: Results, ids: np.ndarray) -> list[tuple[str, str, float, flo
     server_phases = [p for p in _SERVER_ORDER if p in phases]
     server_phases += [p for p in phases if p != "network" and p not in server_phases]
     spans: list[tuple[str, str, float, float, int]] = []
+    all_hops = r.hops_s
     for rid in ids.tolist():
         s = int(r.server[rid])
         t = float(r.generated_s[rid])
-        hops = r.hops_s[rid].astype(float)
+        hops = all_hops[rid].astype(float)
         path = paths.get((int(r.workload[rid]), s), ())
         before = 3  # the hops before the server: from the workload, out, from a balancer
         steps: list[tuple[str, str, float]] = []
