@@ -22,6 +22,7 @@ asyncio delivers a cancellation at the next await).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,15 @@ class Server:
         self._cancelled = ctx.code("cancelled")
         self._place = ctx.place(spec.id)
         self._fail = ctx.fail
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch_load(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every change of ``up`` or ``in_progress``."""
+        self._watchers.append(callback)
+
+    def _load_moved(self) -> None:
+        for callback in self._watchers:
+            callback()
 
     @property
     def connections(self) -> int:
@@ -199,6 +209,8 @@ class Server:
     def _admit(self, time: float, call: Call, plan: Plan) -> None:
         """Admit the call: RAM first (it may wait for it), then its operations."""
         self.in_progress += 1
+        if self._watchers:
+            self._load_moved()
         call.server = self
         call.plan = plan
         call.pc = 0
@@ -416,6 +428,8 @@ class Server:
             self._exit(time, call)
         else:
             self.in_progress -= 1
+            if self._watchers:
+                self._load_moved()
             ram = plan.ram_mb
             if ram:
                 resource = self.ram
@@ -462,6 +476,8 @@ class Server:
     def _exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
         """The call leaves the server: its RAM and connection are freed."""
         self.in_progress -= 1
+        if self._watchers:
+            self._load_moved()
         if self._inside is not None:
             del self._inside[call]
         connection = call.conn
@@ -553,6 +569,7 @@ class Server:
     def go_down(self, time: float, _: object = None) -> None:
         """Take the server down: every call inside fails now."""
         self.up = False
+        self._load_moved()  # out of rotation before any call fails
         inside = self._inside
         if inside is None:
             raise SimulationError(f"server {self.id!r} was built without crash tracking")
@@ -592,6 +609,7 @@ class Server:
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
         self.up = True
+        self._load_moved()
 
 
 def _arm(op: Op, u: float) -> int:
