@@ -28,6 +28,7 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class WorkTable:
 
     __slots__ = ("_block", "_cache", "_current", "_current_rows", "_makers", "_name", "_streams")
 
-    KEEP = 8  # blocks kept per table
+    KEEP: ClassVar[int] = 8  # blocks kept per table
 
     def __init__(
         self,

@@ -92,7 +92,7 @@ class QuantileSketch:
         """The exact mean (NaN when empty)."""
         return self.total / self.count if self.count else math.nan
 
-    def quantile(self, q: float) -> float:
+    def quantile(self, q: float | int) -> float:  # an int stays one in the error when compiled
         """The ``q`` quantile (0 <= q <= 1), to ``alpha`` relative error; NaN when empty."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q must be in [0, 1] (got {q!r})")
