@@ -11,10 +11,12 @@ with mean 10 ms; the arrival rate keeps every fleet at 70% utilisation
 about the same number of requests (``--requests``, 100,000 by default; the
 balancer-to-server and server-to-client hops have exponential latencies of
 their own, one sampler each). Every measurement runs in a fresh interpreter,
-the sizes and algorithms alternating; the table gives the median CPU time of
-``asyncflow.run`` (building the model and running the clock, not the summary
-or the imports) divided by the requests completed, in microseconds, and each
-size's ratio to one server.
+the sizes and algorithms alternating. The first table gives the median CPU
+time of a whole run (validating the scenario, building the model, running
+the clock, closing the books; not the summary or the imports) divided by the
+requests completed, in microseconds, and each size's ratio to one server.
+The second splits it: the clock alone per request, and the fixed part (the
+validation, the build and the final integration of every level) per server.
 
 ``--pure`` runs the pure-Python core even when the compiled one is built
 (from a copy of ``src/`` without the extension modules, see ``bench/cores.py``).
@@ -81,16 +83,27 @@ def scenario(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
 
 
 def measure_one(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
-    """Run one case in this process; CPU time of ``asyncflow.run`` per completed request."""
-    import asyncflow
+    """Run one case in this process (the steps of ``asyncflow.run``), timed step by step."""
     from asyncflow.scenario import Scenario
+    from asyncflow.simulation import Simulation
 
-    model = Scenario.model_validate(scenario(servers, algorithm, requests))
-    start = time.process_time()
-    results = asyncflow.run(model)
-    cpu_s = time.process_time() - start
+    spec = scenario(servers, algorithm, requests)
+    t0 = time.process_time()
+    simulation = Simulation(Scenario.model_validate(spec), seed=1)
+    t1 = time.process_time()
+    simulation.advance(simulation.end_s)
+    t2 = time.process_time()
+    simulation.finish()
+    results = simulation.results(0.0)
+    t3 = time.process_time()
     completed = int((results.requests.outcome == 1).sum())
-    return {"completed": completed, "cpu_s": cpu_s, "us_per_request": cpu_s / completed * 1e6}
+    return {
+        "completed": completed,
+        "cpu_s": t3 - t0,
+        "us_per_request": (t3 - t0) / completed * 1e6,
+        "clock_us_per_request": (t2 - t1) / completed * 1e6,
+        "fixed_ms_per_server": ((t1 - t0) + (t3 - t2)) / servers * 1e3,
+    }
 
 
 def _child(servers: int, algorithm: str, requests: int, pure: bool) -> dict[str, Any]:
@@ -102,32 +115,46 @@ def _child(servers: int, algorithm: str, requests: int, pure: bool) -> dict[str,
     return figures
 
 
-def run(args: argparse.Namespace) -> dict[tuple[int, str], float]:
-    """Median microseconds per request of every (servers, algorithm), runs alternated."""
-    samples: dict[tuple[int, str], list[float]] = {}
+Medians = dict[tuple[int, str], dict[str, float]]
+
+
+def run(args: argparse.Namespace) -> Medians:
+    """Median figures of every (servers, algorithm), runs alternated."""
+    samples: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for _ in range(args.repeats):
         for servers in args.servers:
             for algorithm in args.algorithms:
                 figures = _child(servers, algorithm, args.requests, args.pure)
-                samples.setdefault((servers, algorithm), []).append(figures["us_per_request"])
+                samples.setdefault((servers, algorithm), []).append(figures)
                 print(
                     f"  {servers:>5} servers {algorithm:<22} {figures['us_per_request']:7.1f} µs",
                     file=sys.stderr,
                     flush=True,
                 )
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return {
+        key: {name: statistics.median(r[name] for r in runs) for name in runs[0]}
+        for key, runs in samples.items()
+    }
 
 
-def table(medians: dict[tuple[int, str], float], servers: list[int], algorithms: list[str]) -> str:
-    """A Markdown table: µs per request, and the ratio to the smallest fleet."""
+def table(medians: Medians, servers: list[int], algorithms: list[str], split: bool) -> str:
+    """A Markdown table: µs per request and the ratio to the smallest fleet, or the split."""
     head = "| servers | " + " | ".join(algorithms) + " |"
     rule = "|---:|" + "---:|" * len(algorithms)
     rows = [head, rule]
     for s in servers:
         cells = []
         for a in algorithms:
-            us, base = medians[(s, a)], medians[(servers[0], a)]
-            cells.append(f"{us:.1f} µs ({us / base:.2f}×)")
+            m, base = medians[(s, a)], medians[(servers[0], a)]
+            if split:
+                clock = m["clock_us_per_request"]
+                cells.append(
+                    f"{clock:.1f} µs ({clock / base['clock_us_per_request']:.2f}×)"
+                    f" + {m['fixed_ms_per_server']:.2f} ms/server"
+                )
+            else:
+                us = m["us_per_request"]
+                cells.append(f"{us:.1f} µs ({us / base['us_per_request']:.2f}×)")
         rows.append(f"| {s:,} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -154,7 +181,9 @@ def main() -> None:
         f"CPU time of the run per completed request ({core} core, "
         f"{args.requests:,} requests per run, median of {args.repeats}):"
     )
-    print(table(medians, args.servers, args.algorithms))
+    print(table(medians, args.servers, args.algorithms, split=False))
+    print("\nThe clock alone per request, and the fixed part per server:")
+    print(table(medians, args.servers, args.algorithms, split=True))
 
 
 def _core_name() -> str:
