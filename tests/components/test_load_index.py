@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import asyncflow
 from asyncflow.components.policies import DOWN, LeastConnection, LoadIndex
 
 
@@ -98,3 +105,54 @@ def test_a_run_with_many_servers_chooses_as_the_scan_does() -> None:
             views[j].set(n % 97 != 0, loads[j])
         elif n % 13 == 0:
             views[j].set(True, loads[j])
+
+
+# Run in a child process on the pure-Python core: the bundled examples with a
+# balancer, switched to least connection, with the index (argv[2] == "index")
+# or with the scan of every server; each summary and request table written out.
+CHILD = """
+import json, re, sys
+from pathlib import Path
+import asyncflow
+from asyncflow.components import policies
+
+if sys.argv[2] == "scan":
+    policies.LeastConnection.track = lambda self, servers: None
+out = Path(sys.argv[1])
+examples = Path(asyncflow.__file__).parent / "examples"
+for path in sorted(examples.rglob("*.yml")):
+    text = path.read_text()
+    if "algorithms:" not in text:
+        continue
+    variant = out / path.name
+    variant.write_text(re.sub(r"algorithms: *\\w+", "algorithms: least_connection", text))
+    results = asyncflow.run(variant)
+    summary = results.summary()
+    summary.pop("wall_s", None)
+    (out / f"{path.stem}.json").write_text(json.dumps(summary, sort_keys=True, default=str))
+    results.write_csv(out / f"{path.stem}.csv")
+"""
+
+
+@pytest.mark.slow  # about 20 s: six runs of the bundled examples
+def test_examples_with_least_connection_give_the_same_results_indexed_or_scanning(
+    tmp_path: Path,
+) -> None:
+    src = Path(asyncflow.__file__).resolve().parent
+    pure = tmp_path / "src"
+    shutil.copytree(src, pure / "asyncflow", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(pure), "PYTHONHASHSEED": "0"}
+    for mode in ("index", "scan"):
+        (tmp_path / mode).mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(tmp_path / mode), mode],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in (tmp_path / "index").iterdir() if p.suffix != ".yml")
+    assert len(written) >= 6  # three examples with a balancer, or more
+    for name in written:
+        indexed = (tmp_path / "index" / name).read_bytes()
+        assert indexed == (tmp_path / "scan" / name).read_bytes(), name
