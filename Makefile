@@ -16,7 +16,8 @@
 # would shadow it); without a C compiler, or when compiling fails, the build
 # says so in one line and the pure-Python core runs. `make pure` removes the
 # compiled modules; `asyncflow --version` says which core runs. `make demo`
-# alone stays pure Python (see docs/design.md, Dependencies / build).
+# alone stays pure Python; after `make install` it uses (and refreshes) the
+# compiled core (see docs/design.md, Dependencies / build).
 #
 # Long statistical tests are marked `slow` and left out by default; they run
 # with `make test SLOW=1`, and always in CI (CI=true).
@@ -62,7 +63,8 @@ pure:
 	rm -f src/*__mypyc*.so src/asyncflow/engine/*.so src/asyncflow/components/*.so \
 	      src/asyncflow/metrics/*.so $(CORE)
 
-demo: $(DEMO)
+# After a dev install the demo runs on the compiled core: keep it current.
+demo: $(DEMO) $(if $(wildcard $(DEV)),$(CORE))
 	$(BIN)/asyncflow run examples/asyncflow-0.1/single_server.yml --out out/demo
 
 lint: $(DEV)
