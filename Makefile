@@ -9,6 +9,16 @@
 # `dev` extras. Each install is redone only when pyproject.toml changes
 # (stamp files below).
 #
+# `make install` and `make test` also build the compiled core: the engine,
+# components and metrics modules compiled with mypyc (a dev extra) into
+# extension modules beside their source (setup.py). It is rebuilt whenever one
+# of those sources changes (an extension module left older than its source
+# would shadow it); without a C compiler, or when compiling fails, the build
+# says so in one line and the pure-Python core runs. `make pure` removes the
+# compiled modules; `asyncflow --version` says which core runs. `make demo`
+# alone stays pure Python; after `make install` it uses (and refreshes) the
+# compiled core (see docs/design.md, Dependencies / build).
+#
 # Long statistical tests are marked `slow` and left out by default; they run
 # with `make test SLOW=1`, and always in CI (CI=true).
 
@@ -17,18 +27,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 DEMO   := $(VENV)/.installed-demo
+CORE   := $(VENV)/.built-core
+CORE_SOURCES := $(wildcard src/asyncflow/engine/*.py src/asyncflow/components/*.py \
+                           src/asyncflow/metrics/*.py)
 SLOW   ?= $(filter true 1 yes,$(CI))
 
-.PHONY: demo test lint typecheck pytest bench bench-quick install clean
+.PHONY: demo test lint typecheck pytest bench bench-quick install core pure clean
 
-install: $(DEV)
+install: $(DEV) $(CORE)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The dev extras hold everything the demo needs, so they satisfy its stamp too.
-$(DEV): pyproject.toml | $(BIN)/python
+$(DEV): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV) $(DEMO)
 
@@ -36,7 +49,22 @@ $(DEMO): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[report]'
 	touch $(DEMO)
 
-demo: $(DEMO)
+# Old compiled modules go first: a module that no longer compiles must not
+# leave its previous build behind.
+$(CORE): $(DEV) $(CORE_SOURCES)
+	@$(MAKE) --no-print-directory pure
+	$(BIN)/python setup.py --quiet build_ext --inplace --parallel 2
+	@$(BIN)/asyncflow --version
+	touch $(CORE)
+
+core: $(CORE)
+
+pure:
+	rm -f src/*__mypyc*.so src/asyncflow/engine/*.so src/asyncflow/components/*.so \
+	      src/asyncflow/metrics/*.so $(CORE)
+
+# After a dev install the demo runs on the compiled core: keep it current.
+demo: $(DEMO) $(if $(wildcard $(DEV)),$(CORE))
 	$(BIN)/asyncflow run examples/asyncflow-0.1/single_server.yml --out out/demo
 
 lint: $(DEV)
@@ -48,18 +76,18 @@ typecheck: $(DEV)
 # pytest exits with 5 when it collects no test at all; that is not a failure
 # of the code, so it is reported and accepted. Every other non-zero exit fails.
 # `-m ""` lifts the default `-m "not slow"` of pyproject.toml.
-pytest: $(DEV)
+pytest: $(DEV) $(CORE)
 	@status=0; $(BIN)/pytest -q $(if $(SLOW),-m "",) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; \
 	exit $$status
 
 test: lint typecheck pytest
 
-bench: $(DEV)
+bench: $(DEV) $(CORE)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(DEV)
+bench-quick: $(DEV) $(CORE)
 	$(BIN)/python bench/run.py --quick
 
-clean:
-	rm -rf out bench/results .mypy_cache .ruff_cache .pytest_cache .hypothesis
+clean: pure
+	rm -rf out bench/results build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -2,13 +2,17 @@
 
 Usage (with the project's virtualenv, e.g. ``make bench``)::
 
-    .venv/bin/python bench/run.py [--quick] [--only NAME] [--no-reference]
+    .venv/bin/python bench/run.py [--quick] [--only NAME] [--no-reference] [--pure-too]
 
 Every measurement runs in a fresh interpreter (``bench/measure.py``), ours and
 0.1.1 alternating on the same file, three times each (once with ``--quick``);
 the median is reported. AsyncFlow 0.1.1 (PyPI ``asyncflow-sim``, Python 3.12+)
 is installed on first use into ``bench/.venv-asyncflow01``. When that fails the
 benchmark still measures our side and marks the reference as unavailable.
+
+With ``--pure-too`` our side is also measured on the pure-Python core (a copy
+of ``src/`` without the compiled modules, ``bench/cores.py``), in the same
+alternation, so the compiled and pure figures come from one session.
 
 The table is printed and written to ``bench/results/latest.json``.
 """
@@ -29,6 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cores import core_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -131,9 +137,11 @@ def _error_line(output: str, returncode: int) -> str:
     return lines[-1].strip() if lines else f"exit status {returncode}"
 
 
-def _measure(python: Path | str, impl: str, path: Path, seed: int) -> dict[str, Any]:
+def _measure(
+    python: Path | str, impl: str, path: Path, seed: int, pure: bool = False
+) -> dict[str, Any]:
     cmd = [str(python), str(MEASURE), impl, str(path), "--seed", str(seed)]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = core_environment(pure)
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
         return {"error": _error_line(done.stderr or done.stdout, done.returncode)}
@@ -164,14 +172,20 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def _run_case(case: Case, repeats: int, ref_python: Path | None) -> dict[str, Any]:
+def _run_case(
+    case: Case, repeats: int, ref_python: Path | None, pure_too: bool = False
+) -> dict[str, Any]:
     ours_runs: list[dict[str, Any]] = []
+    pure_runs: list[dict[str, Any]] = []
     ref_runs: list[dict[str, Any]] = []
     for i in range(repeats):
         ours_runs.append(_measure(sys.executable, "ours", case.path, seed=i + 1))
+        if pure_too:
+            pure_runs.append(_measure(sys.executable, "ours", case.path, seed=i + 1, pure=True))
         if ref_python is not None:
             ref_runs.append(_measure(ref_python, "ref", case.path, seed=i + 1))
     ours = _median(ours_runs)
+    pure = _median(pure_runs) if pure_too else None
     ref = _median(ref_runs) if ref_python is not None else None
     entry: dict[str, Any] = {
         "name": case.name,
@@ -182,9 +196,16 @@ def _run_case(case: Case, repeats: int, ref_python: Path | None) -> dict[str, An
         "ours_errors": [r["error"] for r in ours_runs if "error" in r],
         "reference_errors": [r["error"] for r in ref_runs if "error" in r],
         "speedup": None,
+        "pure": pure,
+        "pure_speedup": None,
+        "compiled_over_pure": None,
     }
     if ours and ref:
         entry["speedup"] = ours["completed_per_s"] / ref["completed_per_s"]
+    if pure and ref:
+        entry["pure_speedup"] = pure["completed_per_s"] / ref["completed_per_s"]
+    if ours and pure:
+        entry["compiled_over_pure"] = ours["completed_per_s"] / pure["completed_per_s"]
     return entry
 
 
@@ -212,10 +233,30 @@ def _table(entries: list[dict[str, Any]]) -> str:
             f"{_fmt(ours.get('bytes_per_completed'), ',.0f'):>10} "
             f"{_fmt(ref.get('bytes_per_completed'), ',.0f'):>11}"
         )
+        pure = e.get("pure")
+        if pure:
+            lines.append(
+                f"{'  pure-Python core':<24} {_fmt(pure.get('completed'), ',d'):>9} {'':>10} "
+                f"{_fmt(pure.get('completed_per_s'), ',.0f'):>11} {'':>11} "
+                f"{_fmt(e['pure_speedup'], '.1f') + ('x' if e['pure_speedup'] else ''):>6} "
+                f"{_fmt(pure.get('bytes_per_completed'), ',.0f'):>10}   "
+                f"(ours {_fmt(e['compiled_over_pure'], '.2f')}x the pure core)"
+            )
         for side in ("ours", "reference"):
             for err in dict.fromkeys(e[f"{side}_errors"]):
                 lines.append(f"    {side} failed: {err}")
     return "\n".join(lines)
+
+
+def _core() -> str:
+    """Which core our side runs when not told to run the pure one."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from asyncflow.cli.app import core_name; print(core_name())"],
+        capture_output=True,
+        text=True,
+        env=core_environment(False),
+    )
+    return done.stdout.strip() or f"unknown ({_error_line(done.stderr, done.returncode)})"
 
 
 def _machine() -> dict[str, Any]:
@@ -244,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one run per case, no 1-hour case")
     parser.add_argument("--only", metavar="NAME", help="run only cases whose name contains NAME")
     parser.add_argument("--no-reference", action="store_true", help="measure our side only")
+    parser.add_argument(
+        "--pure-too", action="store_true", help="also measure our side on the pure-Python core"
+    )
     args = parser.parse_args(argv)
 
     cases = _cases()
@@ -260,12 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_reference:
         ref_python, ref_status = _reference_python()
     print(f"reference AsyncFlow 0.1.1: {ref_status}", flush=True)
+    print(f"our core: {_core()}", flush=True)
 
     started = time.time()
     entries = []
     for case in cases:
         print(f"  {case.name} ...", flush=True)
-        entries.append(_run_case(case, repeats, ref_python))
+        entries.append(_run_case(case, repeats, ref_python, args.pure_too))
     print()
     print(_table(entries))
 
@@ -276,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": repeats,
         "machine": _machine(),
         "reference": {"package": REF_PACKAGE, "status": ref_status},
+        "core": _core(),
         "cases": entries,
     }
     out = RESULTS / "latest.json"

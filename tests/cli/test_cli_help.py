@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import asyncflow
 from asyncflow.cli import app
+from asyncflow.cli.app import core_name
 
 COMMANDS = ["run", "compare", "validate", "schema", "examples"]
 
@@ -50,7 +51,8 @@ def test_value_options_show_their_metavar(runner: CliRunner) -> None:
 def test_version_prints_the_one_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.stdout == f"asyncflow {asyncflow.__version__}\n"
+    assert result.stdout == f"asyncflow {asyncflow.__version__} ({core_name()} core)\n"
+    assert core_name() in ("compiled", "pure-Python")
 
 
 def test_every_command_is_listed(runner: CliRunner) -> None:

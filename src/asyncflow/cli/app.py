@@ -23,11 +23,21 @@ app = typer.Typer(
 )
 
 
+def core_name() -> str:
+    """``compiled`` when the engine modules are extension modules, else ``pure-Python``."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from asyncflow.engine import kernel
+
+    compiled = (kernel.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
+    return "compiled" if compiled else "pure-Python"
+
+
 def _print_version(value: bool) -> None:
     if value:
         from asyncflow import __version__
 
-        typer.echo(f"asyncflow {__version__}")
+        typer.echo(f"asyncflow {__version__} ({core_name()} core)")
         raise typer.Exit()
 
 

@@ -92,7 +92,8 @@ class RunContext:
         call.ph[HOP_REPLY] += delay
         call.state = FAILING
         kernel = self.kernel
-        heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
+        next_seq = kernel.next_seq  # read first: mypyc calls a property's result wrongly inline
+        heappush(kernel.heap, (time + delay, next_seq(), self._noticed, call))
 
     def _noticed(self, time: float, call: Call) -> None:
         """The error of a failed call reaches its caller."""

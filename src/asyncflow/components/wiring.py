@@ -25,7 +25,7 @@ from asyncflow.components.connections import Listener, Pool, connecting_sender
 from asyncflow.components.context import RunContext
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
-from asyncflow.components.policies import make_policy
+from asyncflow.components.policies import LeastConnection, make_policy
 from asyncflow.components.program import CALL_OP, Program
 from asyncflow.components.server import Server
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
@@ -163,6 +163,8 @@ class Wiring:
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
         )
         servers = [self.servers[s] for s in spec.server_covered]
+        if isinstance(policy, LeastConnection) and not self.options.connected:
+            policy.track(servers)  # connection counts are not reported: it scans
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
 
     def _send_to(self, caller: Any, target_id: str) -> Send:

@@ -186,7 +186,8 @@ class Resource:
         waited = time - head.mark
         self.wait_s += waited
         self.granted += 1
-        head.granted(time, head.item, waited)
+        item, head.item = head.item, None  # see _grant
+        head.granted(time, item, waited)
 
     def release(self, time: float, amount: float) -> None:
         """Give back ``amount`` units without granting anyone yet (see :meth:`serve`)."""
@@ -235,7 +236,11 @@ class Resource:
         waited = time - waiter.mark
         self.wait_s += waited
         self.granted += 1
-        waiter.granted(time, waiter.item, waited)
+        # A spent waiter lets go of its item: the item (a call) usually holds its
+        # waiter, and that cycle would leave both to the garbage collector, whose
+        # passes over a run's many such pairs cost a fifth of a loaded server's run.
+        item, waiter.item = waiter.item, None
+        waiter.granted(time, item, waited)
 
     def withdraw(self, time: float, waiter: Waiter) -> float:
         """Take a waiter out of the queue; return the seconds it waited.
@@ -247,6 +252,7 @@ class Resource:
         if not waiter.live:
             return 0.0
         waiter.live = False
+        waiter.item = None  # see _grant
         self.waiting -= 1
         if self.queue_level is not None:
             self.queue_level.change(time, -1.0)

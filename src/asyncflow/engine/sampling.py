@@ -132,4 +132,6 @@ def make_sampler(dist: Distribution, rng: np.random.Generator) -> Sampler:
     if dist.distribution == "deterministic":
         value = dist.moments()[0]
         return lambda: value
-    return blocks(block_drawer(dist, rng))
+    # The truncated normal's rejection step draws 2n to keep n: its values
+    # depend on n, so its blocks keep one size.
+    return blocks(block_drawer(dist, rng), grow=dist.distribution != "normal")

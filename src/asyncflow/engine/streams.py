@@ -7,7 +7,13 @@ two variants of a scenario (common random numbers), and a run's numbers do not
 depend on the order in which components are built.
 
 Samplers hand out values drawn in blocks: a numpy scalar draw costs about
-600 ns, a value taken from a block drawn at once about 50 ns.
+600 ns, a value taken from a block drawn at once about 50 ns. Blocks start
+small and double up to ``BLOCK``: a model with thousands of edges and
+servers would otherwise draw (and hold) thousands of values per sampler it
+may barely use. numpy's generators give the same sequence whatever the sizes
+of the draws it is split into (checked in the tests for every family), so
+the values do not depend on the block sizes; a drawer whose values do (a
+rejection step that draws ``2n`` and keeps what passes) keeps full blocks.
 
 The work a request brings (its CPU and I/O times, its branch choices) is not
 drawn from a stream per server, whose order depends on which requests that
@@ -22,12 +28,14 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar
 
 import numpy as np
 
 from asyncflow.errors import SimulationError
 
 BLOCK = 4096
+FIRST_BLOCK = 16
 
 Sampler = Callable[[], float]
 BlockDraw = Callable[[int], np.ndarray]
@@ -74,12 +82,22 @@ def checked(values: np.ndarray, what: str) -> np.ndarray:
     return values
 
 
-def blocks(draw_block: BlockDraw, what: str = "a distribution") -> Sampler:
-    """Turn a block-drawing function into a cheap per-value sampler."""
+def blocks(draw_block: BlockDraw, what: str = "a distribution", *, grow: bool = True) -> Sampler:
+    """Turn a block-drawing function into a cheap per-value sampler.
+
+    Args:
+        draw_block: Draws ``n`` values.
+        what: Named in the error when a value is negative or not finite.
+        grow: Start with ``FIRST_BLOCK`` values and double up to ``BLOCK``;
+            only for a ``draw_block`` whose ``n`` values are the next ``n`` of
+            one sequence (otherwise every block has ``BLOCK`` values).
+    """
 
     def values() -> Iterator[float]:
+        n = FIRST_BLOCK if grow else BLOCK
         while True:
-            yield from checked(draw_block(BLOCK), what).tolist()
+            yield from checked(draw_block(n), what).tolist()
+            n = min(2 * n, BLOCK)
 
     return values().__next__
 
@@ -96,7 +114,7 @@ class WorkTable:
 
     __slots__ = ("_block", "_cache", "_current", "_current_rows", "_makers", "_name", "_streams")
 
-    KEEP = 8  # blocks kept per table
+    KEEP: ClassVar[int] = 8  # blocks kept per table
 
     def __init__(
         self,

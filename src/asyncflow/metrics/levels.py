@@ -66,6 +66,11 @@ class Level:
         t0 = self._t_last
         if until < t0:
             raise ValueError(f"flush back in time: {until} < {t0}")
+        if not self.times and self._value == 0.0:
+            # Nothing changed and the level is 0: no area, no new maximum (levels
+            # are >= 0). Most levels of a large fleet are like that (unused RAM).
+            self._t_last = until
+            return
         times = np.array(self.times, dtype=np.float64)
         deltas = np.array(self.deltas, dtype=np.float64)
         due = times <= until

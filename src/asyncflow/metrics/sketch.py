@@ -92,13 +92,15 @@ class QuantileSketch:
         """The exact mean (NaN when empty)."""
         return self.total / self.count if self.count else math.nan
 
-    def quantile(self, q: float, *, interpolate: bool = False) -> float:
+    def quantile(self, q: float | int, *, interpolate: bool = False) -> float:
         """The ``q`` quantile (0 <= q <= 1), to ``alpha`` relative error; NaN when empty.
 
         The value of rank ``q * (count - 1)`` (rounded down); with
         ``interpolate``, between the values of the ranks either side, as
         ``numpy.percentile`` does, so it stays within ``alpha`` of the exact
         percentile where neighbouring values are far apart (a sparse tail).
+        ``q`` is typed ``float | int`` so that an int stays one in the error
+        message when the module is compiled.
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q must be in [0, 1] (got {q!r})")
