@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import Datastores
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
     CONNECTION_WAIT,
@@ -266,10 +267,10 @@ def fault_windows_of(scenario: Scenario) -> tuple[FaultWindow, ...]:
     return tuple(
         FaultWindow(
             e.event_id,
-            "outage" if e.is_outage else "spike",
+            "outage" if e.is_outage else "flush" if e.is_flush else "spike",
             e.target_id,
             e.start.t_start,
-            e.end.t_end,
+            e.t_end,
         )
         for e in scenario.events
     )
@@ -319,6 +320,8 @@ class Results:
             in the order the tables' indices use.
         places: Where failures happen (``requests.failed_at`` indexes it).
         fault_windows: The injected events' windows.
+        datastores: Counters of the databases, pools and caches (empty
+            without them; their levels are levels like the others).
     """
 
     def __init__(
@@ -340,6 +343,7 @@ class Results:
         node_calls: dict[str, NodeCalls] | None = None,
         places: tuple[str, ...] = (),
         summarize: Callable[[Results], dict[str, Any]] | None = None,
+        datastores: Datastores | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -360,6 +364,7 @@ class Results:
         self.call_tallies = dict(call_tallies or {})
         self.node_calls = dict(node_calls or {})
         self.places = places
+        self.datastores = datastores if datastores is not None else Datastores()
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import collect as collect_datastores
 from asyncflow.analysis.summary import summarize
 from asyncflow.components.calls import (
     DONE,
@@ -19,6 +20,7 @@ from asyncflow.components.calls import (
     Call,
     cut_transit,
     fold_pending,
+    node_index,
     settle,
     totals,
 )
@@ -215,9 +217,9 @@ class Simulation:
         for call in live:
             if call.cid >= 0:
                 settle(call, self.end_s)
-                server = call.server
-                if server is not None:
-                    calls.server[call.cid] = server.index
+                index = node_index(call)
+                if index >= 0:
+                    calls.server[call.cid] = index
                     calls.endpoint[call.cid] = call.plan.index
                 calls.phases.write(call.cid, call.ph)
 
@@ -252,6 +254,7 @@ class Simulation:
             },
             places=tuple(ctx.log.places),
             summarize=summarize,
+            datastores=collect_datastores(self.runtime, self.scenario),
         )
 
     def _live_calls(self) -> Iterator[Call]:
@@ -276,6 +279,8 @@ class Simulation:
         for server in self.servers.values():
             for resource in (server.cores, server.ram):
                 yield from (w.item for w in resource.waiters())
+        for store in self.runtime.stores:
+            yield from store.waiting_calls()
         listeners = [s.listener for s in self.servers.values()]
         listeners += [b.listener for b in self.balancers.values()]
         for listener in listeners:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import store_phase_seconds, store_utilizations
 from asyncflow.analysis.groups import as_totals, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES
 from asyncflow.metrics.requests import COMPLETED
@@ -68,6 +69,8 @@ _PHASE_LABELS = {
     "handshake": "opening connections",
     "connection_wait": "waiting in an accept backlog",
     "pool_wait": "waiting for a pooled connection",
+    "db": "database queries",
+    "cache": "cache lookups",
 }
 _PHASE_RESOURCES = {
     "network": "network",
@@ -78,6 +81,8 @@ _PHASE_RESOURCES = {
     "handshake": "connections",
     "connection_wait": "connections",
     "pool_wait": "pool",
+    "db": "database",
+    "cache": "cache",
 }
 _RESOURCE_LABELS = {"cpu": "CPU", "ram": "RAM", "connections": "open connections"}
 # level metric, and the server_resources field holding its capacity
@@ -277,6 +282,7 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
             site, server = divmod(code, n_servers)
             edges = results.sites[site].edges.get(server, ())
             _add(totals, results.server_ids[server], edges, calls[code])
+        store_phase_seconds(results, on_path, totals)
     return totals
 
 
@@ -448,6 +454,7 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
             if metric in recorded and capacity:
                 mean = results.level_mean(metric, node)
                 uses.append(ResourceUse(node, resource, mean / float(capacity)))
+    uses += [ResourceUse(*use) for use in store_utilizations(results)]
     return uses
 
 

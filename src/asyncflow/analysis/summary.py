@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
+from asyncflow.analysis.datastores import datastore_blocks
 from asyncflow.analysis.groups import Quantiles, as_totals, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
@@ -81,6 +82,7 @@ def summarize(results: Results) -> dict[str, Any]:
         },
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
+    summary.update(datastore_blocks(results))
     summary.update(_capacity(results, summary))
     return summary
 
