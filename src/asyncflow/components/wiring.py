@@ -31,6 +31,7 @@ from asyncflow.components.policies import make_policy
 from asyncflow.components.pool import DbPool
 from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
 from asyncflow.components.server import Server
+from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
 from asyncflow.engine.resource import Resource
 from asyncflow.engine.streams import WorkTable, uniform_column
@@ -126,7 +127,9 @@ class Wiring:
         # Databases and caches come after the servers in the sites' per-node lists.
         first = len(self.servers)
         self.databases = {
-            d.id: Database(ctx, d, first + i, d.id in options.outages)
+            d.id: (SharedDatabase if d.worker_model == "processor_sharing" else Database)(
+                ctx, d, first + i, d.id in options.outages
+            )
             for i, d in enumerate(nodes.databases)
         }
         first += len(self.databases)

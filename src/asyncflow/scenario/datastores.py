@@ -70,8 +70,14 @@ class Database(FrozenModel):
         default=1,
         ge=1,
         le=MAX_CORES.value,
-        description="Queries run at once (workers, a count): each runs one query and the "
-        "others wait in arrival order (a thread pool).",
+        description="Workers (a count): with fifo, each runs one query at a time and the "
+        "others wait in arrival order (a thread pool); with processor_sharing, every query "
+        "in progress advances at once, the workers shared equally.",
+    )
+    worker_model: Literal["fifo", "processor_sharing"] = Field(
+        default="fifo",
+        description="fifo: one query per worker, a FIFO queue in front; processor_sharing: "
+        "the n queries in progress each advance at min(1, workers / n) of full speed.",
     )
     max_connections: Integer | None = Field(
         default=None,
