@@ -54,6 +54,7 @@ CASES = (
     ),
     Case("call_tree", EXAMPLES / "call_tree.yml", (300, 1800), False),
     Case("call_tree --out", EXAMPLES / "call_tree.yml", (300, 1800), True),
+    Case("cache_stampede", EXAMPLES / "cache_stampede.yml", (600, 1800), False),
 )
 
 
