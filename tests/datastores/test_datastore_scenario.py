@@ -131,6 +131,11 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         [f"{NODES}.caches[0].keys.exponent: only allowed with popularity zipf (got 0.9)"],
     ),
     (
+        "coalesce given as a number",
+        lambda d: _cache(d).update(coalesce=0),
+        [f"{NODES}.caches[0].coalesce: must be true or false (got 0)"],
+    ),
+    (
         "too many keys",
         lambda d: _cache(d)["keys"].update(count=10**8),
         [

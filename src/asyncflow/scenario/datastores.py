@@ -224,6 +224,7 @@ class _CacheModel(FrozenModel):
     )
     coalesce: bool = Field(
         default=False,
+        strict=True,
         description="Single-flight: lookups that miss on a key whose fallback is already "
         "running wait for its answer instead of running the fallback again (only with "
         "capacity_items).",
