@@ -285,3 +285,21 @@ def test_a_query_latency_given_by_its_quantiles_is_served_as_given() -> None:
     # sample p50 is within 3 % of the true median (binomial SE of the rank about 0.5 %).
     assert query["p50_s"] == pytest.approx(0.003, rel=0.03)
     assert query["p99_s"] == pytest.approx(0.03, rel=0.1)
+
+
+def test_the_trace_draws_pool_waits_database_and_cache_time_on_their_nodes() -> None:
+    from asyncflow.report.trace import trace_events
+    from asyncflow.simulation import Simulation
+
+    data = stores()
+    _server(data)["database_pools"][0].update(size=1, acquire_timeout_s=None)
+    _db(data)["queries"][0]["latency"] = {"mean": 0.02, "distribution": "exponential"}
+    results = Simulation(parse_scenario(data), 1, record_calls=True).run()
+    trace = trace_events(results, sample_rate=0.2)
+    pids = {
+        e["args"]["name"]: e["pid"] for e in trace["traceEvents"] if e["name"] == "process_name"
+    }
+    phases = {(e["pid"], e["name"]) for e in trace["traceEvents"] if e.get("cat") == "phase"}
+    assert (pids["db-1"], "db") in phases
+    assert (pids["cache-1"], "cache") in phases
+    assert (pids["srv-1-db-1"], "pool_wait") in phases

@@ -31,6 +31,7 @@ __all__ = [
     "collect",
     "datastore_blocks",
     "hit_ratio_series",
+    "pool_of",
 ]
 
 
@@ -281,6 +282,16 @@ def _pool_ids(results: Results) -> dict[tuple[str, str], str]:
         for server in results.scenario.topology_graph.nodes.servers
         for pool in server.database_pools
     }
+
+
+def pool_of(results: Results, server: str, database: str) -> str:
+    """The id of ``server``'s pool to ``database`` (the server's id when it has none)."""
+    for spec in results.scenario.topology_graph.nodes.servers:
+        if spec.id == server:
+            for pool in spec.database_pools:
+                if pool.database == database:
+                    return spec.pool_id(pool)
+    return server
 
 
 def store_phase_seconds(
