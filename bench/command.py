@@ -70,6 +70,7 @@ CASES = (
         ("--streaming",),
     ),
     Case("call_tree --streaming", EXAMPLES / "call_tree.yml", (900, 3600), False, ("--streaming",)),
+    Case("cache_stampede", EXAMPLES / "cache_stampede.yml", (600, 1800), False),
 )
 
 

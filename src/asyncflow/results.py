@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import Datastores
 from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
@@ -321,10 +322,10 @@ def fault_windows_of(scenario: Scenario) -> tuple[FaultWindow, ...]:
     return tuple(
         FaultWindow(
             e.event_id,
-            "outage" if e.is_outage else "spike",
+            "outage" if e.is_outage else "flush" if e.is_flush else "spike",
             e.target_id,
             e.start.t_start,
-            e.end.t_end,
+            e.t_end,
         )
         for e in scenario.events
     )
@@ -377,6 +378,8 @@ class Results:
         stream: In streaming mode, the requests folded into sums and
             sketches (``requests`` is then empty, and what needs its rows
             raises :class:`NotRecordedError`); None otherwise.
+        datastores: Counters of the databases, pools and caches (empty
+            without them; their levels are levels like the others).
     """
 
     def __init__(
@@ -399,6 +402,7 @@ class Results:
         places: tuple[str, ...] = (),
         summarize: Callable[[Results], dict[str, Any]] | None = None,
         stream: RequestStream | None = None,
+        datastores: Datastores | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -424,6 +428,7 @@ class Results:
         self.call_tallies = dict(call_tallies or {})
         self.node_calls = dict(node_calls or {})
         self.places = places
+        self.datastores = datastores if datastores is not None else Datastores()
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import collect as collect_datastores
 from asyncflow.analysis.summary import summarize
 from asyncflow.components.calls import (
     DONE,
@@ -19,6 +20,7 @@ from asyncflow.components.calls import (
     Call,
     cut_transit,
     fold_pending,
+    node_index,
     settle,
     totals,
 )
@@ -33,6 +35,7 @@ from asyncflow.metrics.phases import (
     HOP_GENERATOR,
     HOP_OUT,
     HOP_REPLY,
+    SLOTS,
     slots_for,
 )
 from asyncflow.metrics.requests import (
@@ -247,9 +250,9 @@ class Simulation:
         for call in live:
             if call.cid >= 0:
                 settle(call, self.end_s)
-                server = call.server
-                if server is not None:
-                    calls.server[call.cid] = server.index
+                index = node_index(call)
+                if index >= 0:
+                    calls.server[call.cid] = index
                     calls.endpoint[call.cid] = call.plan.index
                 calls.phases.write(call.cid, call.ph)
 
@@ -283,6 +286,7 @@ class Simulation:
             places=tuple(ctx.log.places),
             summarize=summarize,
             stream=self.stream,
+            datastores=collect_datastores(self.runtime, self.scenario),
         )
 
     def _live_calls(self) -> Iterator[Call]:
@@ -307,6 +311,8 @@ class Simulation:
         for server in self.servers.values():
             for resource in (server.cores, server.ram):
                 yield from (w.item for w in resource.waiters())
+        for store in self.runtime.stores:
+            yield from store.waiting_calls()
         listeners = [s.listener for s in self.servers.values()]
         listeners += [b.listener for b in self.balancers.values()]
         for listener in listeners:
@@ -368,7 +374,21 @@ def kept_slots(scenario: Scenario) -> tuple[int, ...]:
         modelled |= {"connections", "ram", "cpu"}  # connections hold memory, TLS costs CPU
     if "call" in modelled:
         modelled.add("calls")
+    if uses_datastores(scenario):
+        # Their calls, fallbacks and pools reach every kind of slot: keep them all.
+        return tuple(range(SLOTS))
     return slots_for(frozenset(modelled))
+
+
+def uses_datastores(scenario: Scenario) -> bool:
+    """Whether the scenario has databases, caches, pools or datastore steps."""
+    nodes = scenario.topology_graph.nodes
+    if nodes.databases or nodes.caches:
+        return True
+    servers = nodes.servers
+    if any(s.database_pools or s.local_caches for s in servers):
+        return True
+    return any({"db", "cache"} & _step_categories(s) for s in servers)
 
 
 def _step_categories(server: Any) -> set[str]:

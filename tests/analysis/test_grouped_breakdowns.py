@@ -11,10 +11,13 @@ import pytest
 import asyncflow
 from asyncflow.analysis.attribution import breakdown, breakdowns_by_group
 from asyncflow.metrics.phases import (
+    CACHE,
     CALLS_NETWORK,
     CONNECTION_WAIT,
+    DB,
     HANDSHAKE,
     HOP_BALANCER,
+    POOL_WAIT,
     SLOT_NAMES,
     SLOTS,
     slots_for,
@@ -64,21 +67,24 @@ def test_every_slot_has_a_name() -> None:
 
 def test_slots_without_a_need_are_always_kept() -> None:
     assert slots_for(frozenset()) == (0, 1, 3)  # the hops from the workload, out, the reply
-    assert slots_for(frozenset({"balancers", "calls", "connections", "ram", "cpu", "io"})) == (
-        tuple(range(SLOTS))
-    )
+    everything = {"balancers", "calls", "connections", "ram", "cpu", "io", "datastores"}
+    assert slots_for(frozenset(everything)) == tuple(range(SLOTS))
+
+
+STORES = {POOL_WAIT, DB, CACHE}
 
 
 @pytest.mark.parametrize(
     ("example", "left_out"),
     [
-        ("asyncflow-0.1/two_servers_lb.yml", {CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT}),
+        ("asyncflow-0.1/two_servers_lb.yml", {CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES}),
         (
             "asyncflow-0.1/single_server.yml",
-            {HOP_BALANCER, CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT},
+            {HOP_BALANCER, CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES},
         ),
-        ("call_tree.yml", {HANDSHAKE, CONNECTION_WAIT}),
-        ("lb_socket_exhaustion.yml", {CALLS_NETWORK}),
+        ("call_tree.yml", {HANDSHAKE, CONNECTION_WAIT, *STORES}),
+        ("lb_socket_exhaustion.yml", {CALLS_NETWORK, *STORES}),
+        ("cache_stampede.yml", set()),  # datastores: every slot is kept
     ],
 )
 def test_slots_kept_are_those_the_scenario_models(example: str, left_out: set[int]) -> None:

@@ -98,9 +98,12 @@ def shortened(path: Path) -> dict[str, Any]:
     settings = data["sim_settings"]
     factor = HORIZON_S / float(settings["total_simulation_time"])
     settings["total_simulation_time"] = HORIZON_S
+    if "warm_up_s" in settings:
+        settings["warm_up_s"] *= factor
     for event in data.get("events") or ():
         event["start"]["t_start"] *= factor
-        event["end"]["t_end"] *= factor
+        if "end" in event:  # a cache flush has none
+            event["end"]["t_end"] *= factor
     workloads = [data["rqs_input"]] if "rqs_input" in data else data["workloads"]
     for workload in workloads:
         for point in workload.get("users_profile") or ():

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import Datastores
 from asyncflow.metrics.phases import CPU, HOP_GENERATOR, HOP_REPLY, IO, RAM_WAIT, SLOTS
 from asyncflow.results import CriticalPath
 
@@ -113,6 +114,7 @@ class FakeResults:
     )
     workload_ids: tuple[str, ...] = ("w",)
     sites: tuple[Any, ...] = ()
+    datastores: Datastores = field(default_factory=Datastores)
 
     @property
     def critical(self) -> CriticalPath:

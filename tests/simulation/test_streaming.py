@@ -28,9 +28,12 @@ def _scenario(example: str, horizon: float) -> Scenario:
     data = yaml.safe_load((EXAMPLES / example).read_text(encoding="utf-8"))
     factor = horizon / float(data["sim_settings"]["total_simulation_time"])
     data["sim_settings"]["total_simulation_time"] = horizon
+    if "warm_up_s" in data["sim_settings"]:
+        data["sim_settings"]["warm_up_s"] *= factor
     for event in data.get("events") or ():
         event["start"]["t_start"] *= factor
-        event["end"]["t_end"] *= factor
+        if "end" in event:  # a cache flush has none
+            event["end"]["t_end"] *= factor
     return parse_scenario(data, name=Path(example).stem)
 
 
@@ -56,6 +59,7 @@ TAILS = ("latency_breakdown_tail_s.", "bottleneck.")  # whole latency buckets
         ("asyncflow-0.1/event_inj_lb.yml", 120.0),
         ("call_tree.yml", 60.0),
         ("lb_socket_exhaustion.yml", 30.0),
+        ("cache_stampede.yml", 120.0),  # datastores, and a flush (at 60 s)
     ],
 )
 def test_a_streaming_run_gives_the_summary_of_the_full_run(example: str, horizon: float) -> None:
@@ -73,8 +77,11 @@ def test_a_streaming_run_gives_the_summary_of_the_full_run(example: str, horizon
             assert _relative(value, other) <= 1e-9, (key, value, other)
 
 
-def test_the_tails_are_broken_down_from_latency_buckets() -> None:
-    exact, streamed = _pair("call_tree.yml", 60.0)
+@pytest.mark.parametrize(
+    ("example", "horizon"), [("call_tree.yml", 60.0), ("cache_stampede.yml", 120.0)]
+)
+def test_the_tails_are_broken_down_from_latency_buckets(example: str, horizon: float) -> None:
+    exact, streamed = _pair(example, horizon)
     for tail in ("p95", "p99"):
         full = exact.summary()["latency_breakdown_tail_s"][tail]
         folded = streamed.summary()["latency_breakdown_tail_s"][tail]
@@ -180,8 +187,9 @@ def test_merged_streams_equal_the_stream_of_all_their_requests() -> None:
     assert one.latency.to_dict()["buckets"] == both.latency.to_dict()["buckets"]
     assert one.latency.count == both.latency.count
     for g in range(2):
-        assert one.endpoint_latency[g].to_dict()["buckets"] == (
-            both.endpoint_latency[g].to_dict()["buckets"]
+        assert (
+            one.endpoint_latency[g].to_dict()["buckets"]
+            == (both.endpoint_latency[g].to_dict()["buckets"])
         )
     np.testing.assert_array_equal(one.by_code, both.by_code)
     np.testing.assert_array_equal(one.completed_bins, both.completed_bins)

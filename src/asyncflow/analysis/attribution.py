@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asyncflow.analysis.datastores import store_edges, store_seconds, store_utilizations
 from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
@@ -68,6 +69,8 @@ _PHASE_LABELS = {
     "handshake": "opening connections",
     "connection_wait": "waiting in an accept backlog",
     "pool_wait": "waiting for a pooled connection",
+    "db": "database queries",
+    "cache": "cache lookups",
 }
 _PHASE_RESOURCES = {
     "network": "network",
@@ -78,6 +81,8 @@ _PHASE_RESOURCES = {
     "handshake": "connections",
     "connection_wait": "connections",
     "pool_wait": "pool",
+    "db": "database",
+    "cache": "cache",
 }
 _RESOURCE_LABELS = {"cpu": "CPU", "ram": "RAM", "connections": "open connections"}
 # level metric, and the server_resources field holding its capacity
@@ -331,10 +336,22 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     calls = None
     if on_path.any():
         n_sites = len(results.sites)
-        crit_codes = codes_of(crit.site, crit.server, sizes=(n_sites, n_servers))
+        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
         crit_codes[~on_path] = -1
-        calls = slot_sums(crit_codes, n_sites * n_servers, crit.slots, crit.kept)
+        calls = slot_sums(crit_codes, n_sites * (n_servers + 1), crit.slots, crit.kept)
     return node_seconds_of(results, own, calls)
+
+
+def call_codes(site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: int) -> np.ndarray:
+    """Codes of critical-path calls, by call site and the server that served them.
+
+    ``site * servers + server`` for a call a server served, ``sites * servers
+    + site`` for one a database or a cache served.
+    """
+    site = site.astype(np.int64)
+    server = server.astype(np.int64)
+    served = codes_of(site, server, sizes=(n_sites, n_servers))
+    return np.asarray(np.where(server >= 0, served, n_sites * n_servers + site))
 
 
 def node_seconds_of(
@@ -345,7 +362,9 @@ def node_seconds_of(
     Args:
         results: The run.
         own: Requests' own slot sums by ``workload * servers + server``.
-        calls: Critical-path calls' slot sums by ``site * servers + server``.
+        calls: Critical-path calls' slot sums by :func:`call_codes` (by
+            ``site * servers + server``, then by site for the calls that
+            datastores served).
     """
     n_servers = len(results.server_ids)
     totals: dict[tuple[str, str], float] = {}
@@ -356,10 +375,13 @@ def node_seconds_of(
             totals, results.server_ids[server], paths.get((workload, server), ()), own[code]
         )
     if calls is not None:
-        for code in np.flatnonzero(calls.any(axis=1)).tolist():
+        pairs = len(results.sites) * n_servers
+        for code in np.flatnonzero(calls[:pairs].any(axis=1)).tolist():
             site, server = divmod(code, n_servers)
             edges = results.sites[site].edges.get(server, ())
             add_node_seconds(totals, results.server_ids[server], edges, calls[code])
+        if calls.shape[0] > pairs:
+            store_seconds(results, calls[pairs:], totals)
     return totals
 
 
@@ -403,11 +425,17 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     crit = results.critical
     if len(crit):
         on_path = measured[crit.root]
-        crit_codes = codes_of(crit.site, crit.server, sizes=(len(results.sites), n_servers))
-        calls = sums(np.where(on_path, crit_codes, -1), len(results.sites) * n_servers)
+        n_sites = len(results.sites)
+        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
+        calls = sums(np.where(on_path, crit_codes, -1), n_sites * (n_servers + 1))
+        pairs = n_sites * n_servers
         for code in np.flatnonzero(calls).tolist():
-            site, server = divmod(code, n_servers)
-            for edge in results.sites[site].edges.get(server, ())[1:]:
+            if code >= pairs:  # a call a datastore served, by site
+                hops = store_edges(results, code - pairs)
+            else:
+                site, server = divmod(code, n_servers)
+                hops = results.sites[site].edges.get(server, ())
+            for edge in hops[1:]:
                 if edge in counts:
                     counts[edge] += int(calls[code])
     return {
@@ -531,6 +559,7 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
             if metric in recorded and capacity:
                 mean = results.level_mean(metric, node)
                 uses.append(ResourceUse(node, resource, mean / float(capacity)))
+    uses += [ResourceUse(*use) for use in store_utilizations(results)]
     return uses
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
+from asyncflow.analysis.datastores import datastore_blocks
 from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
@@ -89,7 +90,8 @@ def summarize(results: Results) -> dict[str, Any]:
 
 
 def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
-    """Blank what phases would say when none were recorded; add cost and theory."""
+    """Add the datastores, cost and theory; blank phases when none were recorded."""
+    summary.update(datastore_blocks(results))
     if not results.requests.records_phases:
         blank_phases(summary)
     summary.update(_capacity(results, summary))

@@ -59,13 +59,15 @@ def scenario_notes(scenario: Scenario) -> list[Note]:
 
 def _faults(scenario: Scenario) -> str:
     outages = sum(1 for e in scenario.events if e.is_outage)
-    spikes = len(scenario.events) - outages
-    counted = [
-        f"{n} {word}{'s' if n > 1 else ''}"
-        for n, word in ((outages, "outage"), (spikes, "latency spike"))
-        if n
-    ]
-    verb = "is" if outages + spikes == 1 else "are"
+    flushes = sum(1 for e in scenario.events if e.is_flush)
+    spikes = len(scenario.events) - outages - flushes
+    kinds = (
+        (outages, "outage", "s"),
+        (spikes, "latency spike", "s"),
+        (flushes, "cache flush", "es"),
+    )
+    counted = [f"{n} {word}{plural if n > 1 else ''}" for n, word, plural in kinds if n]
+    verb = "is" if outages + spikes + flushes == 1 else "are"
     return (
         "The theory describes the steady state without faults: the "
         f"{' and the '.join(counted)} of this scenario {verb} left out (requests fail or wait "

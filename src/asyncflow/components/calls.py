@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from asyncflow.metrics.phases import (
+    CACHE,
     CALLS_NETWORK,
     CONNECTION_WAIT,
     CPU,
@@ -34,6 +35,7 @@ from asyncflow.metrics.phases import (
     HOP_REPLY,
     HOP_SLOTS,
     IO,
+    POOL_WAIT,
     RAM_WAIT,
     SLOTS,
 )
@@ -56,6 +58,8 @@ BODY_OUT: Final = 8  # its response body is being sent (bandwidth)
 HANDSHAKING: Final = 9  # opening a connection before it is sent
 DONE: Final = 10
 FAILING: Final = 11  # failed: the error on its way back to the caller (a reset, a 503)
+POOL_WAITING: Final = 12  # waiting at the caller for a connection of a database pool
+COALESCING: Final = 13  # a cache miss waiting for the fallback another request runs
 
 _WAIT_SLOT: Final = {
     BACKLOG: CONNECTION_WAIT,
@@ -63,6 +67,8 @@ _WAIT_SLOT: Final = {
     CPU_WAITING: CPU_WAIT,
     ON_CPU: CPU,
     IN_IO: IO,
+    POOL_WAITING: POOL_WAIT,
+    COALESCING: CACHE,
 }
 """States whose time is added to a slot when it ends (measured, not planned)."""
 
@@ -187,11 +193,23 @@ def cut_transit(call: Call, slot: int, excess: float) -> None:
             return
 
 
+def node_index(call: Call) -> int:
+    """Index of the server that serves ``call`` in the records, -1 for none.
+
+    Databases and caches serve calls too; their time is recorded in phases
+    of their own (``db``, ``cache``), not as a server's.
+    """
+    server = call.server
+    if server is None or server.kind != "server":
+        return -1
+    index: int = server.index
+    return index
+
+
 def fold(parent: Call, child: Call) -> None:
     """Put a call that ``parent`` waited for on its critical path."""
     crit = parent.crit
-    server = child.server
-    entry = (child.site.index, server.index if server is not None else -1, _ep(child), child.ph)
+    entry = (child.site.index, node_index(child), _ep(child), child.ph)
     if crit is None:
         parent.crit = crit = []
     crit.append(entry)
@@ -244,8 +262,7 @@ def _snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]
         ph[call.site.inbound[call.server.index].slot] += time - call.mark
     elif state == BODY_OUT:
         ph[HOP_REPLY] += time - call.mark
-    server = call.server
-    entries = [(call.site.index, server.index if server is not None else -1, _ep(call), ph)]
+    entries = [(call.site.index, node_index(call), _ep(call), ph)]
     entries.extend(call.crit or ())
     if state == AWAITING:
         pending = next((k for k in call.kids if k.state != DONE and not k.cancelled), None)

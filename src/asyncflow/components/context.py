@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from heapq import heappush
 from typing import Protocol
 
-from asyncflow.components.calls import DONE, FAILING, Call
+from asyncflow.components.calls import DONE, FAILING, Call, node_index
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import Level
@@ -102,6 +102,8 @@ class RunContext:
 
     def answered(self, time: float, call: Call) -> None:
         """A call made by a server was answered: tally it at the server that served it."""
+        if call.server.kind != "server":
+            return  # a database or a cache: tallied by its own node
         key = (call.server.index, call.plan.index)
         tally = self.tallies.get(key)
         if tally is None:
@@ -112,7 +114,6 @@ class RunContext:
         """Record how a call ended in the call log (when calls are recorded)."""
         calls = self.calls
         if calls is not None and call.cid >= 0:
-            server = call.server
-            index = server.index if server is not None else -1
-            endpoint = call.plan.index if server is not None else -1
+            index = node_index(call)
+            endpoint = call.plan.index if index >= 0 else -1
             calls.close(call.cid, time, outcome, index, endpoint, call.ph)

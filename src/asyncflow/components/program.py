@@ -3,7 +3,10 @@
 An endpoint's steps become a list of :class:`Op`: consecutive CPU steps
 merge into one CPU operation (a core runs them without yielding the event
 loop), consecutive I/O steps into one I/O operation; a call or parallel step
-is one ``CALL`` operation; a branch becomes a ``BRANCH`` operation that
+is one ``CALL`` operation, a ``db_query`` one ``CALL`` operation per
+repetition; a ``cache_get`` is a ``CACHE`` operation (a call to a remote
+cache, or a local lookup) followed by its ``on_miss`` operations and a
+``FILL`` operation, a hit jumping past them; a branch becomes a ``BRANCH`` operation that
 jumps to the first operation of the arm drawn, each arm ending with a
 ``JUMP`` past the others. RAM steps are not operations: their total is
 reserved when the request is admitted.
@@ -15,7 +18,7 @@ durations are kept in the operation and cost no draw.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +36,8 @@ CALL_OP: Final = 2
 END_OP: Final = 3
 BRANCH_OP: Final = 4  # control operations come last: ``kind >= BRANCH_OP``
 JUMP_OP: Final = 5
+CACHE_OP: Final = 6  # a cache lookup: remote (a call) or local; a hit jumps to ``to``
+FILL_OP: Final = 7  # the end of a cache miss's fallback: the key fills the cache
 
 KIB: Final = 1024.0  # bytes in the KB of request_kb / response_kb
 
@@ -41,17 +46,34 @@ class Op:
     """One operation of a program.
 
     Attributes:
-        kind: ``CPU_OP``, ``IO_OP``, ``CALL_OP``, ``BRANCH_OP``, ``JUMP_OP`` or ``END_OP``.
+        kind: ``CPU_OP``, ``IO_OP``, ``CALL_OP``, ``BRANCH_OP``, ``JUMP_OP``, ``CACHE_OP``,
+            ``FILL_OP`` or ``END_OP``.
         fixed: A CPU or I/O duration that is constant, else -1.
         column: The work-table column of a random duration or of a branch's
             uniform draw, else -1.
         calls: For ``CALL_OP``: the calls made, as ``(target, endpoint)``.
         need: For ``CALL_OP``: answers that finish the step.
         arms: For ``BRANCH_OP``: ``(cumulative probability, first op)`` per arm.
-        to: For ``JUMP_OP``: the operation to go to.
+        to: For ``JUMP_OP``: the operation to go to; for ``CACHE_OP`` and
+            ``FILL_OP``: the operation after the fill (where a hit goes on).
+        cache: For ``CACHE_OP`` and ``FILL_OP``: the cache's id.
+        local: For ``CACHE_OP``: whether the cache is in the server's process.
+        store: For ``CACHE_OP`` and ``FILL_OP``: the cache's runtime model
+            (set when the server is wired).
     """
 
-    __slots__ = ("arms", "calls", "column", "fixed", "kind", "need", "to")
+    __slots__ = (
+        "arms",
+        "cache",
+        "calls",
+        "column",
+        "fixed",
+        "kind",
+        "local",
+        "need",
+        "store",
+        "to",
+    )
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -61,9 +83,12 @@ class Op:
         self.need = 0
         self.arms: tuple[tuple[float, int], ...] = ()
         self.to = -1
+        self.cache = ""
+        self.local = False
+        self.store: Any = None
 
     def __repr__(self) -> str:
-        names = ("cpu", "io", "call", "end", "branch", "jump")
+        names = ("cpu", "io", "call", "end", "branch", "jump", "cache", "fill")
         return f"Op({names[self.kind]}, fixed={self.fixed}, column={self.column})"
 
 
@@ -99,6 +124,7 @@ class _Builder:
     ops: list[Op] = field(default_factory=list)
     columns: list[ColumnMaker] = field(default_factory=list)
     signature: list[str] = field(default_factory=list)
+    local: dict[str, float] = field(default_factory=dict)
 
     def duration(self, kind: int, steps: Sequence[Distribution]) -> None:
         op = Op(kind)
@@ -142,13 +168,16 @@ def _summed(steps: Sequence[Distribution]) -> ColumnMaker:
 
 
 def compile_steps(
-    steps: Sequence[Step], prefix_cpu: Distribution | None = None
+    steps: Sequence[Step],
+    prefix_cpu: Distribution | None = None,
+    local_caches: Mapping[str, float] | None = None,
 ) -> tuple[tuple[Op, ...], tuple[ColumnMaker, ...], str]:
     """Compile steps into operations, their work columns and their signature.
 
-    ``prefix_cpu`` is CPU work done before the steps (a TLS handshake).
+    ``prefix_cpu`` is CPU work done before the steps (a TLS handshake);
+    ``local_caches`` are the server's own caches: id → CPU seconds of a lookup.
     """
-    builder = _Builder()
+    builder = _Builder(local=dict(local_caches or {}))
     _emit(builder, steps, [prefix_cpu] if prefix_cpu is not None else [])
     builder.ops.append(Op(END_OP))
     return tuple(builder.ops), tuple(builder.columns), "|".join(builder.signature)
@@ -177,10 +206,45 @@ def _emit(builder: _Builder, steps: Sequence[Step], run: list[Distribution]) -> 
             op.calls = step.calls
             op.need = step.need
             builder.ops.append(op)
+        elif category == "db":
+            query = step.db_query
+            for _ in range(query.repeat):
+                op = Op(CALL_OP)
+                op.calls = ((query.database, query.query),)
+                op.need = 1
+                builder.ops.append(op)
+        elif category == "cache":
+            _cache_get(builder, step)
         else:
             _branch(builder, step.arms)
     if run:
         builder.duration(run_kind, run)
+
+
+def _cache_get(builder: _Builder, step: Step) -> None:
+    """A ``CACHE_OP`` on a uniform draw, the miss's operations, a ``FILL_OP``."""
+    spec = step.cache_get
+    local = spec.cache in builder.local
+    if local and builder.local[spec.cache] > 0.0:
+        cpu = Op(CPU_OP)  # an in-process lookup costs CPU time
+        cpu.fixed = builder.local[spec.cache]
+        builder.ops.append(cpu)
+    lookup = Op(CACHE_OP)
+    lookup.cache = spec.cache
+    lookup.local = local
+    lookup.column = len(builder.columns)
+    builder.columns.append(uniform_column)
+    builder.signature.append(f"cache:{spec.cache}")
+    if not local:
+        lookup.calls = ((spec.cache, "get"),)
+        lookup.need = 1
+    builder.ops.append(lookup)
+    _emit(builder, spec.on_miss, [])
+    fill = Op(FILL_OP)
+    fill.cache = spec.cache
+    fill.column = lookup.column
+    builder.ops.append(fill)
+    lookup.to = fill.to = len(builder.ops)
 
 
 def _branch(builder: _Builder, arms: Sequence[tuple[float, Sequence[Step]]]) -> None:
@@ -211,9 +275,14 @@ def _branch(builder: _Builder, arms: Sequence[tuple[float, Sequence[Step]]]) -> 
     branch.arms = tuple(zip(limits, starts, strict=True))
 
 
-def compile_endpoint(index: int, spec: Any, prefix_cpu: Distribution | None = None) -> Program:
-    """Compile one endpoint of a server."""
-    ops, columns, signature = compile_steps(spec.steps, prefix_cpu)
+def compile_endpoint(
+    index: int,
+    spec: Any,
+    prefix_cpu: Distribution | None = None,
+    local_caches: Mapping[str, float] | None = None,
+) -> Program:
+    """Compile one endpoint of a server (``local_caches``: its own caches' lookup CPU)."""
+    ops, columns, signature = compile_steps(spec.steps, prefix_cpu, local_caches)
     return Program(
         name=spec.endpoint_name,
         index=index,

@@ -38,6 +38,7 @@ from asyncflow.components.calls import (
     HANDSHAKING,
     IN_IO,
     ON_CPU,
+    POOL_WAITING,
     RAM_WAITING,
     SENDING,
     Call,
@@ -49,8 +50,10 @@ from asyncflow.components.connections import Connection, Listener, hold, release
 from asyncflow.components.context import RunContext
 from asyncflow.components.program import (
     BRANCH_OP,
+    CACHE_OP,
     CPU_OP,
     END_OP,
+    FILL_OP,
     IO_OP,
     JUMP_OP,
     Op,
@@ -63,6 +66,7 @@ from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
+    from asyncflow.components.cache import CacheModel
     from asyncflow.scenario import Server as ServerSpec
 
 SERVER_METRICS = ("ready_queue", "busy_cores", "io_waiting", "ram_in_use_mb", "ram_wait_queue")
@@ -119,11 +123,14 @@ class Server:
         self._ram_t, self._ram_d = ram_used.times.append, ram_used.deltas.append
         # Calls inside, in arrival order (crash tracking only; a dict keeps the order).
         self._inside: dict[Call, None] | None = {} if tracks_crashes else None
-        self.programs = tuple(compile_endpoint(i, e) for i, e in enumerate(spec.endpoints))
+        local = {c.id: float(c.hit_latency) for c in spec.local_caches}
+        self.programs = tuple(
+            compile_endpoint(i, e, local_caches=local) for i, e in enumerate(spec.endpoints)
+        )
         self.tls_programs: tuple[Program, ...] | None = None
         if with_connections and spec.tls is not None and spec.tls.cpu_s is not None:
             self.tls_programs = tuple(
-                compile_endpoint(i, e, prefix_cpu=spec.tls.cpu_s)
+                compile_endpoint(i, e, prefix_cpu=spec.tls.cpu_s, local_caches=local)
                 for i, e in enumerate(spec.endpoints)
             )
         self.listener = (
@@ -134,6 +141,8 @@ class Server:
         self._place = ctx.place(spec.id)
         self._fail = ctx.fail
         self._watchers: list[Callable[[], None]] = []
+        # Calls running a cache miss's fallback that others wait for (coalescing).
+        self._leaders: dict[Call, tuple[CacheModel, int]] = {}
 
     def watch_load(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every change of ``up`` or ``in_progress``."""
@@ -348,7 +357,16 @@ class Server:
     # ------------------------------------------------------------------ calls
 
     def _issue(self, time: float, call: Call, op: Op) -> None:
-        """Send the calls of a call or parallel step; await ``op.need`` answers."""
+        """Send the calls of a call or parallel step; await ``op.need`` answers.
+
+        A local cache's lookup and the fill after a miss are decided here too.
+        """
+        if op.kind == FILL_OP:
+            self._fill(time, call, op)
+            return
+        if op.local:
+            self._looked_up(time, call, op)
+            return
         sites = call.plan.children[call.pc]
         call.state = AWAITING
         call.mark = time
@@ -383,6 +401,10 @@ class Server:
         if parent.need == 0:
             fold(parent, child)
             self._drop_kids(time, parent, child)
+            op = parent.plan.ops[parent.pc]
+            if op.kind == CACHE_OP:
+                self._looked_up(time, parent, op)
+                return
             parent.pc += 1
             self._advance(time, parent)
 
@@ -412,6 +434,54 @@ class Server:
             if kid is not last:
                 self.cancel(time, kid)
         parent.kids = []
+
+    # ------------------------------------------------------------------ caches
+
+    def _looked_up(self, time: float, call: Call, op: Op) -> None:
+        """The lookup is done: a hit goes past the fallback, a miss runs it (or waits)."""
+        model: CacheModel = op.store
+        hit, key = model.lookup(time, call.work[op.column])
+        if hit:
+            call.pc = op.to
+        elif model.coalesce:
+            if model.join(time, key, call):
+                return  # another request runs the fallback of this key
+            self._leaders[call] = (model, key)
+            call.pc += 1
+        else:
+            call.pc += 1
+        self._advance(time, call)
+
+    def _fill(self, time: float, call: Call, op: Op) -> None:
+        """The fallback answered: the key fills the cache; its waiters go on."""
+        model: CacheModel = op.store
+        key = model.fill(time, call.work[op.column])
+        call.pc = op.to
+        if model.coalesce:
+            self._leaders.pop(call, None)
+            for waiter in model.land(key):
+                settle(waiter, time)
+                waiter.pc = waiter.plan.ops[waiter.pc].to  # past its own fallback
+                waiter.server.resume(time, waiter)
+        self._advance(time, call)
+
+    def resume(self, time: float, call: Call) -> None:
+        """Go on with a call that waited for another's fallback."""
+        self._advance(time, call)
+
+    def _abandon(self, time: float, call: Call) -> None:
+        """A call leading a fallback stops before the fill: a waiter takes over."""
+        model, key = self._leaders.pop(call)
+        heir = model.abandon(key)
+        if heir is not None:
+            settle(heir, time)
+            heir.pc += 1
+            heir.server.lead(time, heir, model, key)
+
+    def lead(self, time: float, call: Call, model: CacheModel, key: int) -> None:
+        """Run the fallback of ``key`` for the requests waiting on it."""
+        self._leaders[call] = (model, key)
+        self._advance(time, call)
 
     # ------------------------------------------------------------------ leaving
 
@@ -475,6 +545,8 @@ class Server:
 
     def _exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
         """The call leaves the server: its RAM and connection are freed."""
+        if self._leaders and call in self._leaders:
+            self._abandon(time, call)
         self.in_progress -= 1
         if self._watchers:
             self._load_moved()
@@ -526,6 +598,9 @@ class Server:
             release_held(time, call)
             self.ctx.close_call(time, call, self._cancelled)
         elif state in (SENDING, HANDSHAKING, FAILING):
+            release_held(time, call)
+        elif state == POOL_WAITING:
+            call.pool.withdraw(time, call)
             release_held(time, call)
         else:
             call.server.withdraw(time, call)
@@ -594,6 +669,8 @@ class Server:
             call.state = DONE
             victims.append(call)
         inside.clear()
+        for leader in list(self._leaders):  # every leader was inside: each is a victim
+            self._abandon(time, leader)
         # Every level of the server drops to zero; no unit is in use, nobody waits.
         self.cores.clear(time)
         self.ram.clear(time)

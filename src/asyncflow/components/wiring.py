@@ -19,15 +19,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncflow.components.balancer import LoadBalancer
+from asyncflow.components.cache import CacheModel
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
 from asyncflow.components.connections import Listener, Pool, connecting_sender
 from asyncflow.components.context import RunContext
+from asyncflow.components.database import CacheNode, Database, StoreNode
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
 from asyncflow.components.policies import LeastConnection, make_policy
-from asyncflow.components.program import CALL_OP, Program
+from asyncflow.components.pool import DbPool
+from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
 from asyncflow.components.server import Server
+from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
 from asyncflow.engine.resource import Resource
 from asyncflow.engine.streams import WorkTable, uniform_column
@@ -79,7 +83,12 @@ Load balancers are built during wiring: they need their servers and edges.
 
 @dataclass(slots=True)
 class Runtime:
-    """The wired components of one run."""
+    """The wired components of one run.
+
+    ``databases``, ``cache_nodes``, ``caches`` (every cache's hit model,
+    remote and local) and ``pools`` are empty without datastores; ``stores``
+    lists what holds calls in queues of its own (for the end of a run).
+    """
 
     client: Client
     servers: dict[str, Server]
@@ -87,6 +96,20 @@ class Runtime:
     edges: dict[str, Edge]
     generators: list[Generator]
     sites: list[CallSite] = field(default_factory=list)
+    databases: dict[str, Database] = field(default_factory=dict)
+    cache_nodes: dict[str, CacheNode] = field(default_factory=dict)
+    caches: dict[str, CacheModel] = field(default_factory=dict)
+    pools: dict[str, DbPool] = field(default_factory=dict)
+
+    @property
+    def stores(self) -> list[Any]:
+        """Databases, cache nodes, caches and pools: each has ``waiting_calls()``."""
+        return [
+            *self.databases.values(),
+            *self.cache_nodes.values(),
+            *self.caches.values(),
+            *self.pools.values(),
+        ]
 
 
 class Wiring:
@@ -101,6 +124,25 @@ class Wiring:
         self.servers: dict[str, Server] = {
             s.id: NODE_KINDS["server"](ctx, s, i, options) for i, s in enumerate(nodes.servers)
         }
+        # Databases and caches come after the servers in the sites' per-node lists.
+        first = len(self.servers)
+        self.databases = {
+            d.id: (SharedDatabase if d.worker_model == "processor_sharing" else Database)(
+                ctx, d, first + i, d.id in options.outages
+            )
+            for i, d in enumerate(nodes.databases)
+        }
+        first += len(self.databases)
+        self.cache_nodes = {
+            c.id: CacheNode(ctx, c, first + i, c.id in options.outages)
+            for i, c in enumerate(nodes.caches)
+        }
+        self.nodes: dict[str, Server] = {**self.servers, **self.databases, **self.cache_nodes}
+        self.caches = {c.id: CacheModel(ctx, c, c.id) for c in nodes.caches}
+        for server in nodes.servers:
+            self.caches.update({c.id: CacheModel(ctx, c, c.id) for c in server.local_caches})
+        self._attach_caches()
+        self.pools: dict[str, DbPool] = {}
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -109,9 +151,16 @@ class Wiring:
         self._tables: dict[str, WorkTable] = {}
         self.sites: list[CallSite] = []
         self.balancer_specs = {b.id: b for b in nodes.balancers}
-        self.balancers: dict[str, LoadBalancer] = {
-            b.id: self._balancer(b) for b in nodes.balancers
-        }
+        self.balancers: dict[str, LoadBalancer] = {b.id: self._balancer(b) for b in nodes.balancers}
+
+    def _attach_caches(self) -> None:
+        """Every cache operation of every program gets its cache's model."""
+        for server in self.servers.values():
+            for programs in (server.programs, server.tls_programs or ()):
+                for program in programs:
+                    for op in program.ops:
+                        if op.kind in (CACHE_OP, FILL_OP):
+                            op.store = self.caches[op.cache]
 
     # ------------------------------------------------------------------ edges
 
@@ -174,7 +223,11 @@ class Wiring:
         if send is None:
             edge = self._edge(caller.id, target_id, HOP_OUT)
             nodes = self.scenario.topology_graph.nodes
-            target: Any = self.balancers.get(target_id) or self.servers[target_id]
+            target: Any = self.balancers.get(target_id) or self.nodes[target_id]
+            if isinstance(target, StoreNode):
+                send = self._store_sender(caller, target, edge)
+                self._senders[key] = send
+                return send
             if isinstance(target, LoadBalancer):
                 tls = self.balancer_specs[target_id].tls
             else:
@@ -188,6 +241,21 @@ class Wiring:
             else:
                 send = self._sender(edge, target.arrive, pool, target.listener, tls)
             self._senders[key] = send
+        return send
+
+    def _store_sender(self, caller: Any, target: StoreNode, edge: Edge) -> Send:
+        """How a server sends queries to a database (through its pool, if it has one)."""
+        send = edge.connect_event(target.arrive)
+        if not isinstance(target, Database) or caller is self.client:
+            return send
+        spec = self.scenario.topology_graph.nodes.server(caller.id)
+        for pool_spec in spec.database_pools:
+            if pool_spec.database == target.id:
+                pool_id = spec.pool_id(pool_spec)
+                pool = DbPool(self.ctx, pool_id, pool_spec, target, send)
+                pool.server_id = caller.id
+                self.pools[pool_id] = pool
+                return pool.send
         return send
 
     def _fusable(self, balancer_id: str) -> bool:
@@ -217,7 +285,7 @@ class Wiring:
     ) -> CallSite:
         """Lay out a call site and, below it, every site its calls lead to."""
         site = CallSite(
-            len(self.sites), key, caller, target_id, endpoint, len(self.servers), workload
+            len(self.sites), key, caller, target_id, endpoint, len(self.nodes), workload
         )
         self.sites.append(site)
         site.send = self._send_to(caller, target_id)
@@ -225,7 +293,7 @@ class Wiring:
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
         for server_id in covered:
-            server = self.servers[server_id]
+            server = self.nodes[server_id]
             source = target_id if target_id != server_id else caller.id
             site.inbound[server.index] = self._edge(source, server_id, HOP_OUT)
             site.entries[server.index] = self._entry(site, server)
@@ -236,9 +304,7 @@ class Wiring:
 
     def _entry(self, site: CallSite, server: Server) -> SiteEntry:
         """The plans a server runs for a site: the endpoint named, or every endpoint."""
-        reachable = [
-            p for p in server.programs if site.endpoint is None or p.name == site.endpoint
-        ]
+        reachable = [p for p in server.programs if site.endpoint is None or p.name == site.endpoint]
         plans = [self._plan(site, server, p) for p in reachable]
         tls = None
         if server.tls_programs is not None:
@@ -257,7 +323,7 @@ class Wiring:
             table = self._table(name, program.columns, program.signature)
         plan = Plan(program, table)
         for pc, op in enumerate(program.ops):
-            if op.kind == CALL_OP:
+            if op.kind == CALL_OP or (op.kind == CACHE_OP and not op.local):
                 keys = (f"{site.key}>{program.name}@{pc}.{i}" for i in range(len(op.calls)))
                 plan.children[pc] = tuple(
                     self.site(key, server, target, ep, site.workload)
@@ -294,21 +360,32 @@ class Wiring:
             generators.append(Generator(self.ctx, workload, index, site, send))
         for event in scenario.events:
             if event.is_outage:
-                server = self.servers[event.target_id]
+                server = self.nodes[event.target_id]
                 self.ctx.kernel.schedule(event.start.t_start, server.go_down)
-                self.ctx.kernel.schedule(event.end.t_end, server.go_up)
+                self.ctx.kernel.schedule(event.t_end, server.go_up)
+            elif event.is_flush:
+                self.ctx.kernel.schedule(event.start.t_start, self.caches[event.target_id].flush)
         for spec in scenario.topology_graph.edges:
             if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
                 self._edge(spec.source, spec.target, HOP_OUT)
-        return Runtime(client, self.servers, self.balancers, self.edges, generators, self.sites)
+        return Runtime(
+            client,
+            self.servers,
+            self.balancers,
+            self.edges,
+            generators,
+            self.sites,
+            self.databases,
+            self.cache_nodes,
+            self.caches,
+            self.pools,
+        )
 
 
 def _spikes(scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:
     spikes: dict[str, list[tuple[float, float, float]]] = {}
     for event in scenario.events:
-        if not event.is_outage:
+        if event.start.kind == "network_spike_start":
             spike = event.start.spike_s or 0.0
-            spikes.setdefault(event.target_id, []).append(
-                (event.start.t_start, event.end.t_end, spike)
-            )
+            spikes.setdefault(event.target_id, []).append((event.start.t_start, event.t_end, spike))
     return spikes

@@ -3,7 +3,9 @@
 Every call carries a small list of seconds, one slot per phase (``Call.ph``).
 Components add to the slot of what the call is doing; the log, the tables,
 the charts, the trace and the attribution all read the phases from here, so
-a new phase (a pool wait, a backoff) is one entry in :data:`PHASES`.
+a new phase (a backoff) is one entry in :data:`PHASES`. The time a call
+spends inside a database or a remote cache counts in ``db`` and ``cache``
+(not in CPU), and the wait for a pooled connection in ``pool_wait``.
 
 Network time has one slot per hop of a call's own path (from the generator,
 out to its target, from a balancer to the server, the reply), plus one for
@@ -29,7 +31,10 @@ RAM_WAIT: Final = 7
 CPU_WAIT: Final = 8
 CPU: Final = 9
 IO: Final = 10
-SLOTS: Final = 11
+POOL_WAIT: Final = 11  # waiting for a connection of a database pool (at the caller)
+DB: Final = 12  # inside a database: waiting for a worker and running the query
+CACHE: Final = 13  # inside a remote cache: waiting for its worker and the lookup
+SLOTS: Final = 14
 
 HOP_SLOTS: Final = (HOP_GENERATOR, HOP_OUT, HOP_BALANCER, HOP_REPLY)
 NETWORK_SLOTS: Final = (*HOP_SLOTS, CALLS_NETWORK)
@@ -46,6 +51,9 @@ SLOT_NAMES: Final = (
     "cpu_wait",
     "cpu",
     "io",
+    "pool_wait",
+    "db",
+    "cache",
 )
 """The slots by name, in slot order (one name per slot constant above)."""
 
@@ -58,6 +66,9 @@ SLOT_NEEDS: Final[dict[str, str]] = {
     "cpu_wait": "cpu",
     "cpu": "cpu",
     "io": "io",
+    "pool_wait": "datastores",
+    "db": "datastores",
+    "cache": "datastores",
 }
 """What a scenario must model for a slot to be filled; a slot not named here is always kept."""
 
@@ -109,6 +120,15 @@ PHASES: Final = (
     Phase("cpu_wait", "waiting for a CPU core", "cpu", (CPU_WAIT,), in_service=True),
     Phase("cpu", "CPU work", "cpu", (CPU,), in_service=True),
     Phase("io", "I/O", "io", (IO,), in_service=True),
+    Phase(
+        "pool_wait",
+        "waiting for a pooled database connection",
+        "pool",
+        (POOL_WAIT,),
+        in_service=True,
+    ),
+    Phase("db", "database queries", "database", (DB,), in_service=True),
+    Phase("cache", "cache lookups", "cache", (CACHE,), in_service=True),
 )
 """Every phase, in the order of the tables."""
 

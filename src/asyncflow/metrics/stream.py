@@ -184,7 +184,7 @@ class RequestStream:
         self.slot_sum = np.zeros(SLOTS)
         self.own_by_endpoint = np.zeros((endpoints, SLOTS))
         self.own_by_path = np.zeros((w * s, SLOTS))
-        self.crit_by_site = np.zeros((sites * s, SLOTS))
+        self.crit_by_site = np.zeros((sites * (s + 1), SLOTS))  # see call_codes
         self.scopes = {"all": Scope(), "clean": Scope()}
         self.bin_s = bin_s
         self.completed_bins = np.zeros(bins, dtype=np.int64)
@@ -195,7 +195,7 @@ class RequestStream:
     def allocate_sites(self, sites: int) -> None:
         """Set the number of call sites (known once the run is wired, before any fold)."""
         self.n_sites = sites
-        self.crit_by_site = np.zeros((sites * self.n_servers, SLOTS))
+        self.crit_by_site = np.zeros((sites * (self.n_servers + 1), SLOTS))
 
     # ------------------------------------------------------------------ folding
 
@@ -298,7 +298,9 @@ class RequestStream:
     def _crit_codes(self, chunk: Chunk, crit: np.ndarray) -> np.ndarray:
         site = chunk.crit_site[crit].astype(np.int64)
         server = chunk.crit_server[crit].astype(np.int64)
-        return np.asarray(np.where(server >= 0, site * self.n_servers + server, -1))
+        # As analysis.attribution.call_codes: datastores' calls by site after the pairs.
+        pairs = self.n_sites * self.n_servers
+        return np.asarray(np.where(server >= 0, site * self.n_servers + server, pairs + site))
 
     def _clean(self, chunk: Chunk, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` overlap no event window."""

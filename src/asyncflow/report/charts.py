@@ -163,15 +163,16 @@ def _breakdown_bars(ax: Axes, rows: list[tuple[str, dict[str, float]]], title: s
 def node_breakdown_rows(results: Results, top: int = 8) -> list[tuple[str, dict[str, float]]]:
     """Mean seconds per request spent on each node, by phase, along the critical path.
 
-    Servers first (by time, largest first), then the network (every edge
-    together); at most ``top`` servers, the rest summed as "other servers".
+    Servers, databases, caches and pools first (by time, largest first), then
+    the network (every edge together); at most ``top`` servers, the rest summed as "other servers".
     """
     measured = measured_mask(results)
     count = int(np.count_nonzero(measured))
     if count == 0:
         return []
     totals = node_phase_seconds(results, measured)
-    servers = set(results.server_ids)
+    stores = results.datastores
+    servers = {*results.server_ids, *stores.databases, *stores.cache_nodes, *stores.pools}
     by_node: dict[str, dict[str, float]] = {}
     for (node, phase), seconds in totals.items():
         name = node if node in servers else "network"

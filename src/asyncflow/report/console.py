@@ -25,6 +25,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from asyncflow.report.datastores import datastore_table_rows
 from asyncflow.report.labels import phase_header
 from asyncflow.report.limits import node_limits
 from asyncflow.report.safe import terminal_text
@@ -143,8 +144,8 @@ def summary_renderable(
     Returns:
         A rich ``Group``: header, requests, latency, workloads (when there
         are several), where the time goes, servers, calls (when servers
-        make them), connections (when any
-        node models them), fault windows, and the bottleneck verdict.
+        make them), connections (when any node models them), datastores
+        (when there are any), fault windows, and the bottleneck verdict.
     """
     if isinstance(source, Mapping):
         summary: Mapping[str, Any] = source
@@ -170,6 +171,12 @@ def summary_renderable(
     connections = _connections_table(summary, limits)
     if connections is not None:
         parts.append(connections)
+    stores = datastore_table_rows(summary)
+    if stores:
+        table = FitTable("Datastores (after warm-up)", ("datastore", "figure", "value"), keys=2)
+        for store, figure, value in stores:
+            table.add_row(terminal_text(store), figure, value)
+        parts.append(table)
     if windows:
         parts.append(_faults_table(windows))
     verdict = verdict_text(summary)

@@ -8,7 +8,8 @@ by node along the critical path (the calls requests waited for); a row for
 each load balancer that models connections (open connections and accept
 backlog, the memory they pin);
 then one row per server: its queues, busy cores, RAM in use and, when it
-models connections, its connections. Every capped level has its limit drawn
+models connections, its connections; then the datastores (databases, pools,
+caches: :mod:`asyncflow.report.datastores`). Every capped level has its limit drawn
 as a dashed line. Node pages (:func:`write_node_pages`) draw every level a
 node records (levels of one unit per chart), its phase breakdown by endpoint
 (servers) or the time spent on it (edges). Event windows are shaded and
@@ -32,6 +33,7 @@ from asyncflow.report.charts import (
     plot_node_breakdown,
     plot_phase_breakdown,
 )
+from asyncflow.report.datastores import datastore_rows
 from asyncflow.report.labels import endpoint_label, metric_unit
 from asyncflow.report.plots import (
     plot_connections,
@@ -95,6 +97,7 @@ def build_dashboard(results: Results) -> Figure:
             rows.append(balancer)
     for sid in results.server_ids:
         rows += _server_row(results, sid)
+    rows += datastore_rows(results)
     return _page(rows, _title(results) + _verdict_line(results))
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from asyncflow.report import interactive
+from asyncflow.report.datastores import datastore_figures
 from asyncflow.report.labels import endpoint_label, phase_header, stat_label
 from asyncflow.report.safe import printable
 
@@ -195,6 +196,8 @@ def _figures(results: Results) -> dict[str, interactive.Figure]:
     figures["chart-breakdown-endpoint"] = interactive.breakdown_figure(results, "endpoint")
     if len(results.critical):
         figures["chart-breakdown-node"] = interactive.breakdown_figure(results, "node")
+    for chart_id, figure in datastore_figures(results).items():
+        figures[f"chart-{_slug(chart_id.removeprefix('chart-'))}"] = figure
     for _, chart_id, figure in interactive.node_figures(results):
         key = f"chart-{_slug(chart_id)}"
         while key in figures:  # two ids that differ only in unusual characters

@@ -47,16 +47,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.attribution import hop_edges
+from asyncflow.analysis.datastores import pool_of
 from asyncflow.metrics.phases import (
+    CACHE,
     CONNECTION_WAIT,
     CPU,
     CPU_WAIT,
+    DB,
     HANDSHAKE,
     HOP_BALANCER,
     HOP_GENERATOR,
     HOP_OUT,
     HOP_REPLY,
     IO,
+    POOL_WAIT,
     RAM_WAIT,
 )
 from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
@@ -245,9 +249,13 @@ def _phase_spans(results: Results, row: int, start: float, end: float) -> list[_
         return []
     slots = calls.slots[row].astype(float)
     server = int(calls.server[row])
-    edges = results.sites[int(calls.site[row])].edges.get(server, (None, None, None, None))
+    site = results.sites[int(calls.site[row])]
+    edges = site.edges.get(server, (None, None, None, None))
+    if server < 0 and site.edges:  # served by a database or a cache: its only entry
+        edges = next(iter(site.edges.values()))
     root = int(calls.root[row])
     order: list[tuple[str, str, float]] = [
+        (pool_of(results, site.caller, site.target), "pool_wait", slots[POOL_WAIT]),
         (_edge_name(edges, 0), "network", slots[HOP_GENERATOR]),
         (_edge_name(edges, 1), "handshake", slots[HANDSHAKE]),
         (_edge_name(edges, 1), "network", slots[HOP_OUT]),
@@ -257,6 +265,8 @@ def _phase_spans(results: Results, row: int, start: float, end: float) -> list[_
         sid = results.server_ids[server]
         order.append((sid, "connection_wait", slots[CONNECTION_WAIT]))
         order += [(sid, phase, slots[_SLOT[phase]]) for phase in _SERVER_ORDER[2:]]
+    else:  # a database's or a cache's own time
+        order += [(site.target, "db", slots[DB]), (site.target, "cache", slots[CACHE])]
     spans: list[_Span] = []
     t = start
     for node, phase, duration in order:

@@ -29,6 +29,16 @@ from asyncflow.scenario._builder_args import (
     numbers_arg,
     pairs_arg,
 )
+from asyncflow.scenario.datastore_builder import (
+    cache_get,
+    cache_spec,
+    database_pool,
+    database_spec,
+    db_query,
+    keys,
+    local_cache,
+    store_targets,
+)
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.loader import parse_scenario
 from asyncflow.scenario.models import Scenario
@@ -37,15 +47,20 @@ __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
     "branch",
+    "cache_get",
     "call",
     "connection_pool",
     "cpu",
+    "database_pool",
+    "db_query",
     "deterministic",
     "empirical",
     "endpoint",
     "exponential",
     "gamma",
     "io",
+    "keys",
+    "local_cache",
     "log_normal",
     "normal",
     "parallel",
@@ -264,6 +279,7 @@ class ScenarioBuilder:
         self._edges: list[dict[str, Any]] = []
         self._settings: dict[str, Any] | None = None
         self._events: list[dict[str, Any]] = []
+        self._stores: dict[str, list[dict[str, Any]]] = {"databases": [], "caches": []}
 
     def workload(
         self,
@@ -347,6 +363,8 @@ class ScenarioBuilder:
         connection_memory_kb: float | None = None,
         tls: Mapping[str, Any] | None = None,
         connection_pool: Mapping[str, Any] | None = None,
+        database_pools: Sequence[Mapping[str, Any]] = (),
+        local_caches: Sequence[Mapping[str, Any]] = (),
     ) -> Self:
         """Add a server.
 
@@ -362,6 +380,8 @@ class ScenarioBuilder:
             tls: TLS termination, e.g. from :func:`tls`.
             connection_pool: Keep-alive pool of the connections its calls open
                 (a server that makes calls only), e.g. from :func:`connection_pool`.
+            database_pools: Pools to databases, e.g. from :func:`database_pool`.
+            local_caches: Caches in its process, e.g. from :func:`local_cache`.
 
         Returns:
             The builder.
@@ -385,6 +405,10 @@ class ScenarioBuilder:
             server["connection_pool"] = mapping_arg(
                 connection_pool, "server(): connection_pool", _POOL
             )
+        if database_pools:
+            server["database_pools"] = [dict(p) for p in database_pools]
+        if local_caches:
+            server["local_caches"] = [dict(c) for c in local_caches]
         self._servers.append(server)
         return self
 
@@ -428,6 +452,51 @@ class ScenarioBuilder:
             if value is not None:
                 spec[key] = mapping_arg(value, f"load_balancer(): {key}", expected)
         self._balancers = [b for b in self._balancers if b["id"] != id] + [spec]
+        return self
+
+    def database(
+        self,
+        id: str,
+        *,
+        queries: Mapping[str, DistributionLike],
+        workers: int = 1,
+        max_connections: int | None = None,
+    ) -> Self:
+        """Add a database running ``queries`` (name → latency on an idle database).
+
+        Returns:
+            The builder.
+        """
+        plain = {name: _plain(latency) for name, latency in queries.items()}
+        self._stores["databases"].append(database_spec(id, plain, workers, max_connections))
+        return self
+
+    def cache(self, id: str, *, hit_latency: DistributionLike, **options: Any) -> Self:
+        """Add a remote cache answering lookups in ``hit_latency``.
+
+        ``options`` are its other keys: ``hit_ratio``, or ``capacity_items``,
+        ``eviction``, ``ttl_s``, ``keys`` (from :func:`keys`) and ``coalesce``;
+        ``workers``, ``max_connections``.
+
+        Returns:
+            The builder.
+        """
+        self._stores["caches"].append(cache_spec(id, _plain(hit_latency), **options))
+        return self
+
+    def flush(self, cache_id: str, *, at: float, id: str | None = None) -> Self:
+        """Empty a cache at ``at`` seconds (a ``cache_flush`` event).
+
+        Returns:
+            The builder.
+        """
+        self._events.append(
+            {
+                "event_id": id if id is not None else f"flush-{len(self._events) + 1}",
+                "target_id": cache_id,
+                "start": {"kind": "cache_flush", "t_start": at},
+            }
+        )
         return self
 
     def edge(
@@ -509,6 +578,8 @@ class ScenarioBuilder:
             for target in _call_targets(server):
                 links.append((server["id"], target))
                 links += [(s, server["id"]) for s in covered.get(target, [target])]
+            for target in store_targets(server):
+                links += [(server["id"], target), (target, server["id"])]
         return list(dict.fromkeys(links))
 
     def outage(self, server_id: str, *, start: float, end: float, id: str | None = None) -> Self:
@@ -596,6 +667,7 @@ class ScenarioBuilder:
             nodes["load_balancer"] = self._balancers[0]
         elif self._balancers:
             nodes["load_balancers"] = self._balancers
+        nodes.update({key: specs for key, specs in self._stores.items() if specs})
         data["topology_graph"] = {"nodes": nodes, "edges": self._edges}
         if self._settings is not None:
             data["sim_settings"] = self._settings

@@ -1,4 +1,4 @@
-"""Injected faults: server outages and network latency spikes."""
+"""Injected faults: outages of servers, databases and caches, latency spikes, cache flushes."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ _END_OF: Final[dict[str, str]] = {
 class EventStart(FrozenModel):
     """Start of an injected event."""
 
-    kind: Literal["server_down", "network_spike_start"] = Field(
-        description="server_down (an outage) or network_spike_start (a latency spike)."
+    kind: Literal["server_down", "network_spike_start", "cache_flush"] = Field(
+        description="server_down (an outage of a server, a database or a cache), "
+        "network_spike_start (a latency spike) or cache_flush (a cache loses every item "
+        "at t_start; it has no end)."
     )
     t_start: Number = Field(
         ge=0, le=MAX_HORIZON_S.value, description="Start time, in seconds from the start."
@@ -40,8 +42,9 @@ class EventStart(FrozenModel):
     def _check_spike(self) -> Self:
         if self.kind == "network_spike_start" and self.spike_s is None:
             raise_problems([(("spike_s",), "required for network_spike_start", NO_VALUE)])
-        if self.kind == "server_down" and self.spike_s is not None:
-            raise_problems([(("spike_s",), "not allowed for server_down", self.spike_s)])
+        if self.kind != "network_spike_start" and self.spike_s is not None:
+            rule = f"not allowed for {self.kind}"
+            raise_problems([(("spike_s",), rule, self.spike_s)])
         return self
 
 
@@ -59,18 +62,32 @@ class EventEnd(FrozenModel):
 
 
 class Event(FrozenModel):
-    """A fault injected for a time window: a server outage or a latency spike."""
+    """A fault injected for a window (an outage, a latency spike) or at an instant (a flush)."""
 
     event_id: Identifier = Field(description="Id of the event, unique among events.")
     target_id: Identifier = Field(
-        description="The server id of an outage, or the edge id of a latency spike."
+        description="The server, database or cache id of an outage, the edge id of a "
+        "latency spike, the cache id (remote or local) of a flush."
     )
     start: EventStart = Field(description="When and how the event starts.")
-    end: EventEnd = Field(description="When it ends; its kind pairs with the start's.")
+    end: EventEnd | None = Field(
+        default=None,
+        description="When it ends; its kind pairs with the start's. Required, except for "
+        "cache_flush, which has none.",
+    )
 
     @model_validator(mode="after")
     def _check_pairing(self) -> Self:
         problems: list[Problem] = []
+        if self.end is None or self.start.kind == "cache_flush":
+            if self.end is None and self.start.kind != "cache_flush":
+                problems.append((("end",), "required field missing", NO_VALUE))
+            elif self.end is not None:
+                rule = "not allowed for cache_flush (a flush happens at one instant)"
+                problems.append((("end",), rule, NO_VALUE))
+            if problems:
+                raise_problems(problems, "Event")
+            return self
         expected = _END_OF[self.start.kind]
         if self.end.kind != expected:
             rule = f"must be {expected!r} to close a {self.start.kind!r}"
@@ -84,5 +101,15 @@ class Event(FrozenModel):
 
     @property
     def is_outage(self) -> bool:
-        """True for a server outage, False for a latency spike."""
+        """True for an outage (of a server, a database or a cache)."""
         return self.start.kind == "server_down"
+
+    @property
+    def is_flush(self) -> bool:
+        """True for a cache flush."""
+        return self.start.kind == "cache_flush"
+
+    @property
+    def t_end(self) -> float:
+        """When it ends (a flush ends when it starts)."""
+        return self.end.t_end if self.end is not None else self.start.t_start

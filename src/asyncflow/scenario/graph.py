@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from asyncflow.scenario._base import NO_VALUE, Loc, Problem, did_you_mean, format_loc
+from asyncflow.scenario.datastore_rules import datastore_problems
 from asyncflow.scenario.limits import MAX_CALL_SITES
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
     problems += graph.balancer_problems()
     problems += graph.workload_problems()
     problems += graph.call_problems()
+    problems += datastore_problems(graph.scenario, graph.pair, graph.hint)
     if not graph.broken_paths:  # with an unknown entry or target, reach says nothing more
         problems += graph.reach_problems()
     if not problems:
@@ -100,7 +102,9 @@ class _Graph:
         self.balancers: dict[str, tuple[Loc, LoadBalancer]] = {}
         for loc, balancer in _balancer_locs(scenario):
             self.balancers.setdefault(balancer.id, (loc, balancer))
-        self.node_ids = [self.client_id, *self.server_ids, *self.balancers]
+        self.store_kinds = {d.id: "a database" for d in nodes.databases}
+        self.store_kinds.update({c.id: "a cache" for c in nodes.caches})
+        self.node_ids = [self.client_id, *self.server_ids, *self.balancers, *self.store_kinds]
         self.node_set = frozenset(self.node_ids)
         self.edges = scenario.topology_graph.edges
         self.pair: dict[tuple[str, str], int] = {}  # (source, target) -> first valid edge
@@ -118,6 +122,13 @@ class _Graph:
         nodes = self.scenario.topology_graph.nodes
         located += [((*_NODES, "servers", i, "id"), s.id) for i, s in enumerate(nodes.servers)]
         located += [((*loc, "id"), b.id) for loc, b in _balancer_locs(self.scenario)]
+        located += [((*_NODES, "databases", i, "id"), d.id) for i, d in enumerate(nodes.databases)]
+        located += [((*_NODES, "caches", i, "id"), c.id) for i, c in enumerate(nodes.caches)]
+        located += [
+            ((*_NODES, "servers", i, "local_caches", j, "id"), c.id)
+            for i, s in enumerate(nodes.servers)
+            for j, c in enumerate(s.local_caches)
+        ]
         for loc, node_id in located:
             if node_id in first:
                 rule = f"duplicate node id (also {format_loc(first[node_id])})"
@@ -300,7 +311,7 @@ class _Graph:
                 self.broken_paths = True
                 continue
             if target not in self.servers and target not in self.balancers:
-                kind = {self.client_id: "the client"}.get(target)
+                kind = {self.client_id: "the client", **self.store_kinds}.get(target)
                 if kind is None and any(w.id == target for _, w in self.workloads):
                     kind = "a workload"
                 what = f"{target!r} is {kind}" if kind else f"unknown node {target!r}"
@@ -335,9 +346,7 @@ class _Graph:
             for server_id in self._served_by(entry):
                 if self._missing_edge(server_id, self.client_id):
                     k = self.servers[server_id][0]
-                    rule = (
-                        f"server {server_id!r} has no path back to the client {self.client_id!r}"
-                    )
+                    rule = f"server {server_id!r} has no path back to the client {self.client_id!r}"
                     problems.append(((*_NODES, "servers", k), rule, NO_VALUE))
         calls_from: dict[str, list[str]] = defaultdict(list)
         for call in self.calls:

@@ -25,6 +25,7 @@ __all__ = [
     "ID_RULE",
     "MAX_BANDWIDTH_MBPS",
     "MAX_BODY_KB",
+    "MAX_CACHE_ITEMS",
     "MAX_CALL_SITES",
     "MAX_CONNECTIONS",
     "MAX_CONNECTION_MEMORY_KB",
@@ -36,12 +37,15 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_HORIZON_S",
     "MAX_INTEGER_DIGITS",
+    "MAX_KEY_COUNT",
     "MAX_NAME_LENGTH",
     "MAX_NESTING",
     "MAX_NORMAL_SPREAD",
     "MAX_PARALLEL_CALLS",
     "MAX_POOL_SIZE",
     "MAX_PROFILE_POINTS",
+    "MAX_QUERIES",
+    "MAX_QUERY_REPEAT",
     "MAX_RAM_MB",
     "MAX_RATE_PER_USER",
     "MAX_SAMPLE_PERIODS",
@@ -52,6 +56,7 @@ __all__ = [
     "MAX_VALUES",
     "MAX_WEIGHT",
     "MAX_WINDOWS",
+    "MAX_ZIPF_EXPONENT",
     "MIN_BANDWIDTH_MBPS",
     "MIN_DURATION_S",
     "MIN_HORIZON_S",
@@ -190,6 +195,22 @@ MAX_CALL_SITES: Final = Limit(
     "reaches multiplies the calls below it); call fewer servers or merge steps",
 )
 
+# --------------------------------------------------------------------------- databases and caches
+
+MAX_QUERIES: Final = Limit(10_000, "queries", "each query of a database is laid out before the run")
+MAX_QUERY_REPEAT: Final = Limit(
+    10_000, "queries", "each repetition is a call of its own, laid out before the run"
+)
+MAX_CACHE_ITEMS: Final = Limit(
+    10_000_000, "items", "each cached key is kept in the simulator's memory"
+)
+MAX_KEY_COUNT: Final = Limit(
+    10_000_000, "keys", "the popularity of every key is tabulated before the run"
+)
+MAX_ZIPF_EXPONENT: Final = Limit(
+    10, "", "beyond it, the most popular key takes practically every lookup"
+)
+
 # --------------------------------------------------------------------------- text and files
 
 ID_MAX_LENGTH: Final = 100
@@ -248,5 +269,15 @@ FIELD_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     ("weights", "<="): MAX_WEIGHT,
     ("seed", "<="): MAX_SEED,
     ("calls", "at most"): MAX_PARALLEL_CALLS,
+    ("workers", "<="): MAX_CORES,
+    ("size", "<="): MAX_POOL_SIZE,
+    ("acquire_timeout_s", "<="): MAX_DURATION_S,
+    ("ttl_s", "<="): MAX_DURATION_S,
+    ("hit_latency", "<="): MAX_DURATION_S,
+    ("queries", "at most"): MAX_QUERIES,
+    ("repeat", "<="): MAX_QUERY_REPEAT,
+    ("capacity_items", "<="): MAX_CACHE_ITEMS,
+    ("count", "<="): MAX_KEY_COUNT,
+    ("exponent", "<="): MAX_ZIPF_EXPONENT,
 }
 """(field name, relation) → its limit, for the reasons in pydantic's messages."""

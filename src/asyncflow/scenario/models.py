@@ -34,6 +34,13 @@ from asyncflow.scenario._base import (
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Name, Number
 from asyncflow.scenario.calls import CallTarget, ParallelCalls
 from asyncflow.scenario.cost import Cost
+from asyncflow.scenario.datastores import (
+    CacheNode,
+    Database,
+    DatabasePool,
+    DbQuery,
+    LocalCache,
+)
 from asyncflow.scenario.distributions import (
     DURATION_RULE,
     Distribution,
@@ -64,10 +71,15 @@ from asyncflow.scenario.workload import ProfilePoint, Workload
 
 __all__ = [
     "BranchArm",
+    "CacheGet",
+    "CacheNode",
     "CallTarget",
     "Client",
     "ConnectionLimits",
     "ConnectionPool",
+    "Database",
+    "DatabasePool",
+    "DbQuery",
     "Distribution",
     "Edge",
     "Endpoint",
@@ -76,6 +88,7 @@ __all__ = [
     "EventStart",
     "LoadBalancer",
     "LoadBalancerResources",
+    "LocalCache",
     "Nodes",
     "ParallelCalls",
     "ProfilePoint",
@@ -103,9 +116,18 @@ StepKind = Literal[
     "call",
     "parallel",
     "branch",
+    "db_query",
+    "cache_get",
 ]
 StepOperationName = Literal[
-    "cpu_time", "io_waiting_time", "necessary_ram", "call", "parallel", "branch"
+    "cpu_time",
+    "io_waiting_time",
+    "necessary_ram",
+    "call",
+    "parallel",
+    "branch",
+    "db_query",
+    "cache_get",
 ]
 
 _CPU_KINDS: Final = frozenset({"initial_parsing", "cpu_bound_operation"})
@@ -121,14 +143,18 @@ _OPERATION_OF: Final[dict[str, str]] = {
     "call": "call",
     "parallel": "parallel",
     "branch": "branch",
+    "db_query": "db_query",
+    "cache_get": "cache_get",
 }
-_STRUCTURED: Final = frozenset({"call", "parallel", "branch"})
+_STRUCTURED: Final = frozenset({"call", "parallel", "branch", "db_query", "cache_get"})
 _ID_TEXT: Final = f"An id of {ID_CHARACTERS}."
 DURATION_TAG: Final = "<duration>"
 NUMBER_TAG: Final = "<number>"
 CALL_TAG: Final = "<call>"
 PARALLEL_TAG: Final = "<parallel>"
 BRANCH_TAG: Final = "<branch>"
+DB_QUERY_TAG: Final = "<db_query>"
+CACHE_GET_TAG: Final = "<cache_get>"
 
 
 def _step_value_tag(value: Any) -> str:
@@ -138,6 +164,10 @@ def _step_value_tag(value: Any) -> str:
         return CALL_TAG
     if isinstance(value, ParallelCalls):
         return PARALLEL_TAG
+    if isinstance(value, DbQuery):
+        return DB_QUERY_TAG
+    if isinstance(value, CacheGet):
+        return CACHE_GET_TAG
     if isinstance(value, tuple | list):
         return BRANCH_TAG
     return DURATION_TAG if isinstance(value, Mapping | Distribution) else NUMBER_TAG
@@ -148,7 +178,9 @@ StepValue = Annotated[
     | Annotated[Number, Field(gt=0, le=MAX_RAM_MB.value), Tag(NUMBER_TAG)]
     | Annotated[CallTarget, Tag(CALL_TAG)]
     | Annotated[ParallelCalls, Tag(PARALLEL_TAG)]
-    | Annotated[tuple["BranchArm", ...], Tag(BRANCH_TAG)],
+    | Annotated[tuple["BranchArm", ...], Tag(BRANCH_TAG)]
+    | Annotated[DbQuery, Tag(DB_QUERY_TAG)]
+    | Annotated["CacheGet", Tag(CACHE_GET_TAG)],
     Discriminator(_step_value_tag),
 ]
 
@@ -161,13 +193,17 @@ class Step(FrozenModel):
         "core; io_task_spawn, io_llm, io_wait, io_db and io_cache release it and wait; "
         "ram reserves memory while the request is in the server; call sends a call to "
         "another node and awaits its answer (holding RAM, not a core); parallel sends "
-        "several calls at once; branch runs one of several lists of steps at random."
+        "several calls at once; branch runs one of several lists of steps at random; "
+        "db_query runs a query of a database (over the network, through the server's pool "
+        "to it when it has one); cache_get looks a key up in a cache and runs its on_miss "
+        "steps when it misses."
     )
     step_operation: dict[StepOperationName, StepValue] = Field(
         description="Exactly one key, the one of the kind: cpu_time (seconds of CPU, a "
         "duration), io_waiting_time (seconds of waiting, a duration), necessary_ram (MB, "
-        "a number), call ({target, endpoint}), parallel ({calls, wait}) or branch (a "
-        "list of {probability, steps})."
+        "a number), call ({target, endpoint}), parallel ({calls, wait}), branch (a "
+        "list of {probability, steps}), db_query ({database, query, repeat}) or cache_get "
+        "({cache, on_miss})."
     )
 
     @model_validator(mode="before")
@@ -200,10 +236,14 @@ class Step(FrozenModel):
         return {**data, "step_operation": {key: value}}
 
     @property
-    def category(self) -> Literal["cpu", "io", "ram", "call", "branch"]:
-        """``cpu``, ``io``, ``ram``, ``call`` (call and parallel steps) or ``branch``."""
+    def category(self) -> Literal["cpu", "io", "ram", "call", "branch", "db", "cache"]:
+        """``cpu``, ``io``, ``ram``, ``call`` (call, parallel), ``branch``, ``db`` or ``cache``."""
         if self.kind == "ram":
             return "ram"
+        if self.kind == "db_query":
+            return "db"
+        if self.kind == "cache_get":
+            return "cache"
         if self.kind in ("call", "parallel"):
             return "call"
         if self.kind == "branch":
@@ -237,6 +277,30 @@ class Step(FrozenModel):
         if isinstance(value, tuple) and value and isinstance(value[0], BranchArm):
             return tuple((arm.probability, arm.steps) for arm in value)
         return ()
+
+    @property
+    def db_query(self) -> DbQuery:
+        """What a db_query step runs.
+
+        Raises:
+            TypeError: For another step.
+        """
+        value = next(iter(self.step_operation.values()))
+        if not isinstance(value, DbQuery):
+            raise TypeError(f"a {self.kind!r} step runs no query")
+        return value
+
+    @property
+    def cache_get(self) -> CacheGet:
+        """What a cache_get step looks up.
+
+        Raises:
+            TypeError: For another step.
+        """
+        value = next(iter(self.step_operation.values()))
+        if not isinstance(value, CacheGet):
+            raise TypeError(f"a {self.kind!r} step looks nothing up")
+        return value
 
     @property
     def duration(self) -> Distribution:
@@ -295,17 +359,19 @@ _ARMS_SUM_TOLERANCE: Final = 1e-9
 
 
 def _structured(key: str, value: Any) -> Any:
-    """Validate the value of a call, parallel or branch step by its kind, errors in place."""
+    """Validate the value of a structured step by its kind, errors in place."""
     if key == "call":
         return _within(("step_operation", key), CallTarget, value)
+    if key == "db_query":
+        return _within(("step_operation", key), DbQuery, value)
+    if key == "cache_get":
+        return _within(("step_operation", key), CacheGet, value)
     if key == "parallel":
         return _within(("step_operation", key), ParallelCalls, value)
     if not isinstance(value, list | tuple) or not value:
         rule = "must be a list of arms {probability, steps} (at least one)"
         raise_problems([(("step_operation", key), rule, value)], "Step")
-    arms = tuple(
-        _within(("step_operation", key, i), BranchArm, arm) for i, arm in enumerate(value)
-    )
+    arms = tuple(_within(("step_operation", key, i), BranchArm, arm) for i, arm in enumerate(value))
     total = math.fsum(arm.probability for arm in arms)
     if abs(total - 1.0) > _ARMS_SUM_TOLERANCE:
         rule = f"the arms' probabilities must add up to 1 (they add up to {total:.12g})"
@@ -319,6 +385,30 @@ def _within(loc: Loc, model: type[FrozenModel], value: Any) -> Any:
         return model.model_validate(value)
     except ValidationError as error:
         relocate(error, loc, "Step")
+
+
+class CacheGet(FrozenModel):
+    """What a ``cache_get`` step looks up, and what runs on a miss."""
+
+    cache: Identifier = Field(
+        description="The cache: a remote cache node, or a local cache of this server. " + _ID_TEXT
+    )
+    on_miss: tuple[Step, ...] = Field(
+        default=(),
+        description="Steps run when the lookup misses (typically a db_query): cpu, io and "
+        "db_query steps only; when they are done the key fills the cache.",
+    )
+
+    @model_validator(mode="after")
+    def _check_miss_steps(self) -> Self:
+        problems: list[Problem] = []
+        for i, step in enumerate(self.on_miss):
+            if step.category not in ("cpu", "io", "db"):
+                rule = "on_miss holds cpu, io and db_query steps only"
+                problems.append((("on_miss", i, "kind"), rule, step.kind))
+        if problems:
+            raise_problems(problems, "CacheGet")
+        return self
 
 
 Step.model_rebuild()
@@ -430,6 +520,17 @@ class Server(FrozenModel):
         "it calls (only for a server that makes calls); without it each call to a node "
         "that models sockets opens a connection of its own.",
     )
+    database_pools: tuple[DatabasePool, ...] = Field(
+        default=(),
+        description="Pools of connections to databases, at most one per database: queries "
+        "to a database with a pool wait for one of its connections; queries to one without "
+        "open a connection of their own.",
+    )
+    local_caches: tuple[LocalCache, ...] = Field(
+        default=(),
+        description="Caches in this server's own process, named by the cache_get steps of "
+        "its endpoints.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -454,6 +555,7 @@ class Server(FrozenModel):
                     f"is {capacity:g}: a request could never be admitted"
                 )
                 problems.append((("endpoints", i), rule, NO_VALUE))
+        problems.extend(self._datastore_problems())
         if self.connection_pool is not None and not self.makes_calls:
             rule = (
                 "this server makes no calls, and a pool keeps the connections of calls: set "
@@ -463,6 +565,28 @@ class Server(FrozenModel):
         if problems:
             raise_problems(problems, "Server")
         return self
+
+    def _datastore_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        pools: dict[str, int] = {}
+        for i, pool in enumerate(self.database_pools):
+            if pool.database in pools:
+                rule = (
+                    f"a second pool to this database (also database_pools[{pools[pool.database]}])"
+                )
+                problems.append((("database_pools", i, "database"), rule, pool.database))
+            pools.setdefault(pool.database, i)
+        caches: dict[str, int] = {}
+        for i, cache in enumerate(self.local_caches):
+            if cache.id in caches:
+                rule = f"duplicate cache id (also local_caches[{caches[cache.id]}])"
+                problems.append((("local_caches", i, "id"), rule, cache.id))
+            caches.setdefault(cache.id, i)
+        return problems
+
+    def pool_id(self, pool: DatabasePool) -> str:
+        """The id of one of its pools in results (``<server>-<database>`` unless named)."""
+        return pool.id if pool.id is not None else f"{self.id}-{pool.database}"
 
     @property
     def makes_calls(self) -> bool:
@@ -565,6 +689,14 @@ class Nodes(FrozenModel):
         description="The load balancers, each in front of its own servers: an entry point "
         "of a workload or the target of calls; not with load_balancer.",
     )
+    databases: tuple[Database, ...] = Field(
+        default=(),
+        description="Databases: workers running named queries, reached by db_query steps.",
+    )
+    caches: tuple[CacheNode, ...] = Field(
+        default=(),
+        description="Remote caches: nodes answering the lookups of cache_get steps.",
+    )
 
     @model_validator(mode="after")
     def _check_one_key(self) -> Self:
@@ -590,6 +722,17 @@ class Nodes(FrozenModel):
             if balancer.id == balancer_id:
                 return balancer
         raise KeyError(balancer_id)
+
+    def database(self, database_id: str) -> Database:
+        """Return the database with this id.
+
+        Raises:
+            KeyError: If there is none.
+        """
+        for database in self.databases:
+            if database.id == database_id:
+                return database
+        raise KeyError(database_id)
 
     def server(self, server_id: str) -> Server:
         """Return the server with this id.

@@ -89,35 +89,46 @@ def _bandwidth_problems(scenario: Scenario) -> list[Problem]:
 
 
 class _Targets:
-    """What an event may target: servers for outages, edges for spikes."""
+    """What an event may target: a server, database or cache, an edge, a cache with a store."""
 
     def __init__(self, scenario: Scenario) -> None:
         nodes = scenario.topology_graph.nodes
-        self.servers = [server.id for server in nodes.servers]
-        self.edges = [edge.id for edge in scenario.topology_graph.edges]
-        self.server_set, self.edge_set = frozenset(self.servers), frozenset(self.edges)
-        self.others = {nodes.client.id: "the client"}
-        self.others.update({w.id: "the workload" for w in scenario.workload_list})
-        self.others.update({b.id: "the load balancer" for b in nodes.balancers})
+        local = [c.id for s in nodes.servers for c in s.local_caches if c.hit_ratio is None]
+        caches = [c.id for c in nodes.caches]
+        stored = [c.id for c in nodes.caches if c.hit_ratio is None]
+        stores = [d.id for d in nodes.databases] + caches
+        self.wanted: dict[str, tuple[str, list[str]]] = {
+            "server_down": (
+                "server, a database or a cache" if stores else "server",
+                [s.id for s in nodes.servers] + stores,
+            ),
+            "network_spike_start": ("edge", [edge.id for edge in scenario.topology_graph.edges]),
+            "cache_flush": ("cache with a store (capacity_items)", stored + local),
+        }
+        self.what = {s.id: "a server" for s in nodes.servers}
+        self.what.update({d.id: "a database" for d in nodes.databases})
+        self.what.update(dict.fromkeys(caches, "a cache"))
+        self.what.update(dict.fromkeys(local, "a local cache"))
+        fixed = [c.id for s in nodes.servers for c in s.local_caches if c.hit_ratio is not None]
+        fixed += [c.id for c in nodes.caches if c.hit_ratio is not None]
+        self.what.update(dict.fromkeys(fixed, "a cache with a fixed hit_ratio (nothing to flush)"))
+        self.what.update({e.id: "an edge" for e in scenario.topology_graph.edges})
+        self.what[nodes.client.id] = "the client"
+        self.what.update({w.id: "the workload" for w in scenario.workload_list})
+        self.what.update({b.id: "the load balancer" for b in nodes.balancers})
+        self.sets = {kind: frozenset(ids) for kind, (_, ids) in self.wanted.items()}
         self.hint = Hints()
 
     def rule(self, kind: str, target: str) -> str | None:
         """Why ``target`` cannot be the target of a ``kind`` event, or ``None``."""
-        wanted, pool, pool_set = (
-            ("server", self.servers, self.server_set)
-            if kind == "server_down"
-            else ("edge", self.edges, self.edge_set)
-        )
-        if target in pool_set:
+        if target in self.sets[kind]:
             return None
-        article = "a" if wanted == "server" else "an"
-        if target in self.server_set:
-            return f"a {kind} event needs {article} {wanted}, {target!r} is a server"
-        if target in self.edge_set:
-            return f"a {kind} event needs {article} {wanted}, {target!r} is an edge"
-        if target in self.others:
-            return f"a {kind} event needs {article} {wanted}, {target!r} is {self.others[target]}"
-        return f"unknown {wanted} {target!r}{self.hint(target, pool)}"
+        wanted, pool = self.wanted[kind]
+        article = "an" if wanted == "edge" else "a"
+        if target in self.what:
+            return f"a {kind} event needs {article} {wanted}, {target!r} is {self.what[target]}"
+        noun = {"server_down": "server", "cache_flush": "cache"}.get(kind, "edge")
+        return f"unknown {noun} {target!r}{self.hint(target, pool)}"
 
 
 def _event_problems(scenario: Scenario) -> list[Problem]:
@@ -137,9 +148,12 @@ def _event_problems(scenario: Scenario) -> list[Problem]:
             problems.append((("events", i, "target_id"), refusal, NO_VALUE))
         elif event.is_outage:
             outages[target].append(i)
-        if event.end.t_end > horizon:
+        if event.end is not None and event.end.t_end > horizon:
             rule = f"must be <= total_simulation_time ({horizon:g})"
             problems.append((("events", i, "end", "t_end"), rule, event.end.t_end))
+        if event.end is None and event.start.t_start > horizon:
+            rule = f"must be <= total_simulation_time ({horizon:g})"
+            problems.append((("events", i, "start", "t_start"), rule, event.start.t_start))
     for server_id, indices in outages.items():
         problems += _overlap_problems(scenario, server_id, indices)
     return problems
@@ -152,12 +166,12 @@ def _overlap_problems(scenario: Scenario, server_id: str, indices: list[int]) ->
     latest = order[0]  # the earlier outage that ends last
     for cur in order[1:]:
         a, b = events[latest], events[cur]
-        if b.end.t_end > a.end.t_end:
+        if b.t_end > a.t_end:
             latest = cur
-        if b.start.t_start < a.end.t_end:
+        if b.start.t_start < a.t_end:
             rule = (
                 f"outage overlaps {a.event_id!r} on server {server_id!r} "
-                f"({a.start.t_start:g} to {a.end.t_end:g})"
+                f"({a.start.t_start:g} to {a.t_end:g})"
             )
             problems.append((("events", cur, "start", "t_start"), rule, b.start.t_start))
     return problems

@@ -249,18 +249,27 @@ def _add_pairings(defs: dict[str, JsonSchema]) -> None:
     """Rules between the keys of one mapping that JSON Schema can say."""
     defs["EventStart"]["allOf"] = [
         _when("kind", ["network_spike_start"], _given("spike_s")),
-        _when("kind", ["server_down"], _is("null", "spike_s")),
+        _when("kind", ["server_down", "cache_flush"], _is("null", "spike_s")),
     ]
     defs["Event"]["allOf"] = [
         {
             "if": {"properties": {"start": {"properties": {"kind": {"const": start}}}}},
-            "then": {"properties": {"end": {"properties": {"kind": {"const": end}}}}},
+            "then": {
+                "required": ["end"],
+                "properties": {"end": {"properties": {"kind": {"const": end}}}},
+            },
         }
         for start, end in (
             ("server_down", "server_up"),
             ("network_spike_start", "network_spike_end"),
         )
     ]
+    defs["Event"]["allOf"].append(
+        {
+            "if": {"properties": {"start": {"properties": {"kind": {"const": "cache_flush"}}}}},
+            "then": _is("null", "end"),
+        }
+    )
     backlog = {
         "if": {"required": ["listen_backlog"], "properties": {"listen_backlog": {"minimum": 1}}},
         "then": _given("max_connections"),
@@ -300,6 +309,8 @@ def _step(generated: JsonSchema) -> JsonSchema:
         (["call"], "call", {"$ref": "#/$defs/CallTarget"}),
         (["parallel"], "parallel", {"$ref": "#/$defs/ParallelCalls"}),
         (["branch"], "branch", arms),
+        (["db_query"], "db_query", {"$ref": "#/$defs/DbQuery"}),
+        (["cache_get"], "cache_get", {"$ref": "#/$defs/CacheGet"}),
     ]
     return {
         "type": "object",
