@@ -51,6 +51,7 @@ from asyncflow.results import (
     Results,
     SiteInfo,
 )
+from asyncflow.scenario.replica_graph import expand_replicas
 
 if TYPE_CHECKING:
     from asyncflow.components.sites import CallSite
@@ -83,6 +84,7 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, seed: int, *, record_calls: bool = False) -> None:
+        scenario, groups = expand_replicas(scenario)
         self.scenario = scenario
         settings = scenario.sim_settings
         self.end_s = float(settings.total_simulation_time)
@@ -103,12 +105,16 @@ class Simulation:
         self.seed = seed
         self.connected = uses_connections(scenario)
         outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
-        wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages))
+        outages |= {rid for ids in groups.values() for rid in ids}  # replicas stop and start
+        wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages, groups))
         self.runtime = runtime = wiring.build()
         self.client = runtime.client
         self.servers = runtime.servers
         self.balancers = runtime.balancers
         self.edges = runtime.edges
+        self.groups = runtime.groups
+        for group in runtime.groups.values():
+            group.start(0.0)
         for generator in runtime.generators:
             generator.start()
         self._flush_every_s = self.end_s / FLUSHES
@@ -123,9 +129,13 @@ class Simulation:
         return None
 
     def _flush(self, now: float, _: object = None) -> None:
+        for group in self.groups.values():
+            group.sync(now)  # replica groups read the buffers before they are emptied
         for level in self.ctx.levels.values():
             if len(level.times) >= FLUSH_MIN_CHANGES:
                 level.flush(now)
+        for group in self.groups.values():
+            group.rebase()
         nxt = now + self._flush_every_s
         if nxt < self.end_s:
             self.ctx.kernel.schedule(nxt, self._flush)

@@ -21,6 +21,7 @@ import numpy as np
 
 from asyncflow.analysis import attribution
 from asyncflow.analysis.groups import Quantiles, as_totals, codes_of, slot_sums, sums
+from asyncflow.analysis.replicas import replica_summary
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -82,6 +83,7 @@ def summarize(results: Results) -> dict[str, Any]:
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
     summary.update(_capacity(results, summary))
+    summary.update(replica_summary(results))
     return summary
 
 

@@ -14,7 +14,7 @@ can reach runs for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +27,7 @@ from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
 from asyncflow.components.policies import make_policy
 from asyncflow.components.program import CALL_OP, Program
+from asyncflow.components.replicas import ReplicaGroup, build_groups
 from asyncflow.components.server import Server
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
 from asyncflow.engine.resource import Resource
@@ -52,6 +53,8 @@ class BuildOptions:
 
     connected: bool
     outages: frozenset[str]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Replica groups: each group's id and the ids of its replicas' servers."""
 
 
 NodeFactory = Callable[[RunContext, Any, int, BuildOptions], Any]
@@ -87,6 +90,7 @@ class Runtime:
     edges: dict[str, Edge]
     generators: list[Generator]
     sites: list[CallSite] = field(default_factory=list)
+    groups: dict[str, ReplicaGroup] = field(default_factory=dict)
 
 
 class Wiring:
@@ -108,6 +112,8 @@ class Wiring:
         self._replies: dict[str, Send] = {}
         self._tables: dict[str, WorkTable] = {}
         self.sites: list[CallSite] = []
+        self.groups = build_groups(ctx, scenario, self.servers, options.groups)
+        self.views = {r.server.id: r for g in self.groups.values() for r in g.replicas}
         self.balancer_specs = {b.id: b for b in nodes.balancers}
         self.balancers: dict[str, LoadBalancer] = {
             b.id: self._balancer(b) for b in nodes.balancers
@@ -162,7 +168,7 @@ class Wiring:
             spec.weights,
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
         )
-        servers = [self.servers[s] for s in spec.server_covered]
+        servers = [self.views.get(s) or self.servers[s] for s in spec.server_covered]
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
 
     def _send_to(self, caller: Any, target_id: str) -> Send:
@@ -298,7 +304,9 @@ class Wiring:
         for spec in scenario.topology_graph.edges:
             if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
                 self._edge(spec.source, spec.target, HOP_OUT)
-        return Runtime(client, self.servers, self.balancers, self.edges, generators, self.sites)
+        runtime = Runtime(client, self.servers, self.balancers, self.edges, generators, self.sites)
+        runtime.groups = self.groups
+        return runtime
 
 
 def _spikes(scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:

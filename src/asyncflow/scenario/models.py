@@ -59,6 +59,7 @@ from asyncflow.scenario.network import (
     Tls,
     refuse_pool_on_server,
 )
+from asyncflow.scenario.replicas import ReplicaGroup
 from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
 
@@ -429,6 +430,9 @@ class Server(FrozenModel):
         description="Keep-alive pool of the connections its calls open, towards each node "
         "it calls (only for a server that makes calls); without it each call to a node "
         "that models sockets opens a connection of its own.",
+    )
+    replicas: ReplicaGroup | None = Field(
+        default=None, description="Run it as a group of replicas scaled at run time."
     )
 
     @model_validator(mode="before")
