@@ -19,7 +19,7 @@ DEV    := $(VENV)/.installed-dev
 DEMO   := $(VENV)/.installed-demo
 SLOW   ?= $(filter true 1 yes,$(CI))
 
-.PHONY: demo test lint typecheck pytest bench bench-quick install clean
+.PHONY: demo test lint typecheck pytest bench bench-quick install install-train clean
 
 install: $(DEV)
 
@@ -35,6 +35,12 @@ $(DEV): pyproject.toml | $(BIN)/python
 $(DEMO): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[report]'
 	touch $(DEMO)
+
+# The train extra (stable-baselines3) for the RL tests that use it, with
+# PyTorch from the CPU wheel index (a fraction of the default wheel's size).
+install-train: $(DEV)
+	$(BIN)/python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	$(BIN)/python -m pip install --quiet -e '.[train]'
 
 demo: $(DEMO)
 	$(BIN)/asyncflow run examples/asyncflow-0.1/single_server.yml --out out/demo

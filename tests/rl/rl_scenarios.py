@@ -14,6 +14,7 @@ def group_scenario(
     cpu_s: float = 0.01,
     profile: list[dict[str, float]] | None = None,
     algorithm: str = "round_robin",
+    reply_s: float = 0.001,
 ) -> dict[str, Any]:
     """A client, a balancer and one server ``api`` run as a replica group."""
     block = {"min_replicas": 1, "max_replicas": 4, "initial_replicas": 2}
@@ -60,7 +61,7 @@ def group_scenario(
                 {"id": "load-client", "source": "load", "target": "client", "latency": 0.001},
                 {"id": "client-lb", "source": "client", "target": "lb", "latency": 0.001},
                 {"id": "lb-api", "source": "lb", "target": "api", "latency": 0.001},
-                {"id": "api-client", "source": "api", "target": "client", "latency": 0.001},
+                {"id": "api-client", "source": "api", "target": "client", "latency": reply_s},
             ],
         },
         "sim_settings": {"total_simulation_time": horizon, "sample_period_s": 1.0},

@@ -128,6 +128,7 @@ class Integral:
         times, deltas = self._level.times, self._level.deltas
         n = len(times)
         i, t, v = self._cursor, self._t, self._value
+        now = max(now, t)
         area = 0.0
         while i < n and times[i] <= now:
             area += v * (times[i] - t)
@@ -197,6 +198,7 @@ class ReplicaGroup:
             for i, s in enumerate(servers)
         ]
         self.levels = {m: ctx.level(group_id, m) for m in GROUP_METRICS}
+        self.billed = Integral(self.levels["replicas_billed"])
         self._startup: Sampler | None = None
         if spec.startup_s is not None:
             rng = ctx.streams.generator(f"replicas:{group_id}:startup")
@@ -255,14 +257,21 @@ class ReplicaGroup:
         self._period = min(SCRAPE_S, interval_s)
         self.ctx.kernel.schedule(time + self._period, self._scrape)
 
+    def billed_seconds(self, time: float) -> float:
+        """Replica-seconds billed from the start to ``time`` (not before the last call's)."""
+        self.billed.advance(time)
+        return self.billed.area
+
     def sync(self, time: float) -> None:
-        """Bring the replicas' exact busy and ready integrals up to ``time``."""
+        """Bring the exact integrals (billed, and each replica's busy and ready) up to ``time``."""
+        self.billed.advance(time)
         for replica in self.replicas:
             replica.busy.advance(time)
             replica.ready.advance(time)
 
     def rebase(self) -> None:
         """After a flush of the levels: their buffers may have been emptied."""
+        self.billed.rebase()
         for replica in self.replicas:
             replica.busy.rebase()
             replica.ready.rebase()
