@@ -80,10 +80,20 @@ class Simulation:
     ``Simulation(scenario, seed).run()`` runs to the horizon; ``advance(t)``
     runs in slices (for live progress and learning environments). With
     ``record_calls`` every call (requests included) gets a row of its own in
-    ``Results.calls``.
+    ``Results.calls``. ``policies`` (balancer id to a balancing policy) and
+    ``gates`` (balancer id to a wrapper of the function calls arrive at it
+    through) let a learning environment decide and pause at a balancer.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, *, record_calls: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        record_calls: bool = False,
+        policies: Mapping[str, Any] | None = None,
+        gates: Mapping[str, Any] | None = None,
+    ) -> None:
         scenario, groups = expand_replicas(scenario)
         self.scenario = scenario
         settings = scenario.sim_settings
@@ -106,7 +116,8 @@ class Simulation:
         self.connected = uses_connections(scenario)
         outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
         outages |= {rid for ids in groups.values() for rid in ids}  # replicas stop and start
-        wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages, groups))
+        options = BuildOptions(self.connected, outages, groups, policies or {}, gates or {})
+        wiring = Wiring(self.ctx, scenario, options)
         self.runtime = runtime = wiring.build()
         self.client = runtime.client
         self.servers = runtime.servers

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncflow.components.balancer import LoadBalancer
+from asyncflow.components.balancing_extra import make_any_policy, service_rate
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
 from asyncflow.components.connections import Listener, Pool, connecting_sender
 from asyncflow.components.context import RunContext
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
-from asyncflow.components.policies import make_policy
+from asyncflow.components.policies import BalancingPolicy
 from asyncflow.components.program import CALL_OP, Program
 from asyncflow.components.replicas import ReplicaGroup, build_groups
 from asyncflow.components.server import Server
@@ -55,6 +56,10 @@ class BuildOptions:
     outages: frozenset[str]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Replica groups: each group's id and the ids of its replicas' servers."""
+    policies: Mapping[str, BalancingPolicy] = field(default_factory=dict)
+    """Policies given from outside (an agent's), by balancer id, instead of the scenario's."""
+    gates: Mapping[str, Callable[[Send], Send]] = field(default_factory=dict)
+    """By balancer id: wraps the function calls arrive at it through (to pause a run there)."""
 
 
 NodeFactory = Callable[[RunContext, Any, int, BuildOptions], Any]
@@ -162,11 +167,12 @@ class Wiring:
             )
             for sid in spec.server_covered
         ]
-        policy = make_policy(
+        policy = self.options.policies.get(spec.id) or make_any_policy(
             spec.algorithms,
             spec.server_covered,
             spec.weights,
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
+            [service_rate(nodes.server(sid)) for sid in spec.server_covered],
         )
         servers = [self.views.get(s) or self.servers[s] for s in spec.server_covered]
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
@@ -187,10 +193,14 @@ class Wiring:
                 pool = nodes.client.connection_pool
             else:
                 pool = nodes.server(caller.id).connection_pool
+            arrive = target.arrive
+            gate = self.options.gates.get(target_id)
+            if gate is not None:
+                arrive = gate(arrive)
             if isinstance(target, LoadBalancer) and self._fusable(target_id):
                 send = edge.connect(target.forward)
             else:
-                send = self._sender(edge, target.arrive, pool, target.listener, tls)
+                send = self._sender(edge, arrive, pool, target.listener, tls)
             self._senders[key] = send
         return send
 
@@ -198,6 +208,8 @@ class Wiring:
         """Whether a balancer can choose when a call is sent instead of when it arrives."""
         spec = self.balancer_specs.get(balancer_id)
         if spec is None or self.options.connected:
+            return False
+        if balancer_id in self.options.policies or balancer_id in self.options.gates:
             return False
         stateless = spec.algorithms in STATELESS_POLICIES
         return stateless and not (set(spec.server_covered) & self.options.outages)

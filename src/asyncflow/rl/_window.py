@@ -34,6 +34,7 @@ class WindowStats:
         in_system_s: The integral of requests in the system over the window
             (request-seconds): generated and not yet finished.
         latencies_s: Latencies of the requests answered in the window.
+        servers: Index of the server that served each of them (same order).
     """
 
     arrived: int
@@ -41,6 +42,7 @@ class WindowStats:
     failed: int
     in_system_s: float
     latencies_s: np.ndarray
+    servers: np.ndarray
 
     def percentile(self, q: float) -> float:
         """A latency percentile of the window (0 when nothing completed)."""
@@ -69,6 +71,7 @@ class LogWindow:
         generated = np.frombuffer(log.generated, dtype=np.float64)[start:]
         finished = np.frombuffer(log.finished, dtype=np.float64)[start:]
         outcome = np.frombuffer(log.outcome, dtype=np.int8)[start:]
+        server = np.frombuffer(log.server, dtype=np.int16)[start:]
         born = generated <= t1
         done = finished <= t1  # NaN (in flight) and answers written ahead compare False
         ended = done & (finished > t0)
@@ -82,6 +85,7 @@ class LogWindow:
             failed=int(np.count_nonzero(ended & (outcome != COMPLETED))),
             in_system_s=in_system,
             latencies_s=(finished[ok] - generated[ok]).copy(),
+            servers=server[ok].astype(np.int64),
         )
         # Rows finished by t1 matter to no later window: skip the leading ones.
         pending = np.flatnonzero(~done)

@@ -487,7 +487,14 @@ class Client(FrozenModel):
 
 
 LbAlgorithm = Literal[
-    "round_robin", "random", "least_connection", "power_of_two_choices", "weighted_round_robin"
+    "round_robin",
+    "random",
+    "least_connection",
+    "power_of_two_choices",
+    "weighted_round_robin",
+    "least_work_left",
+    "shortest_expected_delay",
+    "join_idle_queue",
 ]
 
 
