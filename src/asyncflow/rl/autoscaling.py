@@ -136,8 +136,9 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
         self.sim = sim = Simulation(self.scenario, run_seed)
         self._group = sim.groups[self.group_id]
         self._group.watch(0.0, self.interval_s, keep_s=self.metric_lag_s + 2 * self.interval_s)
-        self._metrics = LogWindow(sim.ctx.log)
-        self._rewards = LogWindow(sim.ctx.log)
+        ordered = len(self.scenario.workload_list) == 1
+        self._metrics = LogWindow(sim.ctx.log, ordered)
+        self._rewards = LogWindow(sim.ctx.log, ordered)
         self._billed = 0.0
         self.run_seed = run_seed
         return self._observe(0.0), self._info(0.0, {})
