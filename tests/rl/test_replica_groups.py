@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,3 +211,16 @@ def test_the_metrics_integrals_stay_exact_across_the_flushes_of_the_levels() -> 
         rid = replica.server.id
         assert replica.busy.area == pytest.approx(results.level_mean("busy_cores", rid) * 400.0)
         assert replica.ready.area == pytest.approx(results.level_mean("ready", rid) * 400.0)
+
+
+def test_runs_with_groups_draw_their_replicas_over_time(tmp_path: Path) -> None:
+    from asyncflow.report.replicas import write_replica_chart
+
+    results = _static(startup_s=5.0).run()
+    written = write_replica_chart(results, lambda name: tmp_path / name)
+    assert written == [tmp_path / "replicas.png"]
+    assert written[0].read_bytes().startswith(b"\x89PNG")
+    data = group_scenario()
+    del data["topology_graph"]["nodes"]["servers"][0]["replicas"]
+    plain = Simulation(parse_scenario(data), 1).run()
+    assert write_replica_chart(plain, lambda name: tmp_path / "x" / name) == []
