@@ -118,3 +118,38 @@ BAD = [
 def test_bad_arguments_are_refused_by_name(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         LoadBalancingEnv(short(), **kwargs)
+
+
+def test_by_interval_the_agent_sets_weights_and_passes_check_env() -> None:
+    env = LoadBalancingEnv(short(), decision="interval", interval_s=0.5)
+    check_env(env, skip_render_check=True)
+    env.reset(seed=6)
+    assert env.action_space.shape == (4,)
+    steps = 0
+    done = False
+    while not done:
+        weights = np.array([0.0, 0.0, 1.0, 0.0], dtype=np.float32)  # everything to "big"
+        done = env.step(weights)[3]
+        steps += 1
+    assert steps == 10  # 5 s of 0.5 s intervals
+    assert env.sim is not None
+    served = env.sim.results().requests.server
+    assert set(np.unique(served[served >= 0]).tolist()) == {2}
+
+
+def test_weights_of_zero_everywhere_mean_uniform() -> None:
+    from asyncflow.rl.load_balancing import AgentWeights
+
+    class Up:
+        up = True
+        in_progress = 0
+        connections = 0
+
+    policy = AgentWeights(np.random.default_rng(0), 3)
+    policy.weights = [0.0, 0.0, 0.0]
+    picks = [policy.choose([Up(), Up(), Up()]) for _ in range(300)]
+    assert set(picks) == {0, 1, 2}
+    policy.weights = [0.0, 1.0, 3.0]
+    picks = [policy.choose([Up(), Up(), Up()]) for _ in range(4000)]
+    assert picks.count(0) == 0
+    assert picks.count(2) / picks.count(1) == pytest.approx(3.0, rel=0.15)

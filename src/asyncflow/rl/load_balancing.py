@@ -1,10 +1,14 @@
-"""``asyncflow/LoadBalancing-v0``: choose the server of every request at a balancer.
+"""``asyncflow/LoadBalancing-v0``: choose the servers of the requests at a balancer.
 
-The run pauses whenever a request reaches the chosen balancer; the agent
-picks a server index (``Discrete(max_servers)``, the balancer's servers in
-order, replicas of a group one by one). A server that is not in the
-balancer's rotation, or an index past the last server, makes the balancer
-refuse the request: it fails with ``server_down``.
+With ``decision="request"`` (the default) the run pauses whenever a request
+reaches the chosen balancer; the agent picks a server index
+(``Discrete(max_servers)``, the balancer's servers in order, replicas of a
+group one by one). With ``decision="interval"`` the agent sets a weight per
+server (``Box(0, 1, (max_servers,))``) every ``interval_s``, and each request
+of the interval goes to a server in rotation drawn in proportion to them.
+Per request, a server that is not in the balancer's rotation, or an index
+past the last server, makes the balancer refuse the request: it fails with
+``server_down``.
 
 Observation (float32, each in [0, 1], clipped), four values per server,
 padded with zeros to ``max_servers``:
@@ -38,12 +42,13 @@ from gymnasium import spaces
 from asyncflow._arguments import scenario_argument
 from asyncflow.components.calls import Call
 from asyncflow.components.policies import ServerView
+from asyncflow.engine.streams import blocks
 from asyncflow.rl._window import LogWindow
 from asyncflow.rl.scenarios import bundled
 from asyncflow.scenario import Scenario
 from asyncflow.simulation import Simulation, uses_connections
 
-__all__ = ["AgentChoice", "LoadBalancingEnv"]
+__all__ = ["AgentChoice", "AgentWeights", "LoadBalancingEnv"]
 
 PER_SERVER = 4
 REFRESH_S = 1.0
@@ -65,8 +70,34 @@ class AgentChoice:
         return i if 0 <= i < len(servers) and servers[i].up else -1
 
 
-class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
-    """Per-request server choice at one load balancer."""
+class AgentWeights:
+    """A balancing policy drawing servers in proportion to weights the agent sets."""
+
+    __slots__ = ("_u", "weights")
+
+    def __init__(self, rng: np.random.Generator, servers: int) -> None:
+        self._u = blocks(rng.random)
+        self.weights = [1.0] * servers
+
+    def choose(self, servers: Sequence[ServerView]) -> int:
+        """A server in rotation, drawn by weight (uniformly when their weights are all 0)."""
+        up = [i for i, s in enumerate(servers) if s.up]
+        if not up:
+            return -1
+        weights = self.weights
+        total = sum(weights[i] for i in up)
+        if total <= 0.0:
+            return up[int(self._u() * len(up))]
+        target = self._u() * total
+        for i in up:
+            target -= weights[i]
+            if target < 0.0:
+                return i
+        return up[-1]
+
+
+class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
+    """Server choices at one load balancer: per request, or weights per interval."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - Gymnasium's API
 
@@ -80,6 +111,8 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
         queue_scale: float = 20.0,
         latency_scale_s: float = 1.0,
         latency_window_s: float = 5.0,
+        decision: str = "request",
+        interval_s: float = 1.0,
     ) -> None:
         """Build the environment of ``scenario`` (the bundled one when none is given).
 
@@ -93,10 +126,20 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
             queue_scale: Calls observed as 1.
             latency_scale_s: Latency observed as 1.
             latency_window_s: Answers the recent latency is the mean of.
+            decision: ``request`` (a server per request) or ``interval`` (a
+                weight per server every ``interval_s``; requests are drawn
+                among the servers in rotation in proportion to them).
+            interval_s: Simulated seconds between two decisions by interval.
 
         Raises:
             ValueError: A bad argument, or a scenario the environment cannot drive.
         """
+        if decision not in ("request", "interval"):
+            raise ValueError(f"decision: must be request or interval (got {decision!r})")
+        if not 0 < interval_s < math.inf:
+            raise ValueError(f"interval_s: must be > 0 (got {interval_s!r})")
+        self.decision = decision
+        self.interval_s = float(interval_s)
         model = scenario_argument(bundled("load_balancing") if scenario is None else scenario)
         balancers = [b.id for b in model.topology_graph.nodes.balancers]
         if balancer is None:
@@ -136,7 +179,11 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
         self.latency_scale_s = float(latency_scale_s)
         self.latency_window_s = float(latency_window_s)
         self.horizon_s = float(model.sim_settings.total_simulation_time)
-        self.action_space = spaces.Discrete(top)
+        self.action_space: spaces.Space[Any] = (
+            spaces.Discrete(top)
+            if decision == "request"
+            else spaces.Box(0.0, 1.0, shape=(top,), dtype=np.float32)
+        )
         self.observation_space = spaces.Box(0.0, 1.0, shape=(top * PER_SERVER,), dtype=np.float32)
         self.sim: Simulation | None = None
 
@@ -149,12 +196,14 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         run_seed = seed if seed is not None else int(self.np_random.integers(0, 2**63))
         self._agent = AgentChoice()
+        self._weights = AgentWeights(np.random.default_rng([run_seed, 1]), self.max_servers)
         self._pending: tuple[float, Call, Send] | None = None
+        by_request = self.decision == "request"
         self.sim = sim = Simulation(
             self.scenario,
             run_seed,
-            policies={self.balancer_id: self._agent},
-            gates={self.balancer_id: self._gate},
+            policies={self.balancer_id: self._agent if by_request else self._weights},
+            gates={self.balancer_id: self._gate} if by_request else {},
         )
         replicas = {r.server.id: r for g in sim.groups.values() for r in g.replicas}
         self._views: list[Any] = [replicas.get(s) or sim.servers[s] for s in self._covered]
@@ -167,14 +216,20 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
         self._refreshed = 0.0
         self._last = 0.0
         self.run_seed = run_seed
-        self._run()
+        if by_request:
+            self._run()
         return self._observe(), self._info({})
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Send the waiting request to server ``action``; run to the next request."""
+        """Send the waiting request to server ``action``; run to the next request.
+
+        By interval: set the weights, run one interval.
+        """
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
+        if self.decision == "interval":
+            return self._step_interval(sim, action)
         # Checked by hand: Discrete.contains costs more than the rest of a step.
         if not isinstance(action, int | np.integer) or not 0 <= action < self.max_servers:
             raise ValueError(f"action: must be in {self.action_space} (got {action!r})")
@@ -192,6 +247,20 @@ class LoadBalancingEnv(gym.Env[np.ndarray, np.int64]):
         reward = -(window.in_system_s + self.failure_weight_s * window.failed)
         truncated = self._pending is None
         return self._observe(), float(reward), False, truncated, self._info(parts)
+
+    def _step_interval(
+        self, sim: Simulation, action: Any
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self.action_space.contains(action):
+            raise ValueError(f"action: must be in {self.action_space} (got {action!r})")
+        self._weights.weights = [float(w) for w in np.asarray(action)]
+        now = sim.now
+        end = min(now + self.interval_s, self.horizon_s)
+        sim.advance(end)
+        window = self._rewards.read(now, end)
+        parts = {"in_system_s": window.in_system_s, "failures": float(window.failed)}
+        reward = -(window.in_system_s + self.failure_weight_s * window.failed)
+        return self._observe(), float(reward), False, end >= self.horizon_s, self._info(parts)
 
     # ------------------------------------------------------------------ running
 
