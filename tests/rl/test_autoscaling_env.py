@@ -148,3 +148,20 @@ def test_an_action_outside_the_space_is_refused() -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"^action: must be in Discrete\(5\) \(got 9\)$"):
         env.step(9)
+
+
+def test_the_reward_path_agrees_with_the_full_window() -> None:
+    from asyncflow.rl._window import LogWindow
+
+    data = small(reply_s=2.0)
+    from asyncflow.simulation import Simulation
+
+    for ordered in (False, True):
+        sim = Simulation(parse_scenario(data), 3)
+        full, fast = LogWindow(sim.ctx.log, ordered), LogWindow(sim.ctx.log, ordered)
+        t = 0.0
+        for end in np.arange(0.7, 60.0, 0.7):
+            sim.advance(float(end))
+            stats = full.read(t, float(end))
+            assert fast.reward(t, float(end)) == pytest.approx((stats.in_system_s, stats.failed))
+            t = float(end)

@@ -67,8 +67,8 @@ class LogWindow:
         self._end = 0.0
         self._ordered = ordered
 
-    def read(self, t0: float, t1: float) -> WindowStats:
-        """The requests of ``(t0, t1]``; ``t1`` must not be before the last window's end."""
+    def _rows(self, t1: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int]:
+        """From the cursor: generated, finished and outcome columns, and how many rows."""
         if t1 < self._end:
             raise ValueError(f"windows go forward: {t1} is before {self._end}")
         self._end = t1
@@ -81,7 +81,32 @@ class LogWindow:
             generated = generated[:stop]
         finished = np.frombuffer(log.finished, dtype=np.float64)[start : start + stop]
         outcome = np.frombuffer(log.outcome, dtype=np.int8)[start : start + stop]
-        server = np.frombuffer(log.server, dtype=np.int16)[start : start + stop]
+        return start, generated, finished, outcome, stop
+
+    def _skip(self, start: int, done: np.ndarray) -> None:
+        """Rows finished by the window's end matter to no later window: skip the leading ones."""
+        pending = np.flatnonzero(~done)
+        self._cursor = start + (int(pending[0]) if pending.size else int(done.size))
+
+    def reward(self, t0: float, t1: float) -> tuple[float, int]:
+        """Only the request-seconds in the system and the failures of ``(t0, t1]``.
+
+        The same figures as :meth:`read`, with a third of its array
+        operations (for environments that decide once per request).
+        """
+        start, generated, finished, outcome, _ = self._rows(t1)
+        done = finished <= t1
+        until = np.where(done, finished, t1)
+        born = np.minimum(generated, t1)  # a row not yet born adds t1 - t1
+        in_system = float(np.sum(np.maximum(until, t0) - np.maximum(born, t0)))
+        failed = int(np.count_nonzero(done & (finished > t0) & (outcome > COMPLETED)))
+        self._skip(start, done)
+        return in_system, failed
+
+    def read(self, t0: float, t1: float) -> WindowStats:
+        """The requests of ``(t0, t1]``; ``t1`` must not be before the last window's end."""
+        start, generated, finished, outcome, stop = self._rows(t1)
+        server = np.frombuffer(self._log.server, dtype=np.int16)[start : start + stop]
         born = generated <= t1
         done = finished <= t1  # NaN (in flight) and answers written ahead compare False
         ended = done & (finished > t0)
@@ -97,7 +122,5 @@ class LogWindow:
             latencies_s=(finished[ok] - generated[ok]).copy(),
             servers=server[ok].astype(np.int64),
         )
-        # Rows finished by t1 matter to no later window: skip the leading ones.
-        pending = np.flatnonzero(~done)
-        self._cursor = start + (int(pending[0]) if pending.size else int(done.size))
+        self._skip(start, done)
         return stats

@@ -241,10 +241,10 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
             arrive(time, call)
             self._run()
         now = sim.now
-        window = self._rewards.read(self._last, now)
+        in_system, failed = self._rewards.reward(self._last, now)
         self._last = now
-        parts = {"in_system_s": window.in_system_s, "failures": float(window.failed)}
-        reward = -(window.in_system_s + self.failure_weight_s * window.failed)
+        parts = {"in_system_s": in_system, "failures": float(failed)}
+        reward = -(in_system + self.failure_weight_s * failed)
         truncated = self._pending is None
         return self._observe(), float(reward), False, truncated, self._info(parts)
 
