@@ -190,6 +190,8 @@ class Simulation:
             return
         self._finished = True
         end = self.end_s
+        for group in self.groups.values():
+            group.sync(end)  # the groups' integrals reach the horizon before the flush
         for level in self.ctx.levels.values():
             level.flush(end)
         log = self.ctx.log

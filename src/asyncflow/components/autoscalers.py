@@ -86,6 +86,10 @@ class Decider(Protocol):
     def reach_s(self) -> float:
         """How far back the metrics a decision reads go."""
 
+    @property
+    def lag_s(self) -> float:
+        """Age of the newest metrics a decision reads."""
+
     def decide(self, time: float, state: GroupState, metrics: Metrics) -> int:
         """The replicas wanted now."""
 
@@ -102,6 +106,11 @@ class _Base:
     def reach_s(self) -> float:
         """How far back the metrics a decision reads go."""
         return self._reach_s
+
+    @property
+    def lag_s(self) -> float:
+        """Age of the newest metrics a decision reads."""
+        return self._lag_s
 
     @property
     def interval_s(self) -> float:

@@ -22,9 +22,10 @@ count is recorded as an exact level of the group (``replicas_ready``,
 which its utilisation is computed.
 
 Metrics for autoscalers are scraped every second (or every decision
-interval when shorter): the exact busy core-seconds and ready core-seconds
-of the period (integrated from the levels' change buffers), and the calls
-in progress in the group at that instant.
+interval when shorter, or once an interval when the windows read are whole
+intervals): the exact busy core-seconds and ready core-seconds of the
+period (integrated from the levels' change buffers), and the calls in
+progress in the group at that instant.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from asyncflow.components.autoscalers import Decider, GroupState, make_decider
+from asyncflow.components.autoscalers import Decider, GroupState, Knative, make_decider
 from asyncflow.components.context import RunContext
 from asyncflow.components.server import Server
 from asyncflow.engine.sampling import make_sampler
@@ -241,13 +242,24 @@ class ReplicaGroup:
             replica.ready_level.change(time, 1.0)
             self._join(time, replica)  # in rotation from the start
         if self.decider is not None:
-            self.watch(time, self.decider.interval_s)
+            decider = self.decider
+            lag = None if isinstance(decider, Knative) else decider.lag_s
+            self.watch(time, decider.interval_s, lag_s=lag)
             interval = self.decider.interval_s
             if interval < self.ctx.end_s:
                 self.ctx.kernel.schedule(time + interval, self._decide)
 
-    def watch(self, time: float, interval_s: float, keep_s: float = 0.0) -> None:
-        """Scrape metrics from now on (once; a second call widens what is kept)."""
+    def watch(
+        self, time: float, interval_s: float, keep_s: float = 0.0, lag_s: float | None = None
+    ) -> None:
+        """Scrape metrics from now on (once; a second call widens what is kept).
+
+        Windows of utilisation that end on decisions ``lag_s`` ago are whole
+        decision intervals when ``lag_s`` is a multiple of ``interval_s``:
+        then one scrape an interval reads them exactly (the integrals are
+        exact whatever the period). Otherwise, and for concurrency (an
+        instant's count, averaged), scrapes come every second.
+        """
         reach = self.decider.reach_s if self.decider is not None else 0.0
         keep = max(keep_s, reach, 2 * interval_s)
         if self.scrapes is not None:
@@ -255,6 +267,8 @@ class ReplicaGroup:
             return
         self.scrapes = _Scrapes(keep + SCRAPE_S)
         self._period = min(SCRAPE_S, interval_s)
+        if lag_s is not None and _multiple(lag_s, interval_s):
+            self._period = interval_s
         self.ctx.kernel.schedule(time + self._period, self._scrape)
 
     def billed_seconds(self, time: float) -> float:
@@ -450,3 +464,9 @@ def build_groups(
             raise ValueError(f"replica {ids[0]!r} has no replicas block")
         built[group_id] = ReplicaGroup(ctx, group_id, spec, [servers[i] for i in ids])
     return built
+
+
+def _multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole multiple of ``step`` (0 included)."""
+    ratio = value / step
+    return abs(ratio - round(ratio)) < 1e-9

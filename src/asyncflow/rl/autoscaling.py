@@ -135,7 +135,8 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
         run_seed = seed if seed is not None else int(self.np_random.integers(0, 2**63))
         self.sim = sim = Simulation(self.scenario, run_seed)
         self._group = sim.groups[self.group_id]
-        self._group.watch(0.0, self.interval_s, keep_s=self.metric_lag_s + 2 * self.interval_s)
+        keep = self.metric_lag_s + 2 * self.interval_s
+        self._group.watch(0.0, self.interval_s, keep_s=keep, lag_s=self.metric_lag_s)
         ordered = len(self.scenario.workload_list) == 1
         self._metrics = LogWindow(sim.ctx.log, ordered)
         self._rewards = LogWindow(sim.ctx.log, ordered)
