@@ -224,3 +224,17 @@ def test_runs_with_groups_draw_their_replicas_over_time(tmp_path: Path) -> None:
     del data["topology_graph"]["nodes"]["servers"][0]["replicas"]
     plain = Simulation(parse_scenario(data), 1).run()
     assert write_replica_chart(plain, lambda name: tmp_path / "x" / name) == []
+
+
+@pytest.mark.parametrize("lag_s", [0.0, 0.5])  # scrapes once an interval, or every second
+def test_scraped_utilisation_is_exact_across_the_flushes(lag_s: float) -> None:
+    data = group_scenario({"initial_replicas": 3}, users=250, horizon=390.0)  # 26 intervals
+    sim = Simulation(parse_scenario(data), 5)
+    group = sim.groups["api"]
+    group.watch(0.0, 15.0, keep_s=500.0, lag_s=lag_s)
+    results = sim.run()
+    ids = [r.server.id for r in group.replicas]
+    busy = sum(results.level_mean("busy_cores", rid) for rid in ids)
+    ready = sum(results.level_mean("ready", rid) for rid in ids)
+    assert group.scrapes is not None
+    assert group.scrapes.utilization(0.0, 390.0) == pytest.approx(busy / ready, rel=1e-9)

@@ -110,13 +110,14 @@ class Integral:
     simulation does both), so that no change is missed.
     """
 
-    __slots__ = ("_cursor", "_level", "_t", "_value", "area")
+    __slots__ = ("_cursor", "_level", "_t", "_taken", "_value", "area")
 
     def __init__(self, level: Level) -> None:
         self._level = level
         self._cursor = 0
         self._t = 0.0
         self._value = 0.0
+        self._taken = 0.0
         self.area = 0.0
 
     @property
@@ -139,6 +140,16 @@ class Integral:
         area += v * (now - t)
         self._cursor, self._t, self._value = i, now, v
         self.area += area
+        return area
+
+    def take(self, now: float) -> float:
+        """Integrate up to ``now``; return the area since the last :meth:`take`.
+
+        Unlike :meth:`advance`'s return, this counts the area integrated by
+        the :meth:`advance` calls in between (the syncs before flushes).
+        """
+        self.advance(now)
+        area, self._taken = self.area - self._taken, self.area
         return area
 
     def rebase(self) -> None:
@@ -295,8 +306,8 @@ class ReplicaGroup:
         for replica in self.replicas:
             server = replica.server
             # Busy core-seconds while ready, over the ready replicas' core-seconds.
-            busy += replica.busy.advance(time)
-            cores += replica.ready.advance(time) * server.cores.capacity
+            busy += replica.busy.take(time)
+            cores += replica.ready.take(time) * server.cores.capacity
             in_progress += server.in_progress
         if self.scrapes is not None:
             self.scrapes.add(time, busy, cores, in_progress)
