@@ -3,13 +3,14 @@
 Needs the train extra (``pip install 'asyncflow[train]'``, PyTorch from the
 CPU wheel index keeps it small). Run from the repository root::
 
-    .venv/bin/python examples/rl/train_ppo.py [--timesteps 9600] [--episodes 5] [--out out/ppo]
+    .venv/bin/python examples/rl/train_ppo.py [--timesteps 4800] [--episodes 3] [--out out/ppo]
 
 It trains on the bundled ``autoscaling_train`` day (two environments, one
 decision every 15 simulated seconds, rewards normalised), saves the agent,
 and evaluates it against the HPA, target tracking and a static group on the
 ``autoscaling_test`` day with the same seeds for everyone (common random
-numbers). The defaults take a few minutes on two cores.
+numbers). The defaults took 14 minutes on a 2-core machine shared with
+other jobs (see docs/rl.md for what they gave).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def train(timesteps: int, out: Path) -> PPO:
 def main() -> None:
     """Train, then print each policy's metrics on the test day."""
     parser = argparse.ArgumentParser(description="Train PPO to autoscale; compare it.")
-    parser.add_argument("--timesteps", type=int, default=9600)
-    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--timesteps", type=int, default=4800)
+    parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("out/ppo"))
     args = parser.parse_args()
     model = train(args.timesteps, args.out)
