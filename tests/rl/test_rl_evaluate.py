@@ -108,3 +108,38 @@ def test_the_command_refuses_an_unknown_policy_in_one_line(tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["rl", "evaluate", str(path), "--policy", "nope"])
     assert result.exit_code == 2
     assert result.output.startswith("error: --policy: policy: unknown autoscaling baseline 'nope'")
+
+
+def test_the_command_evaluates_a_saved_agent(tmp_path: Path) -> None:
+    sb3 = pytest.importorskip("stable_baselines3", reason="the train extra (CI installs it)")
+    from asyncflow.rl.autoscaling import AutoscalingEnv
+
+    scenario = small()
+    model = sb3.PPO(
+        "MlpPolicy", AutoscalingEnv(scenario), n_steps=16, batch_size=16, seed=0, device="cpu"
+    )
+    model.learn(total_timesteps=16)
+    model.save(tmp_path / "tiny.zip")
+    path = tmp_path / "group.yml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    report = tmp_path / "e.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "rl",
+            "evaluate",
+            str(path),
+            "--agent",
+            str(tmp_path / "tiny.zip"),
+            "--policy",
+            "hpa",
+            "--episodes",
+            "1",
+            "--json",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert list(data["policies"]) == ["hpa", "agent:tiny"]
+    assert data["policies"]["agent:tiny"]["metrics"]["return"]["n"] == 1
