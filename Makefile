@@ -32,7 +32,7 @@ CORE_SOURCES := $(wildcard src/asyncflow/engine/*.py src/asyncflow/components/*.
                            src/asyncflow/metrics/*.py)
 SLOW   ?= $(filter true 1 yes,$(CI))
 
-.PHONY: demo test lint typecheck pytest bench bench-quick install core pure clean
+.PHONY: demo test lint typecheck pytest bench bench-quick install install-train core pure clean
 
 install: $(DEV) $(CORE)
 
@@ -62,6 +62,13 @@ core: $(CORE)
 pure:
 	rm -f src/*__mypyc*.so src/asyncflow/engine/*.so src/asyncflow/components/*.so \
 	      src/asyncflow/metrics/*.so $(CORE)
+
+# The train extra (stable-baselines3) for the RL tests that use it, with
+# PyTorch from the CPU wheel index (a fraction of the default wheel's size).
+install-train: $(DEV)
+	$(BIN)/python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu \
+	  || $(BIN)/python -m pip install --quiet torch
+	$(BIN)/python -m pip install --quiet -e '.[train]'
 
 # After a dev install the demo runs on the compiled core: keep it current.
 demo: $(DEMO) $(if $(wildcard $(DEV)),$(CORE))

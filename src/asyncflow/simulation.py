@@ -56,6 +56,7 @@ from asyncflow.results import (
     SiteInfo,
     fault_windows_of,
 )
+from asyncflow.scenario.replica_graph import expand_replicas
 from asyncflow.streaming import RING_ROWS, StreamingRing
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ class Simulation:
     requests are folded into ``Results.stream`` round a ring of
     ``ring_rows`` rows (it grows only with the requests in flight): memory
     does not grow with the horizon, and there is no request table.
+    ``policies`` (balancer id to a balancing policy) and
+    ``gates`` (balancer id to a wrapper of the function calls arrive at it
+    through) let a learning environment decide and pause at a balancer.
     """
 
     def __init__(
@@ -102,9 +106,12 @@ class Simulation:
         record_phases: bool = True,
         streaming: bool = False,
         ring_rows: int = RING_ROWS,
+        policies: Mapping[str, Any] | None = None,
+        gates: Mapping[str, Any] | None = None,
     ) -> None:
         if streaming and record_calls:
             raise ValueError("streaming keeps no per-call table: record_calls must be False")
+        scenario, groups = expand_replicas(scenario)
         self.scenario = scenario
         settings = scenario.sim_settings
         self.end_s = float(settings.total_simulation_time)
@@ -132,7 +139,9 @@ class Simulation:
         self.seed = seed
         self.connected = uses_connections(scenario)
         outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
-        wiring = Wiring(self.ctx, scenario, BuildOptions(self.connected, outages))
+        outages |= {rid for ids in groups.values() for rid in ids}  # replicas stop and start
+        options = BuildOptions(self.connected, outages, groups, policies or {}, gates or {})
+        wiring = Wiring(self.ctx, scenario, options)
         self.runtime = runtime = wiring.build()
         if self.stream is not None:
             self.stream.allocate_sites(len(runtime.sites))
@@ -140,6 +149,9 @@ class Simulation:
         self.servers = runtime.servers
         self.balancers = runtime.balancers
         self.edges = runtime.edges
+        self.groups = runtime.groups
+        for group in runtime.groups.values():
+            group.start(0.0)
         for generator in runtime.generators:
             generator.start()
         self._flush_every_s = self.end_s / FLUSHES
@@ -156,9 +168,13 @@ class Simulation:
         return None
 
     def _flush(self, now: float, _: object = None) -> None:
+        for group in self.groups.values():
+            group.sync(now)  # replica groups read the buffers before they are emptied
         for level in self.ctx.levels.values():
             if len(level.times) >= FLUSH_MIN_CHANGES:
                 level.flush(now)
+        for group in self.groups.values():
+            group.rebase()
         nxt = now + self._flush_every_s
         if nxt < self.end_s:
             self.ctx.kernel.schedule(nxt, self._flush)
@@ -202,6 +218,8 @@ class Simulation:
             return
         self._finished = True
         end = self.end_s
+        for group in self.groups.values():
+            group.sync(end)  # the groups' integrals reach the horizon before the flush
         for level in self.ctx.levels.values():
             level.flush(end)
         log = self.ctx.log

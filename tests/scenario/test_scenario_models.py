@@ -185,6 +185,8 @@ def test_public_names() -> None:
         "limits",
         "models",
         "overrides",
+        "replica_graph",
+        "replicas",
         "rules",
         "schema",
         "settings",

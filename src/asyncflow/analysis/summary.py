@@ -22,6 +22,7 @@ import numpy as np
 from asyncflow.analysis import attribution
 from asyncflow.analysis.datastores import datastore_blocks
 from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
+from asyncflow.analysis.replicas import replica_summary
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -95,6 +96,7 @@ def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
     if not results.requests.records_phases:
         blank_phases(summary)
     summary.update(_capacity(results, summary))
+    summary.update(replica_summary(results))
     return summary
 
 

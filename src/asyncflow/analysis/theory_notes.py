@@ -37,7 +37,13 @@ Note = tuple[int, str]
 RELAXATION_SPANS: Final = 100
 """A measured window shorter than this many relaxation times gets a note."""
 
-_STATE_AWARE: Final = ("least_connection", "power_of_two_choices")
+_STATE_AWARE: Final = (
+    "least_connection",
+    "power_of_two_choices",
+    "least_work_left",
+    "shortest_expected_delay",
+    "join_idle_queue",
+)
 
 
 def scenario_notes(scenario: Scenario) -> list[Note]:

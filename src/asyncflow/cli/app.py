@@ -8,6 +8,7 @@ import typer
 
 from asyncflow.cli.compare import compare
 from asyncflow.cli.examples import examples
+from asyncflow.cli.rl import rl_app
 from asyncflow.cli.run import run
 from asyncflow.cli.scenarios import schema, validate
 from asyncflow.cli.sweep import OrderedCommand, sweep
@@ -62,6 +63,7 @@ app.command(cls=OrderedCommand)(sweep)
 app.command()(validate)
 app.command()(schema)
 app.command()(examples)
+app.add_typer(rl_app)
 
 
 def main() -> None:

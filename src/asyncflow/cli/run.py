@@ -465,6 +465,7 @@ def write_run(
     """Write the summary JSON (with ``extra`` keys) and the files under ``--out``."""
     from asyncflow.report.dashboard import write_dashboard, write_node_pages
     from asyncflow.report.export import write_summary_json
+    from asyncflow.report.replicas import write_replica_chart
     from asyncflow.report.tables import write_timeseries_csv
 
     written: list[Path] = []
@@ -476,6 +477,7 @@ def write_run(
         return written
     under = outputs.under_out
     written.append(write_file(under("dashboard.png"), lambda p: write_dashboard(results, p)))
+    written += write_replica_chart(results, under)  # runs with replica groups only
     written += write_directory(under("nodes"), lambda d: write_node_pages(results, d))
     if table == "csv":
         written.append(write_file(under("requests.csv"), results.write_csv))

@@ -14,11 +14,12 @@ can reach runs for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncflow.components.balancer import LoadBalancer
+from asyncflow.components.balancing_extra import make_any_policy, service_rate
 from asyncflow.components.cache import CacheModel
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
@@ -27,9 +28,10 @@ from asyncflow.components.context import RunContext
 from asyncflow.components.database import CacheNode, Database, StoreNode
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
-from asyncflow.components.policies import LeastConnection, make_policy
+from asyncflow.components.policies import BalancingPolicy, LeastConnection
 from asyncflow.components.pool import DbPool
 from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
+from asyncflow.components.replicas import ReplicaGroup, build_groups
 from asyncflow.components.server import Server
 from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
@@ -56,6 +58,12 @@ class BuildOptions:
 
     connected: bool
     outages: frozenset[str]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Replica groups: each group's id and the ids of its replicas' servers."""
+    policies: Mapping[str, BalancingPolicy] = field(default_factory=dict)
+    """Policies given from outside (an agent's), by balancer id, instead of the scenario's."""
+    gates: Mapping[str, Callable[[Send], Send]] = field(default_factory=dict)
+    """By balancer id: wraps the function calls arrive at it through (to pause a run there)."""
 
 
 NodeFactory = Callable[[RunContext, Any, int, BuildOptions], Any]
@@ -110,6 +118,7 @@ class Runtime:
             *self.caches.values(),
             *self.pools.values(),
         ]
+    groups: dict[str, ReplicaGroup] = field(default_factory=dict)
 
 
 class Wiring:
@@ -150,6 +159,8 @@ class Wiring:
         self._replies: dict[str, Send] = {}
         self._tables: dict[str, WorkTable] = {}
         self.sites: list[CallSite] = []
+        self.groups = build_groups(ctx, scenario, self.servers, options.groups)
+        self.views = {r.server.id: r for g in self.groups.values() for r in g.replicas}
         self.balancer_specs = {b.id: b for b in nodes.balancers}
         self.balancers: dict[str, LoadBalancer] = {b.id: self._balancer(b) for b in nodes.balancers}
 
@@ -205,15 +216,19 @@ class Wiring:
             )
             for sid in spec.server_covered
         ]
-        policy = make_policy(
+        policy = self.options.policies.get(spec.id) or make_any_policy(
             spec.algorithms,
             spec.server_covered,
             spec.weights,
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
+            [service_rate(nodes.server(sid)) for sid in spec.server_covered],
         )
-        servers = [self.servers[s] for s in spec.server_covered]
-        if isinstance(policy, LeastConnection) and not self.options.connected:
-            policy.track(servers)  # connection counts are not reported: it scans
+        servers = [self.views.get(s) or self.servers[s] for s in spec.server_covered]
+        replicas = any(s in self.views for s in spec.server_covered)
+        if isinstance(policy, LeastConnection) and not self.options.connected and not replicas:
+            # Connection counts are not reported, nor is a replica's place in rotation:
+            # there it scans.
+            policy.track([self.servers[s] for s in spec.server_covered])
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
 
     def _send_to(self, caller: Any, target_id: str) -> Send:
@@ -236,10 +251,14 @@ class Wiring:
                 pool = nodes.client.connection_pool
             else:
                 pool = nodes.server(caller.id).connection_pool
+            arrive = target.arrive
+            gate = self.options.gates.get(target_id)
+            if gate is not None:
+                arrive = gate(arrive)
             if isinstance(target, LoadBalancer) and self._fusable(target_id):
                 send = edge.connect(target.forward)
             else:
-                send = self._sender(edge, target.arrive, pool, target.listener, tls)
+                send = self._sender(edge, arrive, pool, target.listener, tls)
             self._senders[key] = send
         return send
 
@@ -262,6 +281,8 @@ class Wiring:
         """Whether a balancer can choose when a call is sent instead of when it arrives."""
         spec = self.balancer_specs.get(balancer_id)
         if spec is None or self.options.connected:
+            return False
+        if balancer_id in self.options.policies or balancer_id in self.options.gates:
             return False
         stateless = spec.algorithms in STATELESS_POLICIES
         return stateless and not (set(spec.server_covered) & self.options.outages)
@@ -368,7 +389,7 @@ class Wiring:
         for spec in scenario.topology_graph.edges:
             if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
                 self._edge(spec.source, spec.target, HOP_OUT)
-        return Runtime(
+        runtime = Runtime(
             client,
             self.servers,
             self.balancers,
@@ -380,6 +401,8 @@ class Wiring:
             self.caches,
             self.pools,
         )
+        runtime.groups = self.groups
+        return runtime
 
 
 def _spikes(scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:

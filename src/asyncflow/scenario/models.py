@@ -66,6 +66,7 @@ from asyncflow.scenario.network import (
     Tls,
     refuse_pool_on_server,
 )
+from asyncflow.scenario.replicas import ReplicaGroup
 from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
 
@@ -531,6 +532,9 @@ class Server(FrozenModel):
         description="Caches in this server's own process, named by the cache_get steps of "
         "its endpoints.",
     )
+    replicas: ReplicaGroup | None = Field(
+        default=None, description="Run it as a group of replicas scaled at run time."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -607,7 +611,14 @@ class Client(FrozenModel):
 
 
 LbAlgorithm = Literal[
-    "round_robin", "random", "least_connection", "power_of_two_choices", "weighted_round_robin"
+    "round_robin",
+    "random",
+    "least_connection",
+    "power_of_two_choices",
+    "weighted_round_robin",
+    "least_work_left",
+    "shortest_expected_delay",
+    "join_idle_queue",
 ]
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from asyncflow.scenario._base import NO_VALUE, Loc, Problem
 from asyncflow.scenario.graph import Hints, graph_problems
 from asyncflow.scenario.limits import MAX_EXPECTED_REQUESTS, MAX_WINDOWS
+from asyncflow.scenario.replica_graph import replica_problems
 
 if TYPE_CHECKING:
     from asyncflow.scenario.models import Scenario
@@ -36,6 +37,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         The problems, in the order of the checks; empty when all is well.
     """
     problems = graph_problems(scenario)
+    problems += replica_problems(scenario) if not problems else []
     problems += _bandwidth_problems(scenario)
     problems += _event_problems(scenario)
     problems += _budget_problems(scenario)

@@ -1,0 +1,121 @@
+"""Benchmark of the RL environments against plain runs of the same traffic.
+
+Usage (with the project's virtualenv and the rl extra)::
+
+    .venv/bin/python bench/rl.py [--repeats R]
+
+* ``autoscaling``: the bundled autoscaling scenario with six replicas (enough
+  for its peak), one episode (an hour of simulated time, 240 decisions of
+  15 s) with a fixed action (no change), against a plain run of the same
+  scenario with a static group. The environment's extra cost is its metric
+  scrapes and its observations. (An overloaded group costs more: each step
+  looks at every request of the backlog again.)
+* ``load balancing``: the bundled load-balancing scenario (60 s, about
+  15,000 requests), one decision per request by a trivial policy (servers
+  in turn, without reading the observation), against a plain run with
+  round robin.
+
+Times are the process's CPU time (steadier than wall time on a shared
+machine), the median of ``R`` runs. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+from asyncflow.rl.autoscaling import AutoscalingEnv
+from asyncflow.rl.evaluate import _variant
+from asyncflow.rl.load_balancing import LoadBalancingEnv
+from asyncflow.rl.scenarios import bundled
+from asyncflow.scenario import Scenario, load_scenario
+from asyncflow.simulation import Simulation
+
+
+def median_wall(task: Callable[[], int], repeats: int) -> tuple[float, int]:
+    walls, count = [], 0
+    for _ in range(repeats):
+        start = time.process_time()  # CPU time: steadier than wall time on a shared machine
+        count = task()
+        walls.append(time.process_time() - start)
+    return statistics.median(walls), count
+
+
+def _six_replicas(scenario: Scenario) -> Scenario:
+    """The scenario with six initial replicas: enough for the peak, no backlog."""
+    nodes = scenario.topology_graph.nodes
+    servers = tuple(
+        s.model_copy(update={"replicas": s.replicas.model_copy(update={"initial_replicas": 6})})
+        if s.replicas is not None
+        else s
+        for s in nodes.servers
+    )
+    topology = scenario.topology_graph.model_copy(
+        update={"nodes": nodes.model_copy(update={"servers": servers})}
+    )
+    return scenario.model_copy(update={"topology_graph": topology})
+
+
+def autoscaling(repeats: int) -> None:
+    scenario = _six_replicas(load_scenario(bundled("autoscaling")))
+    static = _variant(scenario, "autoscaling", "static")
+
+    def plain() -> int:
+        return len(Simulation(static, 1).run().requests.generated_s)
+
+    def env() -> int:
+        environment = AutoscalingEnv(scenario)
+        environment.reset(seed=1)
+        steps, done = 0, False
+        while not done:
+            _, _, _, done, _ = environment.step(2)
+            steps += 1
+        assert environment.sim is not None
+        environment.sim.results()
+        return steps
+
+    plain_s, requests = median_wall(plain, repeats)
+    env_s, steps = median_wall(env, repeats)
+    print(
+        f"autoscaling: plain run {plain_s:.2f} s ({requests} requests); "
+        f"environment {env_s:.2f} s for {steps} steps ({steps / env_s:.0f} steps/s); "
+        f"extra cost {100 * (env_s / plain_s - 1):+.1f}%"
+    )
+
+
+def load_balancing(repeats: int) -> None:
+    scenario = load_scenario(bundled("load_balancing"))
+
+    def plain() -> int:
+        return len(Simulation(scenario, 1).run().requests.generated_s)
+
+    def env() -> int:
+        environment = LoadBalancingEnv(scenario)
+        environment.reset(seed=1)
+        steps, done = 0, False
+        while not done:
+            _, _, _, done, _ = environment.step(steps % 4)
+            steps += 1
+        return steps
+
+    plain_s, requests = median_wall(plain, repeats)
+    env_s, steps = median_wall(env, repeats)
+    print(
+        f"load balancing: plain run {requests / plain_s:,.0f} requests/s; "
+        f"environment {steps / env_s:,.0f} steps/s ({steps} decisions), "
+        f"{(steps / env_s) / (requests / plain_s):.2f}x the plain run"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    autoscaling(args.repeats)
+    load_balancing(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
