@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from asyncflow.components.calls import BACKLOG, HANDSHAKING, SENDING, Call
 from asyncflow.components.context import RunContext
@@ -262,8 +262,19 @@ class Pool:
             connection.listener.close(time, connection)
 
 
-def hold(call: Call, connection: Connection) -> None:
-    """``call`` holds ``connection`` until it releases it or ends."""
+class Releasable(Protocol):
+    """What a call can hold until it ends: a connection, or a datastore's socket."""
+
+    def release(self, time: float) -> None:
+        """Give it back at ``time``."""
+
+
+def hold(call: Call, connection: Releasable) -> None:
+    """``call`` holds ``connection`` until it releases it or ends.
+
+    Typed by a protocol, not :class:`Connection`: the compiled core checks
+    argument classes at run time, and datastores hold sockets of their own.
+    """
     if call.held is None:
         call.held = []
     call.held.append(connection)

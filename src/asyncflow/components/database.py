@@ -123,7 +123,7 @@ class StoreNode(Server):
             back = call.site.reply_edges[self.index]
             self._fail(time, call, self._refused_code, self._place, back)
             return
-        hold(call, self._socket)  # type: ignore[arg-type]
+        hold(call, self._socket)
         super().arrive(time, call)
 
     def open_pooled(self, time: float) -> bool:

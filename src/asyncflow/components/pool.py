@@ -153,7 +153,7 @@ class DbPool:
             self.opened += 1
         lease = Lease(self)
         holder = call.parent if self.per_request and call.parent is not None else call
-        hold(holder, lease)  # type: ignore[arg-type]
+        hold(holder, lease)
         call.pool = self  # it travels on a pooled connection (the database counts it there)
         self._send(time, call)
 
