@@ -268,8 +268,8 @@ def test_odd_keys_and_long_text_are_quoted_and_cut_in_messages() -> None:
         parse_scenario(data)
     assert info.value.problems == (
         "rqs_input.avg_active_users.distribution: must be one of 'deterministic', "
-        "'exponential', 'normal', 'log_normal', 'uniform', 'gamma', 'poisson', 'empirical' "
-        "(got 'ppppppppppppppppppppppppppp...pppppppppppppppppppppppppppp')",
+        "'exponential', 'normal', 'log_normal', 'uniform', 'gamma', 'poisson', 'empirical', "
+        "'quantiles' (got 'ppppppppppppppppppppppppppp...pppppppppppppppppppppppppppp')",
         "topology_graph.nodes.client['\\x1b[31mred']: unknown field (expected one of: id, "
         "type, connection_pool)",
         "topology_graph.nodes.client['kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...']: unknown "

@@ -148,7 +148,7 @@ BAD: list[tuple[str, object, str]] = [
         "unknown family",
         {"distribution": "weibull", "mean": 1},
         f"{LAT}.distribution: must be one of 'deterministic', 'exponential', 'normal', "
-        "'log_normal', 'uniform', 'gamma', 'poisson', 'empirical' (got 'weibull')",
+        "'log_normal', 'uniform', 'gamma', 'poisson', 'empirical', 'quantiles' (got 'weibull')",
     ),
     (
         "a list",

@@ -127,6 +127,12 @@ VALID: list[tuple[str, Mutation]] = [
         "a backlog with a socket limit",
         lambda d: server(d)["server_resources"].update(max_connections=10, listen_backlog=5),
     ),
+    (
+        "latency from quantiles",
+        lambda d: edge(d, 0).update(
+            latency={"distribution": "quantiles", "quantiles": {"p50": 0.004, "p99.9": 0.05}}
+        ),
+    ),
 ]
 
 
@@ -168,6 +174,26 @@ BROKEN: list[tuple[str, Mutation]] = [
         lambda d: edge(d, 0).update(latency={"distribution": "empirical"}),
     ),
     ("latency as text", lambda d: edge(d, 0).update(latency="fast")),
+    (
+        "quantiles with a mean",
+        lambda d: edge(d, 0).update(
+            latency={"distribution": "quantiles", "quantiles": {"p50": 1}, "mean": 1}
+        ),
+    ),
+    (
+        "quantiles keyed p100",
+        lambda d: edge(d, 0).update(
+            latency={"distribution": "quantiles", "quantiles": {"p100": 1}}
+        ),
+    ),
+    (
+        "quantiles keyed p0",
+        lambda d: edge(d, 0).update(latency={"distribution": "quantiles", "quantiles": {"p0": 1}}),
+    ),
+    (
+        "quantiles on an exponential",
+        lambda d: edge(d, 0).update(latency={"mean": 1, "quantiles": {"p50": 1}}),
+    ),
     ("latency of 1e308 s", lambda d: edge(d, 0).update(latency=1e308)),
     (
         "users of another family",

@@ -107,8 +107,20 @@ class _Builder:
         else:
             op.column = len(self.columns)
             self.columns.append(_summed(steps))
-            self.signature.append(repr([d.model_dump() for d in steps]))
+            self.signature.append(repr([_described(d) for d in steps]))
         self.ops.append(op)
+
+
+def _described(dist: Distribution) -> dict[str, Any]:
+    """The distribution's fields, as the key of its random stream.
+
+    Keys added to distributions later (``quantiles``) are left out while
+    unset, so that every stream keeps the values it drew before they existed.
+    """
+    fields = dist.model_dump()
+    if fields.get("quantiles") is None:
+        fields.pop("quantiles", None)
+    return fields
 
 
 def _summed(steps: Sequence[Distribution]) -> ColumnMaker:

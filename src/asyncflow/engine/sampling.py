@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from asyncflow.engine.streams import Sampler, blocks
+from asyncflow.scenario.quantiles import quantile_law
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Distribution
@@ -118,6 +119,11 @@ def block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[int]
     if family == "empirical":
         values = np.asarray(dist.values, dtype=float)
         return lambda n: rng.choice(values, n)
+    if family == "quantiles":
+        law, _ = quantile_law(dist.quantiles or {})
+        if law is None:
+            raise ValueError("quantiles: not a valid quantile law")
+        return lambda n: law.inverse(rng.random(n))
     raise ValueError(f"unknown distribution family {family!r}")
 
 

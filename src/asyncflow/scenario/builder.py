@@ -50,6 +50,7 @@ __all__ = [
     "normal",
     "parallel",
     "poisson",
+    "quantiles",
     "ram",
     "tls",
     "uniform",
@@ -115,6 +116,16 @@ def empirical(values: Sequence[float]) -> dict[str, Any]:
     """Draw uniformly among these observed values."""
     observed = numbers_arg(values, "empirical(): values", "a list of numbers")
     return {"distribution": "empirical", "values": observed}
+
+
+def quantiles(points: Mapping[str, float]) -> dict[str, Any]:
+    """A duration given by its percentiles, e.g. ``{"p50": 0.004, "p99": 0.03}``.
+
+    Keys ``p<percent>``, ``min`` and ``max``; see the scenario reference for
+    the interpolation between them and the tail above the highest.
+    """
+    given = mapping_arg(points, "quantiles(): points", 'a mapping like {"p50": 0.004}')
+    return {"distribution": "quantiles", "quantiles": given}
 
 
 # --------------------------------------------------------------------------- steps

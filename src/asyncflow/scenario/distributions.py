@@ -36,6 +36,7 @@ from asyncflow.scenario.limits import (
     MAX_SPREAD,
     MIN_DURATION_S,
 )
+from asyncflow.scenario.quantiles import MAX_QUANTILE_POINTS, quantile_law
 
 __all__ = [
     "DURATION_FAMILIES",
@@ -55,6 +56,7 @@ DistributionName = Literal[
     "gamma",
     "poisson",
     "empirical",
+    "quantiles",
 ]
 
 DURATION_FAMILIES: Final[tuple[str, ...]] = (
@@ -65,6 +67,7 @@ DURATION_FAMILIES: Final[tuple[str, ...]] = (
     "uniform",
     "gamma",
     "empirical",
+    "quantiles",
 )
 """Families a duration may use (``poisson`` is read as ``exponential``)."""
 
@@ -73,6 +76,7 @@ _FIXED_VARIANCE: Final[dict[str, str]] = {
     "exponential": "its variance is always mean**2",
     "poisson": "its variance always equals the mean",
     "empirical": "it is computed from values",
+    "quantiles": "it is computed from the quantiles",
 }
 _POSITIVE_MEAN: Final = frozenset({"exponential", "log_normal", "gamma"})
 _ROUNDING: Final = 1.0 + 1e-9  # a variance written as ratio * mean**2 may round up
@@ -83,8 +87,8 @@ class Distribution(FrozenModel):
 
     distribution: DistributionName = Field(
         description="The family: deterministic, exponential, normal (truncated at 0), "
-        "log_normal, uniform, gamma, poisson (counts; exponential on a duration) or "
-        "empirical (resampled values)."
+        "log_normal, uniform, gamma, poisson (counts; exponential on a duration), "
+        "empirical (resampled values) or quantiles (a duration given by percentiles)."
     )
     mean: Number | None = Field(
         default=None,
@@ -105,6 +109,12 @@ class Distribution(FrozenModel):
         default=None,
         description="The observed samples of an empirical distribution, in the unit of "
         "the field (seconds for a duration); drawn uniformly. Only for empirical.",
+    )
+    quantiles: Annotated[dict[str, Number], Field(max_length=MAX_QUANTILE_POINTS)] | None = Field(
+        default=None,
+        description="A duration's percentiles in seconds, keyed p<percent> (p50, p99.9), "
+        "with optional min (default 0) and max; linear between points, an exponential "
+        "tail above the highest percentile unless max is given. Only for quantiles.",
     )
 
     @field_validator("mean", "variance")
@@ -143,6 +153,9 @@ class Distribution(FrozenModel):
         """
         if self.distribution == "empirical":
             return _empirical_moments(self.values or ())
+        if self.distribution == "quantiles":
+            law, _ = quantile_law(self.quantiles or {})
+            return law.moments() if law is not None else (math.inf, math.inf)
         mean = self.mean if self.mean is not None else 0.0
         if self.distribution == "deterministic":
             return mean, 0.0
@@ -183,7 +196,11 @@ def _family_problems(dist: Distribution) -> list[Problem]:
     family = dist.distribution
     if family == "empirical":
         return _empirical_problems(dist)
+    if family == "quantiles":
+        return _quantile_problems(dist)
     problems: list[Problem] = []
+    if dist.quantiles is not None:
+        problems.append((("quantiles",), "only allowed for quantiles", dict(dist.quantiles)))
     if dist.values is not None:
         problems.append((("values",), "only allowed for empirical", list(dist.values)))
     if dist.mean is None:
@@ -239,8 +256,24 @@ def _shape_problems(family: str, mean: float, variance: float) -> list[Problem]:
     return []
 
 
+def _quantile_problems(dist: Distribution) -> list[Problem]:
+    problems: list[Problem] = []
+    for field, given in (("mean", dist.mean), ("variance", dist.variance)):
+        if given is not None:
+            rule = f"not allowed for quantiles ({_FIXED_VARIANCE['quantiles']})"
+            problems.append(((field,), rule, given))
+    if dist.values is not None:
+        problems.append((("values",), "only allowed for empirical", list(dist.values)))
+    if dist.quantiles is None:
+        rule = "required for quantiles (e.g. {p50: 0.004, p99: 0.03})"
+        return [*problems, (("quantiles",), rule, NO_VALUE)]
+    return [*problems, *quantile_law(dist.quantiles)[1]]
+
+
 def _empirical_problems(dist: Distribution) -> list[Problem]:
     problems: list[Problem] = []
+    if dist.quantiles is not None:
+        problems.append((("quantiles",), "only allowed for quantiles", dict(dist.quantiles)))
     if dist.mean is not None:
         rule = "not allowed for empirical (the mean is computed from values)"
         problems.append((("mean",), rule, dist.mean))
@@ -290,9 +323,9 @@ def _duration_before(value: Any) -> Any:
 
 def _check_duration(dist: Distribution) -> Distribution:
     mean, _ = dist.moments()
-    empirical = dist.distribution == "empirical"
-    where, subject = (("values",), "their mean ") if empirical else (("mean",), "")
-    if mean <= 0 and empirical:
+    computed = {"empirical": "values", "quantiles": "quantiles"}.get(dist.distribution)
+    where, subject = ((computed,), "their mean ") if computed else (("mean",), "")
+    if mean <= 0 and computed is not None:
         raise_problems([(where, "must have a positive mean for a duration", NO_VALUE)])
     if mean <= 0:
         raise_problems([(where, "must be > 0", mean)])

@@ -31,6 +31,7 @@ from asyncflow.scenario.limits import (
     MIN_DURATION_S,
 )
 from asyncflow.scenario.models import Scenario
+from asyncflow.scenario.quantiles import MAX_QUANTILE_POINTS
 
 __all__ = ["SCHEMA_DIALECT", "SCHEMA_ID", "scenario_json_schema"]
 
@@ -150,12 +151,30 @@ def _duration() -> JsonSchema:
                 "maxItems": MAX_EMPIRICAL_VALUES.value,
                 "description": "Observed durations in seconds, resampled (empirical only).",
             },
+            "quantiles": {
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": _QUANTILE_KEY},
+                "additionalProperties": {"type": "number", "minimum": 0},
+                "minProperties": 1,
+                "maxProperties": MAX_QUANTILE_POINTS,
+                "description": "Percentiles of the duration in seconds, keyed p<percent> "
+                "(p50, p99.9), with optional min and max (quantiles only); linear between "
+                "points, an exponential tail above the highest percentile unless max is given.",
+            },
         },
         "allOf": [
             {
                 "if": _family_is(["empirical"]),
-                "then": {"allOf": [_given("values"), _is("null", "mean", "variance")]},
-                "else": {"allOf": [_given("mean"), _is("null", "values")]},
+                "then": {
+                    "allOf": [_given("values"), _is("null", "mean", "variance", "quantiles")]
+                },
+                "else": {
+                    "if": _family_is(["quantiles"]),
+                    "then": {
+                        "allOf": [_given("quantiles"), _is("null", "mean", "variance", "values")]
+                    },
+                    "else": {"allOf": [_given("mean"), _is("null", "values", "quantiles")]},
+                },
             },
             {"if": _family_is(["gamma"]), "then": _given("variance")},
             {
@@ -171,6 +190,10 @@ def _duration() -> JsonSchema:
         "description": "A duration in seconds: a number (a constant) or a distribution "
         "mapping (without distribution: exponential).",
     }
+
+
+_QUANTILE_KEY = r"^(min|max|p(?=[0-9.]*[1-9])[0-9]{1,2}(\.[0-9]+)?)$"
+"""Keys of a quantile law: min, max, or p<percent> with 0 < percent < 100."""
 
 
 def _family_is(families: list[str]) -> JsonSchema:
