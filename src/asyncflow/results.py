@@ -319,6 +319,8 @@ class Results:
             in the order the tables' indices use.
         places: Where failures happen (``requests.failed_at`` indexes it).
         fault_windows: The injected events' windows.
+        policies: What the overload policies did (empty without policies; the
+            summary's ``policies`` section).
     """
 
     def __init__(
@@ -340,6 +342,7 @@ class Results:
         node_calls: dict[str, NodeCalls] | None = None,
         places: tuple[str, ...] = (),
         summarize: Callable[[Results], dict[str, Any]] | None = None,
+        policies: dict[str, Any] | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -360,6 +363,7 @@ class Results:
         self.call_tallies = dict(call_tallies or {})
         self.node_calls = dict(node_calls or {})
         self.places = places
+        self.policies: dict[str, Any] = dict(policies or {})
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)

@@ -23,6 +23,7 @@ from asyncflow.components.calls import (
     totals,
 )
 from asyncflow.components.context import RunContext
+from asyncflow.components.policy_figures import policy_figures
 from asyncflow.components.server import Server
 from asyncflow.components.wiring import BuildOptions, Wiring
 from asyncflow.engine.kernel import Kernel
@@ -193,6 +194,8 @@ class Simulation:
             if call.parent is None:
                 roots.setdefault(id(call), call)
         for root in sorted(roots.values(), key=lambda c: c.root):
+            if log.outcome[root.root]:
+                continue  # its client gave up on it already (a timeout)
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
@@ -252,6 +255,7 @@ class Simulation:
             },
             places=tuple(ctx.log.places),
             summarize=summarize,
+            policies=policy_figures(self.servers, self.runtime.timeouts),
         )
 
     def _live_calls(self) -> Iterator[Call]:
@@ -276,6 +280,10 @@ class Simulation:
         for server in self.servers.values():
             for resource in (server.cores, server.ram):
                 yield from (w.item for w in resource.waiters())
+            if server.admission is not None:
+                yield from server.admission.waiting()
+        if self.runtime.timeouts is not None:
+            yield from self.runtime.timeouts.lost_calls(self.end_s)
         listeners = [s.listener for s in self.servers.values()]
         listeners += [b.listener for b in self.balancers.values()]
         for listener in listeners:

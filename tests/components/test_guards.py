@@ -145,3 +145,15 @@ def test_codel_drops_after_an_interval_above_target_then_faster() -> None:
     assert np.all(np.diff(gaps) <= 0.01 + 1e-12)
     assert not codel.drop(1.0, 0.001)
     assert not codel.dropping
+
+
+def test_codel_catches_up_at_a_late_dequeue() -> None:
+    """Due times run from the last due time: a dequeue long after drops until caught up."""
+    codel = CoDel(target_s=0.005, interval_s=0.1)
+    assert not codel.drop(0.0, 0.05)
+    assert codel.drop(0.1, 0.05)  # first drop; the next is due at 0.2
+    late = [codel.drop(0.5, 0.05) for _ in range(6)]
+    # Due at 0.2, 0.2 + 0.1/√2 = 0.271, + 0.1/√3 = 0.329, + 0.1/√4 = 0.379,
+    # + 0.1/√5 = 0.424, + 0.1/√6 = 0.465, then 0.503 > 0.5.
+    assert late == [True] * 6
+    assert not codel.drop(0.5, 0.05)

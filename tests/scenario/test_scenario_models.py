@@ -182,6 +182,7 @@ def test_public_names() -> None:
         "limits",
         "models",
         "overrides",
+        "policies",
         "rules",
         "schema",
         "settings",

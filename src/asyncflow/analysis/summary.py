@@ -82,6 +82,8 @@ def summarize(results: Results) -> dict[str, Any]:
         "bottleneck": attribution.find_bottleneck(results).as_dict(),
     }
     summary.update(_capacity(results, summary))
+    if results.policies:
+        summary["policies"] = results.policies
     return summary
 
 

@@ -295,7 +295,9 @@ class CoDel:
     Ask :meth:`drop` for each request leaving the queue with its wait. While
     waits stay at or below ``target_s`` nothing is dropped. Once they have
     been above it for a whole ``interval_s``, the leaving request is dropped,
-    and then one every ``interval_s / sqrt(drops)`` while waits stay high.
+    and then one every ``interval_s / sqrt(drops)`` while waits stay high,
+    counted from when each drop was due: asked at a dequeue long after the
+    last drop, it drops every request until it has caught up.
     """
 
     __slots__ = ("_above_since", "_drops", "_interval_s", "_next_drop", "_target_s", "dropping")
@@ -326,6 +328,9 @@ class CoDel:
             return True
         if now < self._next_drop:
             return False
+        # The next drop is scheduled from the last one's due time, not from now
+        # (RFC 8289's control law): a queue far behind is drained by several
+        # drops at one dequeue instead of one per dequeue.
         self._drops += 1
-        self._next_drop = now + self._interval_s / math.sqrt(self._drops)
+        self._next_drop += self._interval_s / math.sqrt(self._drops)
         return True

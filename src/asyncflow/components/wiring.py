@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asyncflow.components.admission import BalancerRateGate, buckets_by_workload, make_admission
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
@@ -29,6 +30,7 @@ from asyncflow.components.policies import make_policy
 from asyncflow.components.program import CALL_OP, Program
 from asyncflow.components.server import Server
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
+from asyncflow.components.timeouts import TimeoutClient, Timeouts
 from asyncflow.engine.resource import Resource
 from asyncflow.engine.streams import WorkTable, uniform_column
 from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_REPLY
@@ -87,6 +89,7 @@ class Runtime:
     edges: dict[str, Edge]
     generators: list[Generator]
     sites: list[CallSite] = field(default_factory=list)
+    timeouts: Timeouts | None = None
 
 
 class Wiring:
@@ -101,6 +104,20 @@ class Wiring:
         self.servers: dict[str, Server] = {
             s.id: NODE_KINDS["server"](ctx, s, i, options) for i, s in enumerate(nodes.servers)
         }
+        workload_ids = [w.id for w in scenario.workload_list]
+        self.timeouts: Timeouts | None = None
+        if any(p.type == "timeout" for p in scenario.policies):
+            self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
+            self.client = TimeoutClient(ctx, nodes.client.id)
+            ctx.watch = self.timeouts
+        for i, spec in enumerate(nodes.servers):
+            admission = make_admission(
+                ctx, spec, i, scenario.policies, workload_ids, self.timeouts
+            )
+            if admission is not None:
+                self.servers[spec.id].admission = admission
+        if self.timeouts is not None:
+            self.timeouts.bind(self.client, next(iter(self.servers.values())))
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -112,6 +129,7 @@ class Wiring:
         self.balancers: dict[str, LoadBalancer] = {
             b.id: self._balancer(b) for b in nodes.balancers
         }
+        self.gates = self._balancer_gates()
 
     # ------------------------------------------------------------------ edges
 
@@ -165,6 +183,23 @@ class Wiring:
         servers = [self.servers[s] for s in spec.server_covered]
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
 
+    def _balancer_gates(self) -> dict[str, BalancerRateGate]:
+        """Token buckets in front of the balancers that have rate limits."""
+        workload_ids = [w.id for w in self.scenario.workload_list]
+        gates = {}
+        for balancer_id, balancer in self.balancers.items():
+            rates = [
+                p
+                for p in self.scenario.policies
+                if p.type == "rate_limit" and p.target == balancer_id
+            ]
+            if rates:
+                buckets = buckets_by_workload(rates, workload_ids)
+                gates[balancer_id] = BalancerRateGate(
+                    self.ctx, balancer_id, buckets, balancer.arrive
+                )
+        return gates
+
     def _send_to(self, caller: Any, target_id: str) -> Send:
         """How ``caller`` sends calls to ``target_id`` (one sender per pair, pools shared)."""
         key = (caller.id, target_id)
@@ -184,14 +219,16 @@ class Wiring:
             if isinstance(target, LoadBalancer) and self._fusable(target_id):
                 send = edge.connect(target.forward)
             else:
-                send = self._sender(edge, target.arrive, pool, target.listener, tls)
+                gate = self.gates.get(target_id)
+                arrive = gate.arrive if gate is not None else target.arrive
+                send = self._sender(edge, arrive, pool, target.listener, tls)
             self._senders[key] = send
         return send
 
     def _fusable(self, balancer_id: str) -> bool:
         """Whether a balancer can choose when a call is sent instead of when it arrives."""
         spec = self.balancer_specs.get(balancer_id)
-        if spec is None or self.options.connected:
+        if spec is None or self.options.connected or balancer_id in self.gates:
             return False
         stateless = spec.algorithms in STATELESS_POLICIES
         return stateless and not (set(spec.server_covered) & self.options.outages)
@@ -201,7 +238,9 @@ class Wiring:
         edge = self._edge(server.id, caller.id, HOP_REPLY)
         send = self._replies.get(edge.id)
         if send is None:
-            if caller is self.client and not self.options.connected:
+            if caller is self.client and not self.options.connected and self.timeouts is None:
+                # Recorded when sent, ahead of time: only a client that can time out
+                # must see a reply arrive in order with its timers.
                 send = edge.connect(caller.on_reply)
             else:
                 send = edge.connect_event(caller.on_reply)
@@ -219,6 +258,8 @@ class Wiring:
         )
         self.sites.append(site)
         site.send = self._send_to(caller, target_id)
+        if self.timeouts is not None:
+            self.timeouts.register(site)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
@@ -289,6 +330,8 @@ class Wiring:
             forward = client.forward
             connected = self.options.connected
             send = edge.connect_event(forward) if connected else edge.connect(forward)
+            if self.timeouts is not None:
+                send = self.timeouts.request_sender(index, send)
             generators.append(Generator(self.ctx, workload, index, site, send))
         for event in scenario.events:
             if event.is_outage:
@@ -298,7 +341,15 @@ class Wiring:
         for spec in scenario.topology_graph.edges:
             if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
                 self._edge(spec.source, spec.target, HOP_OUT)
-        return Runtime(client, self.servers, self.balancers, self.edges, generators, self.sites)
+        return Runtime(
+            client,
+            self.servers,
+            self.balancers,
+            self.edges,
+            generators,
+            self.sites,
+            self.timeouts,
+        )
 
 
 def _spikes(scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:

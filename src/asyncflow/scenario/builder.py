@@ -29,6 +29,12 @@ from asyncflow.scenario._builder_args import (
     numbers_arg,
     pairs_arg,
 )
+from asyncflow.scenario._policy_args import (
+    admission_queue,
+    concurrency_limit,
+    rate_limit,
+    timeout,
+)
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.loader import parse_scenario
 from asyncflow.scenario.models import Scenario
@@ -36,8 +42,10 @@ from asyncflow.scenario.models import Scenario
 __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
+    "admission_queue",
     "branch",
     "call",
+    "concurrency_limit",
     "connection_pool",
     "cpu",
     "deterministic",
@@ -52,6 +60,8 @@ __all__ = [
     "poisson",
     "quantiles",
     "ram",
+    "rate_limit",
+    "timeout",
     "tls",
     "uniform",
 ]
@@ -264,6 +274,7 @@ class ScenarioBuilder:
         self._edges: list[dict[str, Any]] = []
         self._settings: dict[str, Any] | None = None
         self._events: list[dict[str, Any]] = []
+        self._policies: list[dict[str, Any]] = []
 
     def workload(
         self,
@@ -551,6 +562,15 @@ class ScenarioBuilder:
         )
         return self
 
+    def policy(self, *policies: Mapping[str, Any]) -> Self:
+        """Add overload policies (from ``rate_limit()`` or ``concurrency_limit()``).
+
+        Returns:
+            The builder.
+        """
+        self._policies += [dict(p) for p in policies]
+        return self
+
     def settings(
         self,
         horizon_s: float,
@@ -601,6 +621,8 @@ class ScenarioBuilder:
             data["sim_settings"] = self._settings
         if self._events:
             data["events"] = self._events
+        if self._policies:
+            data["policies"] = self._policies
         copied: dict[str, Any] = _deep_copy(data)
         return copied
 
