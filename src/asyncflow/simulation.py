@@ -255,7 +255,9 @@ class Simulation:
             },
             places=tuple(ctx.log.places),
             summarize=summarize,
-            policies=policy_figures(self.servers, self.runtime.timeouts),
+            policies=policy_figures(
+                self.servers, self.runtime.timeouts, self.runtime.bulkheads
+            ),
         )
 
     def _live_calls(self) -> Iterator[Call]:

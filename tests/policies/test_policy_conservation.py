@@ -39,9 +39,13 @@ def guarded_trees(draw: Any) -> Scenario:
                 discipline = draw(st.sampled_from(["fifo", "lifo", "codel"]))
                 queue = admission_queue(draw(st.integers(0, 4)), discipline)
             endpoint = "/e" if draw(st.booleans()) else None
-            policies.append(
-                concurrency_limit(sid, draw(st.integers(1, 3)), endpoint=endpoint, queue=queue)
-            )
+            cap = concurrency_limit(sid, draw(st.integers(1, 3)), endpoint=endpoint, queue=queue)
+            if draw(st.integers(0, 2)) == 0:
+                algorithm = draw(st.sampled_from(["aimd", "gradient"]))
+                cap["adaptive"] = {"algorithm": algorithm, "maximum": 5}
+                if algorithm == "aimd":
+                    cap["adaptive"]["target_s"] = draw(st.floats(0.01, 0.2))
+            policies.append(cap)
         if draw(st.integers(0, 2)) == 0:
             policies.append(
                 rate_limit(sid, draw(st.floats(1.0, 50.0)), burst=draw(st.integers(1, 5)))
@@ -57,7 +61,7 @@ def guarded_trees(draw: Any) -> Scenario:
 
 @st.composite
 def _timeouts(draw: Any, scenario: Scenario) -> list[dict[str, Any]]:
-    """A client timeout (maybe cancelling) and timeouts on some servers' calls."""
+    """A client timeout (maybe cancelling); timeouts and bulkheads on some servers' calls."""
     found: list[dict[str, Any]] = []
     if draw(st.booleans()):
         found.append(
@@ -71,6 +75,8 @@ def _timeouts(draw: Any, scenario: Scenario) -> list[dict[str, Any]]:
         )
     for server in scenario.topology_graph.nodes.servers:
         for target in sorted(_called_by(server)):
+            if draw(st.integers(0, 3)) == 0:
+                found.append(concurrency_limit(server.id, draw(st.integers(1, 3)), calls_to=target))
             if draw(st.integers(0, 2)) == 0:
                 found.append(
                     {

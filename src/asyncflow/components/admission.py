@@ -25,13 +25,14 @@ admission of its own.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
-from asyncflow.components.calls import ADMITTING, Call
+from asyncflow.components.calls import ADMITTING, COMPLETED_CODE, DONE, Call
 from asyncflow.components.context import RunContext
-from asyncflow.components.guards import CoDel, TokenBucket
+from asyncflow.components.guards import AimdLimit, CoDel, GradientLimit, TokenBucket
 from asyncflow.metrics.levels import Level
 from asyncflow.metrics.phases import CONNECTION_WAIT
 
@@ -75,7 +76,18 @@ class Limit:
         level: The queue's length over time (with a queue), or None.
     """
 
-    __slots__ = ("cap", "codel", "discipline", "inside", "level", "queue", "room")
+    __slots__ = (
+        "adapt",
+        "cap",
+        "codel",
+        "discipline",
+        "inside",
+        "level",
+        "limit_level",
+        "queue",
+        "room",
+        "since",
+    )
 
     def __init__(
         self,
@@ -92,6 +104,22 @@ class Limit:
         self.codel = codel
         self.level = level
         self.queue: deque[Waiting] = deque()
+        self.adapt: AimdLimit | GradientLimit | None = None
+        self.limit_level: Level | None = None
+        self.since: dict[Call, float] = {}
+
+    def learn(self, time: float, call: Call) -> None:
+        """An adaptive limit learns from a call that leaves (cancelled ones teach nothing)."""
+        adapt = self.adapt
+        admitted = self.since.pop(call, None)
+        if adapt is None or admitted is None or call.cancelled:
+            return
+        adapt.record(time - admitted, call.code == COMPLETED_CODE)
+        cap = max(1, int(adapt.limit))
+        if cap != self.cap:
+            if self.limit_level is not None:
+                self.limit_level.change(time, float(cap - self.cap))
+            self.cap = cap
 
     def full(self) -> bool:
         """Whether one more call would exceed the cap."""
@@ -199,15 +227,15 @@ class Admission:
                     return QUEUED
                 self.shed += 1
                 return self._shed_code
-        self._take(plan)
+        self._take(time, call, plan)
         return ADMIT
 
-    def _take(self, plan: Plan) -> None:
-        endpoint_limit, server_limit = self._limits(plan)
-        if endpoint_limit is not None:
-            endpoint_limit.inside += 1
-        if server_limit is not None:
-            server_limit.inside += 1
+    def _take(self, time: float, call: Call, plan: Plan) -> None:
+        for limit in self._limits(plan):
+            if limit is not None:
+                limit.inside += 1
+                if limit.adapt is not None:
+                    limit.since[call] = time
         self.admitted += 1
 
     def leave(
@@ -221,10 +249,10 @@ class Admission:
         if self.watch is not None:
             self.watch.left(self.server, call)
         endpoint_limit, server_limit = self._limits(call.plan)
-        if endpoint_limit is not None:
-            endpoint_limit.inside -= 1
-        if server_limit is not None:
-            server_limit.inside -= 1
+        for limit in (endpoint_limit, server_limit):
+            if limit is not None:
+                limit.inside -= 1
+                limit.learn(time, call)
         for limit in (endpoint_limit, server_limit):
             if limit is not None and limit.queue:
                 self._serve(time, limit, admit, refuse)
@@ -262,7 +290,7 @@ class Admission:
                 waiting.call.code = refusal
                 refuse(time, waiting.call)
                 continue
-            self._take(waiting.plan)
+            self._take(time, waiting.call, waiting.plan)
             admit(time, waiting)
 
     def _other(self, limit: Limit, plan: Plan) -> Limit | None:
@@ -294,6 +322,7 @@ class Admission:
             while limit.queue:
                 victims.append(limit.pop(time).call)
             limit.inside = 0
+            limit.since.clear()
         return victims
 
     def _all_limits(self) -> list[Limit]:
@@ -301,6 +330,45 @@ class Admission:
         if self.server_limit is not None:
             limits.append(self.server_limit)
         return limits
+
+
+class CallBulkhead:
+    """At most ``cap`` calls from one server to one node unanswered at once.
+
+    A call beyond it fails at once at its caller with ``shed``: the calls
+    counted are those sent and not yet back (answered, failed, cancelled),
+    found by pruning the list of calls sent when it looks full.
+
+    Attributes:
+        cap: Calls allowed out at once.
+        shed: Calls refused.
+    """
+
+    __slots__ = ("_calls", "_code", "_fail", "_place", "cap", "shed")
+
+    def __init__(self, ctx: RunContext, caller_id: str, cap: int) -> None:
+        self.cap = cap
+        self.shed = 0
+        self._calls: list[Call] = []
+        self._code = ctx.code("shed")
+        self._place = ctx.place(caller_id)
+        self._fail = ctx.fail
+
+    def watching(self, send: Callable[[float, Call], None]) -> Callable[[float, Call], None]:
+        """``send``, refusing calls beyond the cap."""
+
+        def limited(time: float, call: Call) -> None:
+            calls = self._calls
+            if len(calls) >= self.cap:
+                calls[:] = [c for c in calls if c.state != DONE and not c.cancelled]
+                if len(calls) >= self.cap:
+                    self.shed += 1
+                    self._fail(time, call, self._code, self._place)
+                    return
+            calls.append(call)
+            send(time, call)
+
+        return limited
 
 
 class BalancerRateGate:
@@ -368,7 +436,7 @@ def make_admission(
             continue
         if policy.type == "rate_limit":
             rates.append(policy)
-        elif policy.type == "concurrency_limit":
+        elif policy.type == "concurrency_limit" and policy.calls_to is None:
             caps.append(policy)
     if not rates and not caps and watch is None:
         return None
@@ -386,6 +454,27 @@ def make_admission(
 
 
 def _limit(ctx: RunContext, server_id: str, cap: ConcurrencyLimit) -> Limit:
+    limit = _fixed_limit(ctx, server_id, cap)
+    adaptive = cap.adaptive
+    if adaptive is not None:
+        start = float(cap.max_in_flight)
+        bounds = {"minimum": float(adaptive.minimum), "maximum": float(adaptive.maximum)}
+        if adaptive.algorithm == "aimd":
+            limit.adapt = AimdLimit(
+                start,
+                target_s=adaptive.target_s or math.inf,
+                decrease=adaptive.decrease or 0.9,
+                **bounds,
+            )
+        else:
+            limit.adapt = GradientLimit(start, smoothing=adaptive.smoothing or 0.2, **bounds)
+        suffix = "" if cap.endpoint is None else f":{cap.endpoint}"
+        limit.limit_level = ctx.level(server_id, "concurrency_limit" + suffix)
+        limit.limit_level.change(0.0, float(limit.cap))
+    return limit
+
+
+def _fixed_limit(ctx: RunContext, server_id: str, cap: ConcurrencyLimit) -> Limit:
     queue = cap.queue
     if queue is None:
         return Limit(cap.max_in_flight)
@@ -395,3 +484,14 @@ def _limit(ctx: RunContext, server_id: str, cap: ConcurrencyLimit) -> Limit:
     metric = "admission_queue" if cap.endpoint is None else f"admission_queue:{cap.endpoint}"
     level = ctx.level(server_id, metric)
     return Limit(cap.max_in_flight, queue.max_length, DISCIPLINES[queue.discipline], codel, level)
+
+
+def call_bulkheads(
+    ctx: RunContext, policies: Sequence[RateLimit | ConcurrencyLimit | Timeout]
+) -> dict[tuple[str, str], CallBulkhead]:
+    """The bulkheads per dependency, by ``(caller, callee)``."""
+    return {
+        (p.target, p.calls_to): CallBulkhead(ctx, p.target, p.max_in_flight)
+        for p in policies
+        if p.type == "concurrency_limit" and p.calls_to is not None
+    }

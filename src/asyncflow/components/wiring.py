@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from asyncflow.components.admission import BalancerRateGate, buckets_by_workload, make_admission
+from asyncflow.components.admission import (
+    BalancerRateGate,
+    CallBulkhead,
+    buckets_by_workload,
+    call_bulkheads,
+    make_admission,
+)
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
@@ -90,6 +96,7 @@ class Runtime:
     generators: list[Generator]
     sites: list[CallSite] = field(default_factory=list)
     timeouts: Timeouts | None = None
+    bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
 
 
 class Wiring:
@@ -118,6 +125,7 @@ class Wiring:
                 self.servers[spec.id].admission = admission
         if self.timeouts is not None:
             self.timeouts.bind(self.client, next(iter(self.servers.values())))
+        self.bulkheads = call_bulkheads(ctx, scenario.policies)
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -260,6 +268,9 @@ class Wiring:
         site.send = self._send_to(caller, target_id)
         if self.timeouts is not None:
             self.timeouts.register(site)
+        bulkhead = self.bulkheads.get((caller.id, target_id))
+        if bulkhead is not None:
+            site.send = bulkhead.watching(site.send)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
@@ -349,6 +360,7 @@ class Wiring:
             generators,
             self.sites,
             self.timeouts,
+            self.bulkheads,
         )
 
 

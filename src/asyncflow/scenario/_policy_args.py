@@ -55,14 +55,19 @@ def concurrency_limit(
     *,
     endpoint: str | None = None,
     queue: dict[str, Any] | None = None,
+    calls_to: str | None = None,
 ) -> dict[str, Any]:
     """At most ``max_in_flight`` calls inside a server, or one endpoint of it (a bulkhead).
+
+    With ``calls_to``, at most that many calls from the server to that node
+    out at once (a bulkhead per dependency).
 
     Args:
         target: The server.
         max_in_flight: Calls inside at once; the excess is shed or queued.
         endpoint: Limit only this endpoint's calls.
         queue: An admission queue (from :func:`admission_queue`); None: shed at once.
+        calls_to: Limit the server's calls to this node instead.
     """
     spec: dict[str, Any] = {
         "type": "concurrency_limit",
@@ -73,6 +78,8 @@ def concurrency_limit(
         spec["endpoint"] = endpoint
     if queue is not None:
         spec["queue"] = queue
+    if calls_to is not None:
+        spec["calls_to"] = calls_to
     return spec
 
 

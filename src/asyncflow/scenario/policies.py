@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_POLICIES",
+    "AdaptiveLimit",
     "AdmissionQueue",
     "ConcurrencyLimit",
     "Policy",
@@ -143,6 +144,62 @@ class AdmissionQueue(FrozenModel):
         return self
 
 
+class AdaptiveLimit(FrozenModel):
+    """A concurrency limit that learns from the calls that leave (``adaptive``).
+
+    ``aimd``: each call answered within ``target_s`` raises the limit by one
+    over the limit; a failure or a slower answer multiplies it by
+    ``decrease``. ``gradient``: the limit follows the ratio of the best time
+    in the server to the recent one, plus its square root, smoothed.
+    """
+
+    algorithm: Literal["aimd", "gradient"] = Field(
+        description="How the limit learns: aimd (additive increase, multiplicative "
+        "decrease) or gradient (best over recent time in the server)."
+    )
+    minimum: Integer = Field(
+        default=1, ge=1, le=MAX_IN_FLIGHT, description="Lowest limit (a count)."
+    )
+    maximum: Integer = Field(
+        default=1000, ge=1, le=MAX_IN_FLIGHT, description="Highest limit (a count)."
+    )
+    target_s: Number | None = Field(
+        default=None,
+        gt=0,
+        description="aimd only: time in the server, in seconds, above which an answer "
+        "counts as a congestion signal; unset: only failures do.",
+    )
+    decrease: Number | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="aimd only: the factor (no unit) applied on a congestion signal; default 0.9.",
+    )
+    smoothing: Number | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="gradient only: how far (no unit, 0 to 1) each answer moves the limit "
+        "towards its new target; default 0.2.",
+    )
+
+    @model_validator(mode="after")
+    def _settings_of_the_algorithm(self) -> Self:
+        own = {"aimd": ("target_s", "decrease"), "gradient": ("smoothing",)}
+        problems: list[Problem] = [
+            ((key,), f"only with algorithm {other}, not {self.algorithm}", getattr(self, key))
+            for other, keys in own.items()
+            if other != self.algorithm
+            for key in keys
+            if getattr(self, key) is not None
+        ]
+        if self.minimum > self.maximum:
+            problems.append((("minimum",), f"must be <= maximum ({self.maximum})", self.minimum))
+        if problems:
+            raise_problems(problems, "AdaptiveLimit")
+        return self
+
+
 class ConcurrencyLimit(FrozenModel):
     """At most ``max_in_flight`` calls inside a server (``type: concurrency_limit``).
 
@@ -150,7 +207,9 @@ class ConcurrencyLimit(FrozenModel):
     or a core, on a core, in I/O, awaiting calls). An arrival beyond the
     limit is shed (``shed``, its 503 crossing back as a reply), or waits in
     the admission ``queue``. With ``endpoint`` the limit holds for that
-    endpoint's calls only (a bulkhead).
+    endpoint's calls only (a bulkhead). With ``calls_to`` it limits instead
+    the calls the target makes to one node (a bulkhead per dependency): a
+    call beyond it fails at once at the caller, with ``shed``.
     """
 
     type: Literal["concurrency_limit"] = Field(description="Always concurrency_limit.")
@@ -170,13 +229,40 @@ class ConcurrencyLimit(FrozenModel):
         default=None,
         description="Where calls beyond the limit wait; unset: they are shed at once.",
     )
+    calls_to: Identifier | None = Field(
+        default=None,
+        description="Limit instead the calls the target makes to this node (a bulkhead per "
+        "dependency); the excess fails at once at the caller. Not with endpoint or queue.",
+    )
+    adaptive: AdaptiveLimit | None = Field(
+        default=None,
+        description="Let the limit learn from the calls that leave (max_in_flight is where "
+        "it starts); unset: it stays at max_in_flight. Not with calls_to.",
+    )
+
+    @model_validator(mode="after")
+    def _dependency_alone(self) -> Self:
+        if self.calls_to is not None:
+            rule = "not with calls_to (a limit on calls out sheds at the caller)"
+            problems: list[Problem] = [
+                ((key,), rule, NO_VALUE)
+                for key, value in (
+                    ("endpoint", self.endpoint),
+                    ("queue", self.queue),
+                    ("adaptive", self.adaptive),
+                )
+                if value is not None
+            ]
+            if problems:
+                raise_problems(problems, "ConcurrencyLimit")
+        return self
 
 
 class Timeout(FrozenModel):
     """A caller that gives up after ``timeout_s`` (``type: timeout``).
 
-    ``target`` a workload: its client's timeout, from when the client sends a
-    request. ``target`` a server and ``calls_to`` a node: the timeout of every
+    ``target`` a workload: its client's timeout, from when a request is
+    generated. ``target`` a server and ``calls_to`` a node: the timeout of every
     call that server's endpoints make to that node, from when it is sent.
     Either way the call fails with ``timeout`` when it fires, a dropped call
     is noticed then (not at once), and the deadline travels with the call
@@ -310,6 +396,16 @@ def policy_problems(scenario: Scenario, hint: Hints) -> list[Problem]:
                 rule = f"unknown workload{hint(scope, workloads)}"
                 problems.append(((*loc, "workload"), rule, scope))
                 continue
+        elif policy.calls_to is not None:
+            called = _called_by(servers[policy.target])
+            if policy.calls_to not in called:
+                rule = (
+                    f"{policy.target!r} makes no calls to {policy.calls_to!r}"
+                    f"{hint(policy.calls_to, sorted(called))}"
+                )
+                problems.append(((*loc, "calls_to"), rule, NO_VALUE))
+                continue
+            scope = f"-> {policy.calls_to}"
         else:
             scope = policy.endpoint
             names = [e.endpoint_name for e in servers[policy.target].endpoints]
