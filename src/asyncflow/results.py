@@ -380,6 +380,8 @@ class Results:
             raises :class:`NotRecordedError`); None otherwise.
         datastores: Counters of the databases, pools and caches (empty
             without them; their levels are levels like the others).
+        policies: What the overload policies did (empty without policies; the
+            summary's ``policies`` section).
     """
 
     def __init__(
@@ -403,6 +405,7 @@ class Results:
         summarize: Callable[[Results], dict[str, Any]] | None = None,
         stream: RequestStream | None = None,
         datastores: Datastores | None = None,
+        policies: dict[str, Any] | None = None,
     ) -> None:
         self.scenario = scenario
         self.name = scenario.name
@@ -429,6 +432,7 @@ class Results:
         self.node_calls = dict(node_calls or {})
         self.places = places
         self.datastores = datastores if datastores is not None else Datastores()
+        self.policies: dict[str, Any] = dict(policies or {})
         nodes = scenario.topology_graph.nodes
         self.server_ids: tuple[str, ...] = tuple(s.id for s in nodes.servers)
         self.edge_ids: tuple[str, ...] = tuple(e.id for e in scenario.topology_graph.edges)

@@ -25,6 +25,7 @@ from asyncflow.components.calls import (
     totals,
 )
 from asyncflow.components.context import RunContext
+from asyncflow.components.policy_figures import policy_figures
 from asyncflow.components.server import Server
 from asyncflow.components.wiring import BuildOptions, Wiring
 from asyncflow.engine.kernel import Kernel
@@ -244,6 +245,8 @@ class Simulation:
             if call.parent is None:
                 roots.setdefault(id(call), call)
         for root in sorted(roots.values(), key=lambda c: c.root):
+            if log.outcome[root.root]:
+                continue  # its client gave up on it already (a timeout)
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
@@ -305,6 +308,9 @@ class Simulation:
             summarize=summarize,
             stream=self.stream,
             datastores=collect_datastores(self.runtime, self.scenario),
+            policies=policy_figures(
+                self.servers, self.runtime.timeouts, self.runtime.bulkheads
+            ),
         )
 
     def _live_calls(self) -> Iterator[Call]:
@@ -329,6 +335,10 @@ class Simulation:
         for server in self.servers.values():
             for resource in (server.cores, server.ram):
                 yield from (w.item for w in resource.waiters())
+            if server.admission is not None:
+                yield from server.admission.waiting()
+        if self.runtime.timeouts is not None:
+            yield from self.runtime.timeouts.lost_calls(self.end_s)
         for store in self.runtime.stores:
             yield from store.waiting_calls()
         listeners = [s.listener for s in self.servers.values()]
@@ -392,8 +402,9 @@ def kept_slots(scenario: Scenario) -> tuple[int, ...]:
         modelled |= {"connections", "ram", "cpu"}  # connections hold memory, TLS costs CPU
     if "call" in modelled:
         modelled.add("calls")
-    if uses_datastores(scenario):
-        # Their calls, fallbacks and pools reach every kind of slot: keep them all.
+    if uses_datastores(scenario) or scenario.policies:
+        # Datastores' calls, fallbacks and pools, and the policies' admission
+        # queues and timeouts, reach every kind of slot: keep them all.
         return tuple(range(SLOTS))
     return slots_for(frozenset(modelled))
 

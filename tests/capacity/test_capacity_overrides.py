@@ -147,7 +147,7 @@ def test_ids_with_dots_are_found_whole(tmp_path: Path) -> None:
         (
             "speed=3",
             "speed: unknown key 'speed' in the scenario (expected one of: rqs_input, workloads, "
-            "topology_graph, sim_settings, events, name, cost)",
+            "topology_graph, sim_settings, events, name, cost, policies)",
         ),
         (
             "rqs_input.avg_active_users.mean.x=1",

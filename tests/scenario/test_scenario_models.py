@@ -185,6 +185,7 @@ def test_public_names() -> None:
         "limits",
         "models",
         "overrides",
+        "policies",
         "replica_graph",
         "replicas",
         "rules",

@@ -379,6 +379,7 @@ UNITS = (
     "a count",
     "64-bit",
     "currency per",
+    "per second",
 )
 
 

@@ -97,6 +97,8 @@ def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
         blank_phases(summary)
     summary.update(_capacity(results, summary))
     summary.update(replica_summary(results))
+    if results.policies:
+        summary["policies"] = results.policies
     return summary
 
 

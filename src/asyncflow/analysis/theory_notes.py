@@ -60,6 +60,12 @@ def scenario_notes(scenario: Scenario) -> list[Note]:
                 "the theory splits them at random, so it overestimates the waits."
             )
     notes += _node_notes(scenario)
+    if scenario.policies:
+        notes.append(
+            "The theory leaves out the overload policies (rate limits, concurrency limits, "
+            "timeouts): where they refuse or give up on requests, it overestimates the load "
+            "and the waits."
+        )
     return [(SCENARIO, note) for note in notes]
 
 

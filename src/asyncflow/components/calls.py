@@ -60,9 +60,11 @@ DONE: Final = 10
 FAILING: Final = 11  # failed: the error on its way back to the caller (a reset, a 503)
 POOL_WAITING: Final = 12  # waiting at the caller for a connection of a database pool
 COALESCING: Final = 13  # a cache miss waiting for the fallback another request runs
+ADMITTING: Final = 14  # waiting in a server's admission queue (a concurrency limit's)
 
 _WAIT_SLOT: Final = {
     BACKLOG: CONNECTION_WAIT,
+    ADMITTING: CONNECTION_WAIT,
     RAM_WAITING: RAM_WAIT,
     CPU_WAITING: CPU_WAIT,
     ON_CPU: CPU,
@@ -277,6 +279,25 @@ def _snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]
             ph[s] -= taken
             excess -= taken
     return entries
+
+
+def snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]]:
+    """``call``'s own entry and its critical path as of ``time``, without changing it.
+
+    The first entry is the call itself; hops under way are cut back to ``time``.
+    """
+    return _snapshot(call, time)
+
+
+def sum_entries(entries: list[tuple[int, int, int, list[float]]]) -> list[float]:
+    """Slots of a :func:`snapshot`: the call's own plus its critical path's (as :func:`totals`)."""
+    ph = list(entries[0][3])
+    for _, _, _, sub in entries[1:]:
+        for slot in range(SLOTS):
+            value = sub[slot]
+            if value:
+                ph[CALLS_NETWORK if slot in HOP_SLOTS or slot == CALLS_NETWORK else slot] += value
+    return ph
 
 
 def totals(call: Call) -> list[float]:

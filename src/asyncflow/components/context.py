@@ -24,6 +24,14 @@ class Way(Protocol):
         ...
 
 
+class Watch(Protocol):
+    """What notices dropped calls later than at once (``components.timeouts.Timeouts``)."""
+
+    def lose(self, time: float, call: Call, code: int) -> bool:
+        """Whether the caller of ``call``, failed with ``code``, notices it only later."""
+        ...
+
+
 @dataclass(slots=True)
 class RunContext:
     """Shared state of one run, handed to every component when it is built.
@@ -39,6 +47,8 @@ class RunContext:
         levels: Every level of the run, by ``(node, metric)``.
         tallies: Calls made by servers and answered, by ``(server, endpoint)``
             index.
+        watch: The run's timeouts, when it has any: a drop of a call with a
+            timeout is noticed when the timeout fires.
     """
 
     kernel: Kernel
@@ -52,6 +62,7 @@ class RunContext:
     warm_up_s: float
     levels: dict[tuple[str, str], Level] = field(default_factory=dict)
     tallies: dict[tuple[int, int], CallTally] = field(default_factory=dict)
+    watch: Watch | None = None
 
     @property
     def n_bins(self) -> int:
@@ -80,11 +91,14 @@ class RunContext:
         With ``back``, the caller learns it when the error has crossed that
         edge back to it (a refused connection's reset, a balancer's 503, a
         crashed server's broken connection), the crossing counted as the
-        call's reply hop; without, at once (a drop, until timeouts notice it).
+        call's reply hop; without, at once (a drop), unless a timeout watches
+        the call: then its caller notices when the timeout fires.
         """
         call.code = code
         call.place = place
         if back is None:
+            if self.watch is not None and self.watch.lose(time, call, code):
+                return
             call.state = DONE
             call.site.caller.on_failure(time, call)
             return

@@ -27,6 +27,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from asyncflow.components.calls import (
+    ADMITTING,
     AWAITING,
     BACKLOG,
     BODY_IN,
@@ -45,6 +46,7 @@ from asyncflow.components.calls import (
     fold,
     fold_snapshot,
     settle,
+    snapshot,
 )
 from asyncflow.components.connections import Connection, Listener, hold, release_held
 from asyncflow.components.context import RunContext
@@ -66,6 +68,7 @@ from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
+    from asyncflow.components.admission import Admission, Waiting
     from asyncflow.components.cache import CacheModel
     from asyncflow.scenario import Server as ServerSpec
 
@@ -88,6 +91,8 @@ class Server:
         programs: Its endpoints, compiled.
         tls_programs: The same with the TLS handshake's CPU first, or None.
         listener: Its sockets and backlog (connection mode), or None.
+        admission: Its rate and concurrency limits (``components.admission``),
+            or None without policies.
         completed, failed, cancelled: Calls served, by how they ended here.
     """
 
@@ -143,6 +148,7 @@ class Server:
         self._watchers: list[Callable[[], None]] = []
         # Calls running a cache miss's fallback that others wait for (coalescing).
         self._leaders: dict[Call, tuple[CacheModel, int]] = {}
+        self.admission: Admission | None = None
 
     def watch_load(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every change of ``up`` or ``in_progress``."""
@@ -215,8 +221,17 @@ class Server:
             return
         self._admit(time, call, call.plan)
 
-    def _admit(self, time: float, call: Call, plan: Plan) -> None:
-        """Admit the call: RAM first (it may wait for it), then its operations."""
+    def _admit(self, time: float, call: Call, plan: Plan, checked: bool = False) -> None:
+        """Admit the call: RAM first (it may wait for it), then its operations.
+
+        With policies, the admission decides first (unless ``checked``: a
+        call let in from the admission queue).
+        """
+        if not checked and self.admission is not None:
+            verdict = self.admission.enter(time, call, plan)
+            if verdict:
+                self._turn_away(time, call, plan, verdict)
+                return
         self.in_progress += 1
         if self._watchers:
             self._load_moved()
@@ -428,6 +443,29 @@ class Server:
             self._drop_kids(time, parent, child)
             self._error(time, parent, child.code, child.place)
 
+    def call_timed_out(self, time: float, child: Call, code: int) -> None:
+        """A call made here timed out: it is withdrawn and fails here with ``code``.
+
+        Its phases until now stand for the wait if its step fails (a copy:
+        the call may run on a little, until its CPU operation ends).
+        """
+        entries = snapshot(child, time)
+        self.cancel(time, child)
+        child.code = code
+        child.place = self._place
+        self.ctx.close_call(time, child, code)
+        parent: Call = child.parent  # type: ignore[assignment]
+        if parent.state != AWAITING or parent.cancelled:
+            return
+        parent.spare -= 1
+        if parent.spare < 0:
+            settle(parent, time)
+            if parent.crit is None:
+                parent.crit = []
+            parent.crit.extend(entries)
+            self._drop_kids(time, parent, child)
+            self._error(time, parent, code, self._place)
+
     def _drop_kids(self, time: float, parent: Call, last: Call | None) -> None:
         """The step is over: cancel the calls it no longer needs."""
         for kid in parent.kids:
@@ -494,7 +532,7 @@ class Server:
         self.completed += 1
         call.code = COMPLETED_CODE
         plan = call.plan
-        if self._inside is not None or call.conn is not None:
+        if self._inside is not None or call.conn is not None or self.admission is not None:
             self._exit(time, call)
         else:
             self.in_progress -= 1
@@ -562,6 +600,28 @@ class Server:
         ram = call.plan.ram_mb
         if ram and holds_ram:
             self._give_ram(time, ram)
+        if self.admission is not None:
+            self.admission.leave(time, call, self._let_in, self._refuse)
+
+    # ------------------------------------------------------------------ admission
+
+    def _turn_away(self, time: float, call: Call, plan: Plan, verdict: int) -> None:
+        """The admission queued the call (negative ``verdict``) or refused it (its code)."""
+        call.server = self
+        call.plan = plan
+        if verdict > 0:
+            call.code = verdict
+            self._refuse(time, call)
+
+    def _let_in(self, time: float, waiting: Waiting) -> None:
+        """A call waiting in the admission queue is let in."""
+        self._admit(time, waiting.call, waiting.plan, checked=True)
+
+    def _refuse(self, time: float, call: Call) -> None:
+        """Refuse a call at admission (rate limited, shed): its error goes back."""
+        self.failed += 1
+        self._refuse_connection(time, call)
+        self._fail(time, call, call.code, self._place, call.site.reply_edges[self.index])
 
     def _give_ram(self, time: float, mb: float) -> None:
         resource = self.ram
@@ -576,6 +636,16 @@ class Server:
             resource.free += mb
             self._ram_t(time)
             self._ram_d(-mb)
+
+    @staticmethod
+    def _refuse_connection(time: float, call: Call) -> None:
+        """A call that was never let in gives back the connection it came on."""
+        connection = call.conn
+        if connection is not None:
+            call.conn = None
+            if call.held is not None:
+                call.held.remove(connection)
+            connection.release(time)
 
     # ------------------------------------------------------------------ cancelling
 
@@ -619,6 +689,10 @@ class Server:
             )
             edge.link.withdraw(time, call)
             edge.leave_transit(time)
+        elif state == ADMITTING:
+            self.admission.withdraw(time, call)  # type: ignore[union-attr]
+            self._refuse_connection(time, call)
+            self.cancelled += 1
         else:
             self._stop(time, call)
             self._exit(time, call, holds_ram=state != RAM_WAITING)
@@ -671,6 +745,12 @@ class Server:
         inside.clear()
         for leader in list(self._leaders):  # every leader was inside: each is a victim
             self._abandon(time, leader)
+        if self.admission is not None:
+            for call in self.admission.crash(time):
+                settle(call, time)
+                call.conn = None  # died with the server
+                call.state = DONE
+                victims.append(call)
         # Every level of the server drops to zero; no unit is in use, nobody waits.
         self.cores.clear(time)
         self.ram.clear(time)

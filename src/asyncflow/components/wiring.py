@@ -18,6 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asyncflow.components.admission import (
+    BalancerRateGate,
+    CallBulkhead,
+    buckets_by_workload,
+    call_bulkheads,
+    make_admission,
+)
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.balancing_extra import make_any_policy, service_rate
 from asyncflow.components.cache import CacheModel
@@ -35,6 +42,7 @@ from asyncflow.components.replicas import ReplicaGroup, build_groups
 from asyncflow.components.server import Server
 from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
+from asyncflow.components.timeouts import TimeoutClient, Timeouts
 from asyncflow.engine.resource import Resource
 from asyncflow.engine.streams import WorkTable, uniform_column
 from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_REPLY
@@ -108,6 +116,9 @@ class Runtime:
     cache_nodes: dict[str, CacheNode] = field(default_factory=dict)
     caches: dict[str, CacheModel] = field(default_factory=dict)
     pools: dict[str, DbPool] = field(default_factory=dict)
+    groups: dict[str, ReplicaGroup] = field(default_factory=dict)
+    timeouts: Timeouts | None = None
+    bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
 
     @property
     def stores(self) -> list[Any]:
@@ -118,7 +129,6 @@ class Runtime:
             *self.caches.values(),
             *self.pools.values(),
         ]
-    groups: dict[str, ReplicaGroup] = field(default_factory=dict)
 
 
 class Wiring:
@@ -152,6 +162,19 @@ class Wiring:
             self.caches.update({c.id: CacheModel(ctx, c, c.id) for c in server.local_caches})
         self._attach_caches()
         self.pools: dict[str, DbPool] = {}
+        workload_ids = [w.id for w in scenario.workload_list]
+        self.timeouts: Timeouts | None = None
+        if any(p.type == "timeout" for p in scenario.policies):
+            self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
+            self.client = TimeoutClient(ctx, nodes.client.id)
+            ctx.watch = self.timeouts
+        for i, spec in enumerate(nodes.servers):
+            admission = make_admission(ctx, spec, i, scenario.policies, workload_ids, self.timeouts)
+            if admission is not None:
+                self.servers[spec.id].admission = admission
+        if self.timeouts is not None:
+            self.timeouts.bind(self.client, next(iter(self.servers.values())))
+        self.bulkheads = call_bulkheads(ctx, scenario.policies)
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -163,6 +186,7 @@ class Wiring:
         self.views = {r.server.id: r for g in self.groups.values() for r in g.replicas}
         self.balancer_specs = {b.id: b for b in nodes.balancers}
         self.balancers: dict[str, LoadBalancer] = {b.id: self._balancer(b) for b in nodes.balancers}
+        self.gates = self._balancer_gates()
 
     def _attach_caches(self) -> None:
         """Every cache operation of every program gets its cache's model."""
@@ -231,6 +255,23 @@ class Wiring:
             policy.track([self.servers[s] for s in spec.server_covered])
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
 
+    def _balancer_gates(self) -> dict[str, BalancerRateGate]:
+        """Token buckets in front of the balancers that have rate limits."""
+        workload_ids = [w.id for w in self.scenario.workload_list]
+        gates = {}
+        for balancer_id, balancer in self.balancers.items():
+            rates = [
+                p
+                for p in self.scenario.policies
+                if p.type == "rate_limit" and p.target == balancer_id
+            ]
+            if rates:
+                buckets = buckets_by_workload(rates, workload_ids)
+                gates[balancer_id] = BalancerRateGate(
+                    self.ctx, balancer_id, buckets, balancer.arrive
+                )
+        return gates
+
     def _send_to(self, caller: Any, target_id: str) -> Send:
         """How ``caller`` sends calls to ``target_id`` (one sender per pair, pools shared)."""
         key = (caller.id, target_id)
@@ -251,8 +292,9 @@ class Wiring:
                 pool = nodes.client.connection_pool
             else:
                 pool = nodes.server(caller.id).connection_pool
-            arrive = target.arrive
-            gate = self.options.gates.get(target_id)
+            rate_gate = self.gates.get(target_id)  # a balancer's rate limit, in front of it
+            arrive = rate_gate.arrive if rate_gate is not None else target.arrive
+            gate = self.options.gates.get(target_id)  # a learning environment's pause
             if gate is not None:
                 arrive = gate(arrive)
             if isinstance(target, LoadBalancer) and self._fusable(target_id):
@@ -280,7 +322,7 @@ class Wiring:
     def _fusable(self, balancer_id: str) -> bool:
         """Whether a balancer can choose when a call is sent instead of when it arrives."""
         spec = self.balancer_specs.get(balancer_id)
-        if spec is None or self.options.connected:
+        if spec is None or self.options.connected or balancer_id in self.gates:
             return False
         if balancer_id in self.options.policies or balancer_id in self.options.gates:
             return False
@@ -292,7 +334,9 @@ class Wiring:
         edge = self._edge(server.id, caller.id, HOP_REPLY)
         send = self._replies.get(edge.id)
         if send is None:
-            if caller is self.client and not self.options.connected:
+            if caller is self.client and not self.options.connected and self.timeouts is None:
+                # Recorded when sent, ahead of time: only a client that can time out
+                # must see a reply arrive in order with its timers.
                 send = edge.connect(caller.on_reply)
             else:
                 send = edge.connect_event(caller.on_reply)
@@ -310,6 +354,11 @@ class Wiring:
         )
         self.sites.append(site)
         site.send = self._send_to(caller, target_id)
+        if self.timeouts is not None:
+            self.timeouts.register(site)
+        bulkhead = self.bulkheads.get((caller.id, target_id))
+        if bulkhead is not None:
+            site.send = bulkhead.watching(site.send)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
@@ -378,6 +427,8 @@ class Wiring:
             forward = client.forward
             connected = self.options.connected
             send = edge.connect_event(forward) if connected else edge.connect(forward)
+            if self.timeouts is not None:
+                send = self.timeouts.request_sender(index, send)
             generators.append(Generator(self.ctx, workload, index, site, send))
         for event in scenario.events:
             if event.is_outage:
@@ -402,6 +453,8 @@ class Wiring:
             self.pools,
         )
         runtime.groups = self.groups
+        runtime.timeouts = self.timeouts
+        runtime.bulkheads = self.bulkheads
         return runtime
 
 

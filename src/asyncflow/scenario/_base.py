@@ -112,7 +112,7 @@ def _field_kinds(model: type[BaseModel]) -> _FieldKinds:
     fields = model.model_fields
     return _FieldKinds(
         names=frozenset(fields),
-        flags=frozenset(name for name, f in fields.items() if f.annotation is bool),
+        flags=frozenset(name for name, f in fields.items() if bool in _leaf_types(f.annotation)),
         nested=frozenset(name for name, f in fields.items() if _holds_model(f.annotation)),
         integers=frozenset(name for name, f in fields.items() if int in _leaf_types(f.annotation)),
     )

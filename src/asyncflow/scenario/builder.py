@@ -29,6 +29,12 @@ from asyncflow.scenario._builder_args import (
     numbers_arg,
     pairs_arg,
 )
+from asyncflow.scenario._policy_args import (
+    admission_queue,
+    concurrency_limit,
+    rate_limit,
+    timeout,
+)
 from asyncflow.scenario.datastore_builder import (
     cache_get,
     cache_spec,
@@ -46,9 +52,11 @@ from asyncflow.scenario.models import Scenario
 __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
+    "admission_queue",
     "branch",
     "cache_get",
     "call",
+    "concurrency_limit",
     "connection_pool",
     "cpu",
     "database_pool",
@@ -67,6 +75,8 @@ __all__ = [
     "poisson",
     "quantiles",
     "ram",
+    "rate_limit",
+    "timeout",
     "tls",
     "uniform",
 ]
@@ -280,6 +290,7 @@ class ScenarioBuilder:
         self._settings: dict[str, Any] | None = None
         self._events: list[dict[str, Any]] = []
         self._stores: dict[str, list[dict[str, Any]]] = {"databases": [], "caches": []}
+        self._policies: list[dict[str, Any]] = []
 
     def workload(
         self,
@@ -622,6 +633,15 @@ class ScenarioBuilder:
         )
         return self
 
+    def policy(self, *policies: Mapping[str, Any]) -> Self:
+        """Add overload policies (from ``rate_limit()`` or ``concurrency_limit()``).
+
+        Returns:
+            The builder.
+        """
+        self._policies += [dict(p) for p in policies]
+        return self
+
     def settings(
         self,
         horizon_s: float,
@@ -673,6 +693,8 @@ class ScenarioBuilder:
             data["sim_settings"] = self._settings
         if self._events:
             data["events"] = self._events
+        if self._policies:
+            data["policies"] = self._policies
         copied: dict[str, Any] = _deep_copy(data)
         return copied
 

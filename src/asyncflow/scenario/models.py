@@ -66,6 +66,7 @@ from asyncflow.scenario.network import (
     Tls,
     refuse_pool_on_server,
 )
+from asyncflow.scenario.policies import MAX_POLICIES, Policy
 from asyncflow.scenario.replicas import ReplicaGroup
 from asyncflow.scenario.settings import SimSettings
 from asyncflow.scenario.workload import ProfilePoint, Workload
@@ -827,6 +828,15 @@ class Scenario(FrozenModel):
         description="Prices of servers (per server-, core- and GB-of-RAM-hour) and load "
         "balancers (per hour); the summary then reports the cost per hour and per million "
         "completed requests. None: costs are not reported.",
+    )
+    policies: Annotated[
+        tuple[Policy, ...],
+        Field(max_length=MAX_POLICIES),
+        BeforeValidator(lambda v: () if v is None else v),
+    ] = Field(
+        default=(),
+        description="Overload policies (rate limits, concurrency limits), each naming the "
+        "node it protects; none by default (policies: with no value means none).",
     )
 
     @property

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from asyncflow.scenario._base import NO_VALUE, Loc, Problem
 from asyncflow.scenario.graph import Hints, graph_problems
 from asyncflow.scenario.limits import MAX_EXPECTED_REQUESTS, MAX_WINDOWS
+from asyncflow.scenario.policies import policy_problems
 from asyncflow.scenario.replica_graph import replica_problems
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
     problems += _bandwidth_problems(scenario)
     problems += _event_problems(scenario)
     problems += _budget_problems(scenario)
+    problems += policy_problems(scenario, Hints())
     return problems
 
 
