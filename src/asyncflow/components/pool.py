@@ -126,7 +126,8 @@ class DbPool:
         call.waiter = waiter
         if self.timeout_s is not None:
             kernel = self.ctx.kernel
-            call.ev = seq = kernel.next_seq()
+            next_seq = kernel.next_seq  # read first: mypyc calls a property's result wrongly inline
+            call.ev = seq = next_seq()
             pending = _Timeout(call, waiter)
             heappush(kernel.heap, (time + self.timeout_s, seq, self._expire, pending))
 
