@@ -103,8 +103,7 @@ def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 NO_PHASES = (
-    "Phases were not recorded (--no-phases), so the latency is not attributed to nodes "
-    "and phases."
+    "Phases were not recorded (--no-phases), so the latency is not attributed to nodes and phases."
 )
 
 
@@ -243,6 +242,25 @@ def _servers(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     own = view.own_sums(results, server, n)
     service = sums(np.where(view.measured, server, -1), n, view.latency)
     service -= own[:, list(_OUTSIDE)].sum(axis=1)
+    return server_blocks(results, completed, measured, own, service)
+
+
+def server_blocks(
+    results: Results,
+    completed: np.ndarray,
+    measured: np.ndarray,
+    own: np.ndarray,
+    service: np.ndarray,
+) -> dict[str, dict[str, Any]]:
+    """Each server's block from per-server sums over the requests it served at their entry.
+
+    Args:
+        results: The run (levels, call tallies, refusals).
+        completed: Requests completed, by server.
+        measured: Requests measured (after the warm-up), by server.
+        own: Their own phase slot sums, by server (shape (servers, SLOTS)).
+        service: Their time inside the server, by server.
+    """
     tallies = _by_server(results)
     nodes = results.scenario.topology_graph.nodes
     out: dict[str, dict[str, Any]] = {}

@@ -26,15 +26,12 @@ from asyncflow.analysis.summary import (
     _OUTSIDE,
     FORMAT_VERSION,
     PERCENTILES,
-    SERVER_LEVELS,
     _balancers,
-    _by_server,
     _extra_levels,
-    _makes_calls,
     _none_if_nan,
-    _phase_means,
     _service_time,
     finish,
+    server_blocks,
 )
 from asyncflow.metrics.phases import PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED, IN_FLIGHT
@@ -132,40 +129,9 @@ def _servers(results: Results, stream: RequestStream) -> dict[str, dict[str, Any
     n = stream.n_servers
     own = stream.own_by_path.reshape(stream.n_workloads, n, SLOTS).sum(axis=0)
     service = stream.latency_sum_by_server - own[:, list(_OUTSIDE)].sum(axis=1)
-    tallies = _by_server(results)
-    nodes = results.scenario.topology_graph.nodes
-    out: dict[str, dict[str, Any]] = {}
-    for i, sid in enumerate(results.server_ids):
-        resources = nodes.servers[i].server_resources
-        called = tallies.get(i)
-        count = int(stream.measured_by_server[i]) + (called.count if called else 0)
-        phases = own[i] + (np.asarray(called.phases) if called else 0.0)
-        served_time = float(service[i]) + (_service_time(called) if called else 0.0)
-        answered = called.answered if called else 0
-        stats: dict[str, Any] = {
-            "completed": int(stream.completed_by_server[i]) + answered,
-            "cpu_utilization": results.level_mean("busy_cores", sid) / resources.cpu_cores,
-            "ready_queue_mean": results.level_mean("ready_queue", sid),
-            "ready_queue_max": results.level_max("ready_queue", sid),
-            "io_waiting_mean": results.level_mean("io_waiting", sid),
-            "ram_in_use_mb_mean": results.level_mean("ram_in_use_mb", sid),
-            "ram_in_use_mb_max": results.level_max("ram_in_use_mb", sid),
-            "ram_utilization": results.level_mean("ram_in_use_mb", sid) / resources.ram_mb,
-            "ram_wait_queue_mean": results.level_mean("ram_wait_queue", sid),
-            "ram_wait_queue_max": results.level_max("ram_wait_queue", sid),
-        }
-        stats.update(_extra_levels(results, sid, SERVER_LEVELS))
-        stats.update(_phase_means(phases, served_time, count, _makes_calls(nodes.servers[i])))
-        stats["refused"] = results.refused.get(sid, 0)
-        calls = results.node_calls.get(sid)
-        if calls is not None:
-            stats["calls"] = {
-                "served": calls.served,
-                "failed": calls.failed,
-                "cancelled": calls.cancelled,
-            }
-        out[sid] = stats
-    return out
+    return server_blocks(
+        results, stream.completed_by_server, stream.measured_by_server, own, service
+    )
 
 
 def _endpoints(results: Results, stream: RequestStream) -> dict[str, dict[str, dict[str, Any]]]:
