@@ -106,8 +106,7 @@ class RunContext:
         call.ph[HOP_REPLY] += delay
         call.state = FAILING
         kernel = self.kernel
-        next_seq = kernel.next_seq  # read first: mypyc calls a property's result wrongly inline
-        heappush(kernel.heap, (time + delay, next_seq(), self._noticed, call))
+        heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
 
     def _noticed(self, time: float, call: Call) -> None:
         """The error of a failed call reaches its caller."""

@@ -126,8 +126,7 @@ class DbPool:
         call.waiter = waiter
         if self.timeout_s is not None:
             kernel = self.ctx.kernel
-            next_seq = kernel.next_seq  # read first: mypyc calls a property's result wrongly inline
-            call.ev = seq = next_seq()
+            call.ev = seq = kernel.next_seq()
             pending = _Timeout(call, waiter)
             heappush(kernel.heap, (time + self.timeout_s, seq, self._expire, pending))
 

@@ -41,19 +41,17 @@ class _StopRun(Exception):  # noqa: N818 - a signal, not an error
 class Kernel:
     """A discrete-event clock that can run to a time, step, be stopped and resumed."""
 
-    __slots__ = ("_cancelled", "_running", "_seq", "heap", "now")
+    __slots__ = ("_cancelled", "_running", "_seq", "heap", "next_seq", "now")
 
     def __init__(self) -> None:
         self.now: float = 0.0
         self.heap: list[tuple[float, int, Callback, Any]] = []
         self._seq = itertools.count()
+        # The counter that orders simultaneous events (for hot-path pushes). A
+        # plain attribute: a property returning it is miscalled inline when compiled.
+        self.next_seq: Callable[[], int] = self._seq.__next__
         self._cancelled: set[int] = set()
         self._running = False
-
-    @property
-    def next_seq(self) -> Callable[[], int]:
-        """The counter that orders simultaneous events (for hot-path pushes)."""
-        return self._seq.__next__
 
     def schedule(self, time: float, callback: Callback, arg: Any = None) -> int:
         """Run ``callback(time, arg)`` at ``time``; return a handle for :meth:`cancel`.
