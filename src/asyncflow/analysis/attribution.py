@@ -342,6 +342,16 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     return node_seconds_of(results, own, calls)
 
 
+def call_edges(results: Results, code: int) -> tuple[str | None, ...]:
+    """The edges of the calls of one :func:`call_codes` code (hop by hop)."""
+    n_servers = len(results.server_ids)
+    pairs = len(results.sites) * n_servers
+    if code >= pairs:  # a call a datastore served, by site
+        return store_edges(results, code - pairs)
+    site, server = divmod(code, n_servers)
+    return results.sites[site].edges.get(server, ())
+
+
 def call_codes(site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: int) -> np.ndarray:
     """Codes of critical-path calls, by call site and the server that served them.
 
@@ -428,14 +438,8 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
         n_sites = len(results.sites)
         crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
         calls = sums(np.where(on_path, crit_codes, -1), n_sites * (n_servers + 1))
-        pairs = n_sites * n_servers
         for code in np.flatnonzero(calls).tolist():
-            if code >= pairs:  # a call a datastore served, by site
-                hops = store_edges(results, code - pairs)
-            else:
-                site, server = divmod(code, n_servers)
-                hops = results.sites[site].edges.get(server, ())
-            for edge in hops[1:]:
+            for edge in call_edges(results, code)[1:]:
                 if edge in counts:
                     counts[edge] += int(calls[code])
     return {

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis import attribution
-from asyncflow.analysis.datastores import store_edges
 from asyncflow.analysis.summary import (
     _OUTSIDE,
     FORMAT_VERSION,
@@ -185,14 +184,8 @@ def _transit_means(results: Results, stream: RequestStream) -> dict[str, float |
         for edge in paths.get(divmod(code, n_servers), ()):
             if edge in counts:
                 counts[edge] += int(whole.crossings[code])
-    pairs = stream.n_sites * n_servers
     for code in np.flatnonzero(whole.crit_crossings).tolist():
-        if code >= pairs:  # a call a datastore served, by site
-            hops = store_edges(results, code - pairs)
-        else:
-            site, server = divmod(code, n_servers)
-            hops = results.sites[site].edges.get(server, ())
-        for edge in hops[1:]:
+        for edge in attribution.call_edges(results, code)[1:]:
             if edge in counts:
                 counts[edge] += int(whole.crit_crossings[code])
     return {

@@ -122,29 +122,46 @@ class _Base:
         return end - length, end
 
 
-class Threshold(_Base):
+class _Cooled(_Base):
+    """A rule that changes the count by steps, then waits ``cooldown_s`` before the next."""
+
+    def __init__(self, interval_s: float, metric_lag_s: float, cooldown_s: float) -> None:
+        super().__init__(interval_s, metric_lag_s)
+        self._cooldown_s = cooldown_s
+        self._last = -math.inf
+
+    def _utilization(self, time: float, metrics: Metrics) -> float | None:
+        """The last interval's utilisation, or None while cooling down (or unknown)."""
+        util = metrics.utilization(*self._window(time, self.interval_s))
+        return None if time - self._last < self._cooldown_s else util
+
+    def _changed(self, time: float, current: int, wanted: int) -> int:
+        """``wanted``, starting a cooldown when it differs from ``current``."""
+        if wanted != current:
+            self._last = time
+        return wanted
+
+
+class Threshold(_Cooled):
     """``step`` replicas more above one threshold, fewer below another; a cooldown."""
 
     def __init__(self, spec: ThresholdScaler) -> None:
-        super().__init__(spec.interval_s, spec.metric_lag_s)
+        super().__init__(spec.interval_s, spec.metric_lag_s, spec.cooldown_s)
         self._spec = spec
-        self._last = -math.inf
 
     def decide(self, time: float, state: GroupState, metrics: Metrics) -> int:
         """Change by ``step`` when outside the band and out of the cooldown."""
         spec = self._spec
         current = state.current
-        util = metrics.utilization(*self._window(time, spec.interval_s))
-        if util is None or time - self._last < spec.cooldown_s:
+        util = self._utilization(time, metrics)
+        if util is None:
             return current
         wanted = current
         if util > spec.scale_out_above:
             wanted = state.clamp(current + spec.step)
         elif util < spec.scale_in_below:
             wanted = state.clamp(current - spec.step)
-        if wanted != current:
-            self._last = time
-        return wanted
+        return self._changed(time, current, wanted)
 
 
 class TargetTracking(_Base):
@@ -173,28 +190,23 @@ class TargetTracking(_Base):
         return current
 
 
-class StepScaling(_Base):
+class StepScaling(_Cooled):
     """The change of the first band holding the utilisation; a cooldown."""
 
     def __init__(self, spec: StepScaler) -> None:
-        super().__init__(spec.interval_s, spec.metric_lag_s)
+        super().__init__(spec.interval_s, spec.metric_lag_s, spec.cooldown_s)
         self._spec = spec
-        self._last = -math.inf
 
     def decide(self, time: float, state: GroupState, metrics: Metrics) -> int:
         """Apply the matching step, out of the cooldown."""
-        spec = self._spec
         current = state.current
-        util = metrics.utilization(*self._window(time, spec.interval_s))
-        if util is None or time - self._last < spec.cooldown_s:
+        util = self._utilization(time, metrics)
+        if util is None:
             return current
-        for step in spec.steps:
+        for step in self._spec.steps:
             upper = math.inf if step.upper is None else step.upper
             if step.lower <= util < upper:
-                wanted = state.clamp(current + step.change)
-                if wanted != current:
-                    self._last = time
-                return wanted
+                return self._changed(time, current, state.clamp(current + step.change))
         return current
 
 
