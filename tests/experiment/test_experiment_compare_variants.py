@@ -188,6 +188,9 @@ def test_a_variant_identical_to_the_base_differs_by_exactly_nothing(tmp_path: Pa
     for judged in (j for j in comparison.judged if j.variant == "same"):
         assert judged.mean == 0.0, judged.figure.path
         assert judged.verdict == "no significant difference"
+        assert judged.p_adjusted == 1.0
+    # pairs that are all equal cannot be significant: they are left out of the family
+    assert 0 < comparison.family <= len(comparison.figures)
     p99 = next(j for j in comparison.judged if j.variant == "faster" and "p99" in j.figure.path)
     assert p99.mean < 0.0
     summary = comparison.summary()

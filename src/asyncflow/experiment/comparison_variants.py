@@ -37,7 +37,12 @@ from asyncflow.experiment.comparison_figures import (
     compared_figures,
     figure_values,
 )
-from asyncflow.experiment.comparison_stats import adjust, interval_level, paired_test
+from asyncflow.experiment.comparison_stats import (
+    PairedTest,
+    adjust,
+    interval_level,
+    paired_test,
+)
 from asyncflow.experiment.ensemble import Ensemble, WarmUp
 from asyncflow.experiment.options import Progress, ReplicationOptions
 from asyncflow.experiment.record import RunRecord, RunTask, band_bin_factor, record_of
@@ -168,7 +173,10 @@ class VariantComparison:
         correction: ``holm``, ``bonferroni`` or ``none``.
         goodput_within_s: The goodput threshold, or ``None``.
         figures: The compared figures.
-        family: Number of tests in the family (pairs with a p-value).
+        family: Number of tests in the family: pairs with a p-value, less
+            those whose runs were all exactly equal (they cannot be
+            significant, so they are left out, as Tarone's rule leaves out
+            tests that cannot reach significance).
         level: Confidence level of each interval.
         judged: Every (variant, figure) difference, variant by variant.
     """
@@ -204,9 +212,14 @@ class VariantComparison:
             paired_test(values[f.path], figure_values(self.variants[n].records, f.path), 0.5)
             for n, f in cells
         ]
-        family = sum(1 for test in raw if math.isfinite(test.p_value))
+        # Pairs that are all exactly equal cannot be significant: left out of the family.
+        tested = [math.nan if _all_equal(t) else t.p_value for t in raw]
+        family = sum(1 for p in tested if math.isfinite(p))
         level = interval_level(self.confidence, family, self.correction)
-        adjusted = adjust([t.p_value for t in raw], self.correction)
+        adjusted = [
+            t.p_value if _all_equal(t) else p
+            for t, p in zip(raw, adjust(tested, self.correction), strict=True)
+        ]
         alpha = 1.0 - self.confidence
         judged: list[Judged] = []
         for (name, figure), p_adjusted in zip(cells, adjusted, strict=True):
@@ -288,6 +301,11 @@ class VariantComparison:
                 for name in self.variants
             },
         }
+
+
+def _all_equal(test: PairedTest) -> bool:
+    """Whether every pair was exactly equal (a difference of 0 with no spread)."""
+    return test.n >= 2 and test.mean == 0.0 and test.ci_low == test.ci_high == 0.0
 
 
 def _mean(values: np.ndarray) -> float:
