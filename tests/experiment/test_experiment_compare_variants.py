@@ -15,9 +15,11 @@ from experiment_scenarios import small
 
 from asyncflow.errors import ScenarioError, ScenarioFileError
 from asyncflow.experiment import ReplicationOptions
+from asyncflow.experiment.comparison_figures import compared_figures, figure_values
 from asyncflow.experiment.comparison_stats import adjust, interval_level, paired_test
-from asyncflow.experiment.comparison_variants import run_variants
+from asyncflow.experiment.comparison_variants import VariantTask, run_variants, simulate_variant
 from asyncflow.experiment.overlay import is_overlay, merge_patch, read_mapping, variant
+from asyncflow.experiment.record import RunRecord, RunTask
 
 # --------------------------------------------------------------- merge patch
 
@@ -140,10 +142,13 @@ def test_holm_adjusts_as_its_definition_says() -> None:
     assert adjust(p, "holm") == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert adjust(p, "bonferroni") == pytest.approx([0.04, 0.16, 0.12, 0.02])
     assert adjust(p, "none") == p
-    # the step-down stops at the first hypothesis kept: at alpha 0.05 Holm
-    # rejects 0.005 and 0.01 only, where Bonferroni rejects 0.005 and 0.01 too
-    # but Holm's third (0.03 x 2) is already above
-    assert [a < 0.05 for a in adjust(p, "holm")] == [True, False, False, True]
+    # Holm is more powerful: (0.01, 0.02, 0.04) -> 0.03, 0.04, 0.04, all below 0.05,
+    # where Bonferroni (0.03, 0.06, 0.12) keeps only the first
+    assert adjust([0.01, 0.02, 0.04], "holm") == pytest.approx([0.03, 0.04, 0.04])
+    assert adjust([0.01, 0.02, 0.04], "bonferroni") == pytest.approx([0.03, 0.06, 0.12])
+    # and steps down only while it rejects: 2 x 0.026 = 0.052 keeps the first,
+    # so the second is kept too although 1 x 0.04 < 0.05
+    assert adjust([0.026, 0.04], "holm") == pytest.approx([0.052, 0.052])
     # NaN (a test that could not be made) is neither counted nor adjusted
     assert adjust([0.02, math.nan, 0.04], "holm") == pytest.approx([0.04, math.nan, 0.04],
                                                                     nan_ok=True)  # fmt: skip
@@ -167,6 +172,57 @@ def test_paired_test_matches_scipy() -> None:
     assert (same.mean, same.ci_low, same.ci_high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
     assert interval_level(0.95, 10, "holm") == pytest.approx(0.995)
     assert interval_level(0.95, 10, "none") == 0.95
+
+
+# ------------------------------------------------------------ figures
+
+
+def record(figures: dict[str, float], index: int = 0) -> RunRecord:
+    return RunRecord(index, index, figures, {}, 1.0, 0.0)
+
+
+def test_the_figures_follow_what_the_summaries_hold() -> None:
+    """Attempts and wasted work appear once some scenario has them, with their neutral value."""
+    plain = [record({"requests.generated": 100.0, "requests.failed": 0.0,
+                     "latency_s.p99": 0.2})]  # fmt: skip
+    retrying = [record({"requests.generated": 100.0, "requests.failed": 5.0,
+                        "requests.failed_by_reason.timeout": 5.0, "latency_s.p99": 0.3,
+                        "attempts.per_request": 1.4, "policies.wasted_cpu_s": 2.5})]  # fmt: skip
+    alone = [f.path for f in compared_figures([plain], None)]
+    assert alone == ["latency_s.p99", "error_rate"]
+    both = compared_figures([plain, retrying], 0.5)
+    assert [f.path for f in both] == [
+        "goodput_rps", "goodput_share", "latency_s.p99", "error_rate", "error_rate.timeout",
+        "wasted_cpu_s", "attempts_per_request",
+    ]  # fmt: skip
+    assert [f.direction for f in both] == [1, 1, -1, -1, -1, -1, -1]
+    expected = {
+        "error_rate": (0.0, 0.05),
+        "error_rate.timeout": (0.0, 0.05),
+        "wasted_cpu_s": (0.0, 2.5),
+        "attempts_per_request": (1.0, 1.4),
+        "latency_s.p99": (0.2, 0.3),
+    }
+    for path, values in expected.items():
+        found = (figure_values(plain, path)[0], figure_values(retrying, path)[0])
+        assert found == pytest.approx(values), path
+    assert np.isnan(figure_values([record({})], "error_rate")[0])  # nothing generated
+
+
+def test_goodput_counts_the_answers_within_the_threshold() -> None:
+    from asyncflow.simulation import run
+
+    scenario = small("base")
+    task = RunTask(scenario, 0, 7, 1)
+    results = run(scenario, seed=7)
+    latencies = results.latencies()
+    measured = int(np.count_nonzero(results.requests.generated_s >= results.warm_up_s))
+    for within in (0.005, 0.02, 1e9):
+        figures = simulate_variant(VariantTask(task, within)).figures
+        good = int(np.count_nonzero(latencies <= within))
+        assert figures["goodput_rps"] == pytest.approx(good / results.measured_s)
+        assert figures["goodput_share"] == pytest.approx(good / measured)
+    assert "goodput_rps" not in simulate_variant(VariantTask(task, None)).figures
 
 
 # ------------------------------------------------------------ whole comparisons

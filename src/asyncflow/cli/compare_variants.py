@@ -10,10 +10,11 @@ every scenario alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from asyncflow.cli.common import (
     console,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["VariantArg", "compare_variants", "parse_variant", "written_variants"]
 
+T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -145,17 +147,17 @@ def _load_all(
     base = _or_exit(base_path, lambda: with_overrides(base, changes), changed=True)
     loaded: list[Variant] = []
     for arg in variants:
-        read = _or_exit(
-            arg.path, lambda arg=arg: variant(base_data, arg.path, arg.label), base_path
-        )
+        read = _or_exit(arg.path, partial(variant, base_data, arg.path, arg.label), base_path)
         changed = _or_exit(
-            arg.path, lambda read=read: with_overrides(read.scenario, changes), base_path, True
+            arg.path, partial(with_overrides, read.scenario, changes), base_path, True
         )
         loaded.append(Variant(read.name, read.path, read.overlay, changed))
     return base, loaded
 
 
-def _or_exit(path: Path, load: Any, base: Path | None = None, changed: bool = False) -> Any:
+def _or_exit(
+    path: Path, load: Callable[[], T], base: Path | None = None, changed: bool = False
+) -> T:
     """``load()``, or exit 2 with the problems under a header naming ``path``."""
     try:
         return load()
