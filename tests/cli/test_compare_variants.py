@@ -71,6 +71,7 @@ def test_three_variants_end_to_end(base: Path, tmp_path: Path) -> None:
     assert summary["goodput_within_s"] == 0.2
     correction = summary["correction"]
     assert correction["method"] == "holm"
+    assert correction["alpha"] == 0.05
     assert correction["interval_level"] == pytest.approx(1 - 0.05 / correction["family"])
     figures = list(summary["figures"])
     assert figures[:4] == ["goodput_rps", "goodput_share", "latency_s.p99", "error_rate"]

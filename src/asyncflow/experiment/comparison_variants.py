@@ -287,7 +287,7 @@ class VariantComparison:
             "correction": {
                 "method": self.correction,
                 "family": self.family,
-                "alpha": 1.0 - self.confidence,
+                "alpha": round(1.0 - self.confidence, 12),
                 "interval_level": self.level,
                 "statement": self.caption,
             },
