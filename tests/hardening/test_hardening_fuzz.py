@@ -2,11 +2,15 @@
 
 See :mod:`fuzz_cases` for the mutations and the check. The default run takes
 every second mutant of the junk values (about 3,000, some seconds); the
-``slow`` tests take all of them with more values, a tenth of them on the
-examples at their full horizon, and half of the values at the bounds (runs
-expected to generate more than 50,000 requests are only validated), and run
-all of them again in a process limited to 2 GiB of address space (an
-attempt to allocate more is a ``MemoryError``, reported as a failure).
+``slow`` tests run the other half in a process limited to 2 GiB of address
+space (an attempt to allocate more is a ``MemoryError``, reported as a
+failure), so that every junk mutant runs once, and fixed strided samples of
+the other sets: half of the mutants with more values, a tenth of them on the
+examples at their full horizon, and a third of the values at the bounds
+(runs expected to generate more than 50,000 requests are only validated).
+The samples are strides over a fixed order, so a run is reproducible, and
+their size keeps the slow suite's share of these tests near three minutes
+on CI as examples are added.
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ def test_mutated_examples_are_refused_with_a_path_or_run_to_their_horizon() -> N
 
 
 @pytest.mark.slow
-def test_every_mutation_with_more_values() -> None:
-    assert _failures(mutants("more")) == []
+def test_half_of_the_mutations_with_more_values() -> None:
+    assert _failures(mutants("more")[::2]) == []
 
 
 @pytest.mark.slow
@@ -54,7 +58,7 @@ def test_mutations_of_the_examples_at_their_full_horizon() -> None:
 
 @pytest.mark.slow
 def test_values_at_the_bounds_run_or_are_refused() -> None:
-    assert _failures(mutants("bounds")[::2], related=False) == []
+    assert _failures(mutants("bounds")[::3], related=False) == []
 
 
 _UNDER_A_MEMORY_LIMIT = """
@@ -63,14 +67,14 @@ limit = 2 * 1024**3
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 sys.path.insert(0, sys.argv[1])
 import fuzz_cases
-found = [p for m in fuzz_cases.mutants() if (p := fuzz_cases.check(m))]
+found = [p for m in fuzz_cases.mutants()[1::2] if (p := fuzz_cases.check(m))]
 print("\\n".join(found) or "none")
 """
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="address-space limits as on Linux")
-def test_every_mutation_stays_within_2_gib_of_address_space() -> None:
+def test_the_other_half_of_the_mutations_stays_within_2_gib_of_address_space() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, str(Path(__file__).parent)],
         capture_output=True,
@@ -106,7 +110,7 @@ def test_the_schema_accepts_every_mutant_that_validates() -> None:
 
 @pytest.mark.slow
 def test_the_schema_accepts_every_mutant_that_validates_at_the_bounds() -> None:
-    assert _schema_disagreements(mutants("more") + mutants("bounds")) == []
+    assert _schema_disagreements(mutants("more")[1::2] + mutants("bounds")[1::2]) == []
 
 
 # --------------------------------------------------------------------------- the command line
