@@ -25,6 +25,7 @@ from asyncflow.components.calls import (
     totals,
 )
 from asyncflow.components.context import RunContext
+from asyncflow.components.health import health_figures
 from asyncflow.components.policy_figures import policy_figures
 from asyncflow.components.server import Server
 from asyncflow.components.wiring import BuildOptions, Wiring
@@ -308,9 +309,8 @@ class Simulation:
             summarize=summarize,
             stream=self.stream,
             datastores=collect_datastores(self.runtime, self.scenario),
-            policies=policy_figures(
-                self.servers, self.runtime.timeouts, self.runtime.bulkheads
-            ),
+            policies=policy_figures(self.servers, self.runtime.timeouts, self.runtime.bulkheads)
+            | health_figures(self.runtime.health),
         )
 
     def _live_calls(self) -> Iterator[Call]:

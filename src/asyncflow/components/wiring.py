@@ -35,7 +35,8 @@ from asyncflow.components.context import RunContext
 from asyncflow.components.database import CacheNode, Database, StoreNode
 from asyncflow.components.edges import Edge
 from asyncflow.components.generator import Generator
-from asyncflow.components.policies import BalancingPolicy, LeastConnection
+from asyncflow.components.health import BalancerHealth
+from asyncflow.components.policies import BalancingPolicy, LeastConnection, ServerView
 from asyncflow.components.pool import DbPool
 from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
 from asyncflow.components.replicas import ReplicaGroup, build_groups
@@ -119,6 +120,8 @@ class Runtime:
     groups: dict[str, ReplicaGroup] = field(default_factory=dict)
     timeouts: Timeouts | None = None
     bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
+    health: dict[str, BalancerHealth] = field(default_factory=dict)
+    """Health checks and outlier ejection, by balancer id (empty without them)."""
 
     @property
     def stores(self) -> list[Any]:
@@ -168,13 +171,19 @@ class Wiring:
             self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
             self.client = TimeoutClient(ctx, nodes.client.id)
             ctx.watch = self.timeouts
+        # Health policies decide a balancer's rotation, not what a server admits.
+        admitting = [
+            p
+            for p in scenario.policies
+            if p.type != "health_check" and p.type != "outlier_ejection"
+        ]
         for i, spec in enumerate(nodes.servers):
-            admission = make_admission(ctx, spec, i, scenario.policies, workload_ids, self.timeouts)
+            admission = make_admission(ctx, spec, i, admitting, workload_ids, self.timeouts)
             if admission is not None:
                 self.servers[spec.id].admission = admission
         if self.timeouts is not None:
             self.timeouts.bind(self.client, next(iter(self.servers.values())))
-        self.bulkheads = call_bulkheads(ctx, scenario.policies)
+        self.bulkheads = call_bulkheads(ctx, admitting)
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -185,6 +194,7 @@ class Wiring:
         self.groups = build_groups(ctx, scenario, self.servers, options.groups)
         self.views = {r.server.id: r for g in self.groups.values() for r in g.replicas}
         self.balancer_specs = {b.id: b for b in nodes.balancers}
+        self.health: dict[str, BalancerHealth] = {}
         self.balancers: dict[str, LoadBalancer] = {b.id: self._balancer(b) for b in nodes.balancers}
         self.gates = self._balancer_gates()
 
@@ -247,13 +257,31 @@ class Wiring:
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
             [service_rate(nodes.server(sid)) for sid in spec.server_covered],
         )
-        servers = [self.views.get(s) or self.servers[s] for s in spec.server_covered]
+        servers: list[ServerView] = [
+            self.views.get(s) or self.servers[s] for s in spec.server_covered
+        ]
         replicas = any(s in self.views for s in spec.server_covered)
+        health = self._health(spec)
         if isinstance(policy, LeastConnection) and not self.options.connected and not replicas:
             # Connection counts are not reported, nor is a replica's place in rotation:
             # there it scans.
-            policy.track([self.servers[s] for s in spec.server_covered])
+            watched = [self.servers[s] for s in spec.server_covered]
+            policy.track(health.views if health is not None else watched)
+        if health is not None:
+            servers = list(health.views)
         return LoadBalancer(ctx, spec.id, policy, servers, sends, listener)
+
+    def _health(self, spec: Any) -> BalancerHealth | None:
+        """The health checks and outlier ejection of a balancer, if it has any."""
+        mine = [p for p in self.scenario.policies if p.target == spec.id]
+        checks = next((p for p in mine if p.type == "health_check"), None)
+        ejection = next((p for p in mine if p.type == "outlier_ejection"), None)
+        if checks is None and ejection is None:
+            return None
+        covered = [self.servers[s] for s in spec.server_covered]
+        health = BalancerHealth(self.ctx, spec.id, covered, checks, ejection)
+        self.health[spec.id] = health
+        return health
 
     def _balancer_gates(self) -> dict[str, BalancerRateGate]:
         """Token buckets in front of the balancers that have rate limits."""
@@ -326,6 +354,8 @@ class Wiring:
             return False
         if balancer_id in self.options.policies or balancer_id in self.options.gates:
             return False
+        if balancer_id in self.health:  # its rotation changes during the run
+            return False
         stateless = spec.algorithms in STATELESS_POLICIES
         return stateless and not (set(spec.server_covered) & self.options.outages)
 
@@ -370,6 +400,9 @@ class Wiring:
             site.replies[server.index], site.reply_edges[server.index] = self._reply_to(
                 server, caller
             )
+        health = self.health.get(target_id)
+        if health is not None and health.observes:
+            health.watch_site(site, [self.nodes[s].index for s in covered])
         return site
 
     def _entry(self, site: CallSite, server: Server) -> SiteEntry:
@@ -437,6 +470,8 @@ class Wiring:
                 self.ctx.kernel.schedule(event.t_end, server.go_up)
             elif event.is_flush:
                 self.ctx.kernel.schedule(event.start.t_start, self.caches[event.target_id].flush)
+        for health in self.health.values():
+            health.start()
         for spec in scenario.topology_graph.edges:
             if spec.id not in self.edges:  # an edge no call or reply takes: its levels stay 0
                 self._edge(spec.source, spec.target, HOP_OUT)
@@ -455,6 +490,7 @@ class Wiring:
         runtime.groups = self.groups
         runtime.timeouts = self.timeouts
         runtime.bulkheads = self.bulkheads
+        runtime.health = self.health
         return runtime
 
 

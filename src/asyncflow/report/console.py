@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncflow.report.datastores import datastore_table_rows
+from asyncflow.report.health import health_table_rows
 from asyncflow.report.labels import phase_header
 from asyncflow.report.limits import node_limits
 from asyncflow.report.safe import terminal_text
@@ -176,6 +177,12 @@ def summary_renderable(
         table = FitTable("Datastores (after warm-up)", ("datastore", "figure", "value"), keys=2)
         for store, figure, value in stores:
             table.add_row(terminal_text(store), figure, value)
+        parts.append(table)
+    health = health_table_rows(summary)
+    if health:
+        table = FitTable("Balancer health", ("balancer", "figure", "value"), keys=2)
+        for balancer, figure, value in health:
+            table.add_row(terminal_text(balancer), figure, value)
         parts.append(table)
     if windows:
         parts.append(_faults_table(windows))

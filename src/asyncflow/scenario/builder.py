@@ -29,6 +29,7 @@ from asyncflow.scenario._builder_args import (
     numbers_arg,
     pairs_arg,
 )
+from asyncflow.scenario._health_args import health_check, outlier_ejection
 from asyncflow.scenario._policy_args import (
     admission_queue,
     concurrency_limit,
@@ -66,11 +67,13 @@ __all__ = [
     "endpoint",
     "exponential",
     "gamma",
+    "health_check",
     "io",
     "keys",
     "local_cache",
     "log_normal",
     "normal",
+    "outlier_ejection",
     "parallel",
     "poisson",
     "quantiles",
@@ -634,7 +637,7 @@ class ScenarioBuilder:
         return self
 
     def policy(self, *policies: Mapping[str, Any]) -> Self:
-        """Add overload policies (from ``rate_limit()`` or ``concurrency_limit()``).
+        """Add overload policies (from ``rate_limit()``, ``health_check()`` and the like).
 
         Returns:
             The builder.

@@ -42,6 +42,7 @@ from asyncflow.scenario._base import (
     relocate,
 )
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Number
+from asyncflow.scenario.policies_health import HealthCheck, OutlierEjection, health_problems
 
 if TYPE_CHECKING:
     from asyncflow.scenario.graph import Hints
@@ -300,16 +301,20 @@ class Timeout(FrozenModel):
     )
 
 
-_KINDS: Final[dict[str, type[RateLimit | ConcurrencyLimit | Timeout]]] = {
+_Kind = RateLimit | ConcurrencyLimit | Timeout | HealthCheck | OutlierEjection
+
+_KINDS: Final[dict[str, type[_Kind]]] = {
     "rate_limit": RateLimit,
     "concurrency_limit": ConcurrencyLimit,
     "timeout": Timeout,
+    "health_check": HealthCheck,
+    "outlier_ejection": OutlierEjection,
 }
 
 
 def _by_type(value: Any) -> Any:
     """Validate a policy as the model its ``type`` names, errors under its own keys."""
-    if isinstance(value, RateLimit | ConcurrencyLimit | Timeout) or not isinstance(value, Mapping):
+    if isinstance(value, _Kind) or not isinstance(value, Mapping):
         return value
     kinds = ", ".join(_KINDS)
     kind = value.get("type")
@@ -345,7 +350,7 @@ def _name_unknown_keys(error: ValidationError, model: type[FrozenModel]) -> None
 
 
 Policy = Annotated[
-    RateLimit | ConcurrencyLimit | Timeout,
+    RateLimit | ConcurrencyLimit | Timeout | HealthCheck | OutlierEjection,
     Field(discriminator="type"),
     BeforeValidator(_by_type),
 ]
@@ -379,6 +384,9 @@ def policy_problems(scenario: Scenario, hint: Hints) -> list[Problem]:
     seen: dict[tuple[str, str, str | None], int] = {}
     for i, policy in enumerate(scenario.policies):
         loc: Loc = ("policies", i)
+        if isinstance(policy, HealthCheck | OutlierEjection):
+            problems += health_problems(scenario, i, policy, hint)
+            continue
         if policy.type == "timeout":
             problem = _timeout_problem(scenario, policy, hint)
             if problem is not None:
