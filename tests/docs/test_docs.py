@@ -104,3 +104,25 @@ def test_every_example_script_runs(script: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"wrote {out}\n"
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+_MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
+
+
+def test_no_text_file_keeps_a_conflict_marker() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.md", "*.py", "*.yml", "*.yaml", "*.toml", "*.cfg"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    marked = [
+        name
+        for name in tracked.stdout.splitlines()
+        if (ROOT / name).is_file()
+        and _MARKER.search((ROOT / name).read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert marked == []
