@@ -186,6 +186,7 @@ def test_public_names() -> None:
         "models",
         "overrides",
         "policies",
+        "policies_retry",
         "replica_graph",
         "replicas",
         "rules",

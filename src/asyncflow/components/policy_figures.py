@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from asyncflow.components.admission import CallBulkhead
+    from asyncflow.components.retries import Retries
     from asyncflow.components.server import Server
     from asyncflow.components.timeouts import Timeouts
 
@@ -15,6 +16,8 @@ def policy_figures(
     servers: Mapping[str, Server],
     timeouts: Timeouts | None,
     bulkheads: Mapping[tuple[str, str], CallBulkhead] | None = None,
+    retries: Retries | None = None,
+    generated: int = 0,
 ) -> dict[str, Any]:
     """Per server, the calls admitted and refused; the timeouts and the work wasted.
 
@@ -24,11 +27,14 @@ def policy_figures(
         servers: The run's servers, by id.
         timeouts: The run's timeouts, or None.
         bulkheads: The limits on calls out, by ``(caller, callee)``.
+        retries: The places that retry, or None.
+        generated: Requests generated in the run (attempts are per request).
 
     Returns:
         ``{"servers": {id: {admitted, rate_limited, shed, deadline_exceeded,
         wasted_cpu_s}}, "calls_out": {"caller->callee": {max_in_flight, shed}},
-        "timed_out": n, "wasted_cpu_s": total}``, parts that do not apply
+        "timed_out": n, "wasted_cpu_s": total, "attempts": {per_request,
+        by_place}}``, parts that do not apply
         left out.
     """
     out: dict[str, Any] = {}
@@ -56,4 +62,6 @@ def policy_figures(
     if timeouts is not None:
         out["timed_out"] = timeouts.timed_out
         out["wasted_cpu_s"] = float(sum(timeouts.wasted_cpu_s))
+    if retries is not None:
+        out["attempts"] = retries.figures(generated)
     return out

@@ -130,6 +130,8 @@ class CallSite:
         inbound: The edge a call from here reaches each server on (the
             balancer's, when the target is a balancer).
         workload: Index of the workload whose requests come through here.
+        retry: What retries the calls that fail here (a
+            ``retries.Retrier``), or None.
     """
 
     __slots__ = (
@@ -143,6 +145,7 @@ class CallSite:
         "out_edge",
         "replies",
         "reply_edges",
+        "retry",
         "send",
         "target_id",
         "workload",
@@ -171,6 +174,7 @@ class CallSite:
         self.replies: list[Send] = [_unwired] * n_servers
         self.reply_edges: list[Any] = [None] * n_servers
         self.inbound: list[Any] = [None] * n_servers
+        self.retry: Any = None
 
     def __repr__(self) -> str:
         return f"CallSite({self.key!r} -> {self.target_id!r})"

@@ -39,6 +39,7 @@ from asyncflow.components.policies import BalancingPolicy, LeastConnection
 from asyncflow.components.pool import DbPool
 from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
 from asyncflow.components.replicas import ReplicaGroup, build_groups
+from asyncflow.components.retries import Retries
 from asyncflow.components.server import Server
 from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
@@ -119,6 +120,7 @@ class Runtime:
     groups: dict[str, ReplicaGroup] = field(default_factory=dict)
     timeouts: Timeouts | None = None
     bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
+    retries: Retries | None = None
 
     @property
     def stores(self) -> list[Any]:
@@ -168,13 +170,17 @@ class Wiring:
             self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
             self.client = TimeoutClient(ctx, nodes.client.id)
             ctx.watch = self.timeouts
+        limits = [p for p in scenario.policies if p.type != "retry"]
         for i, spec in enumerate(nodes.servers):
-            admission = make_admission(ctx, spec, i, scenario.policies, workload_ids, self.timeouts)
+            admission = make_admission(ctx, spec, i, limits, workload_ids, self.timeouts)
             if admission is not None:
                 self.servers[spec.id].admission = admission
         if self.timeouts is not None:
             self.timeouts.bind(self.client, next(iter(self.servers.values())))
-        self.bulkheads = call_bulkheads(ctx, scenario.policies)
+        self.bulkheads = call_bulkheads(ctx, limits)
+        self.retries: Retries | None = None
+        if any(p.type == "retry" for p in scenario.policies):
+            self.retries = Retries(ctx, scenario)
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -359,6 +365,8 @@ class Wiring:
         bulkhead = self.bulkheads.get((caller.id, target_id))
         if bulkhead is not None:
             site.send = bulkhead.watching(site.send)
+        if self.retries is not None:
+            self._retry_at(site)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
@@ -371,6 +379,20 @@ class Wiring:
                 server, caller
             )
         return site
+
+    def _retry_at(self, site: CallSite) -> None:
+        """Give a site its retrier: first attempts counted, retries sent as they were."""
+        retries: Retries = self.retries  # type: ignore[assignment]
+        workload = self.scenario.workload_list[site.workload].id
+        retrier = retries.place(site, workload)
+        if retrier is None:
+            return
+        resend = site.send
+        if site.caller is self.client and self.timeouts is not None:
+            # A request's timeout starts when it leaves its workload; a retry's when it is sent.
+            resend = self.timeouts.retry_sender(site.workload, resend)
+        site.retry = retrier
+        site.send = retrier.watching(site, resend)
 
     def _entry(self, site: CallSite, server: Server) -> SiteEntry:
         """The plans a server runs for a site: the endpoint named, or every endpoint."""
@@ -455,6 +477,7 @@ class Wiring:
         runtime.groups = self.groups
         runtime.timeouts = self.timeouts
         runtime.bulkheads = self.bulkheads
+        runtime.retries = self.retries
         return runtime
 
 

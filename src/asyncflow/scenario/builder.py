@@ -31,8 +31,10 @@ from asyncflow.scenario._builder_args import (
 )
 from asyncflow.scenario._policy_args import (
     admission_queue,
+    backoff,
     concurrency_limit,
     rate_limit,
+    retry,
     timeout,
 )
 from asyncflow.scenario.datastore_builder import (
@@ -53,6 +55,7 @@ __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
     "admission_queue",
+    "backoff",
     "branch",
     "cache_get",
     "call",
@@ -76,6 +79,7 @@ __all__ = [
     "quantiles",
     "ram",
     "rate_limit",
+    "retry",
     "timeout",
     "tls",
     "uniform",

@@ -20,6 +20,9 @@ a scenario can differ in this section only::
   fails with ``timeout``. The deadline travels with the call: servers skip
   work whose deadline passed (``deadline_exceeded``); with ``cancel`` the
   call given up on is withdrawn wherever it is.
+- ``retry`` (:mod:`asyncflow.scenario.policies_retry`): a workload's client,
+  or a server's calls to one node, try a failed call again after a backoff,
+  up to ``max_attempts``, within an optional retry budget.
 
 The rules between a policy and the rest of the scenario (targets that
 exist, one limit per place) are in :func:`policy_problems`.
@@ -42,6 +45,7 @@ from asyncflow.scenario._base import (
     relocate,
 )
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Number
+from asyncflow.scenario.policies_retry import Retry, retry_problems
 
 if TYPE_CHECKING:
     from asyncflow.scenario.graph import Hints
@@ -54,6 +58,7 @@ __all__ = [
     "ConcurrencyLimit",
     "Policy",
     "RateLimit",
+    "Retry",
     "Timeout",
     "policy_problems",
 ]
@@ -300,16 +305,19 @@ class Timeout(FrozenModel):
     )
 
 
-_KINDS: Final[dict[str, type[RateLimit | ConcurrencyLimit | Timeout]]] = {
+_KINDS: Final[dict[str, type[RateLimit | ConcurrencyLimit | Timeout | Retry]]] = {
     "rate_limit": RateLimit,
     "concurrency_limit": ConcurrencyLimit,
     "timeout": Timeout,
+    "retry": Retry,
 }
 
 
 def _by_type(value: Any) -> Any:
     """Validate a policy as the model its ``type`` names, errors under its own keys."""
-    if isinstance(value, RateLimit | ConcurrencyLimit | Timeout) or not isinstance(value, Mapping):
+    if isinstance(value, RateLimit | ConcurrencyLimit | Timeout | Retry) or not isinstance(
+        value, Mapping
+    ):
         return value
     kinds = ", ".join(_KINDS)
     kind = value.get("type")
@@ -345,7 +353,7 @@ def _name_unknown_keys(error: ValidationError, model: type[FrozenModel]) -> None
 
 
 Policy = Annotated[
-    RateLimit | ConcurrencyLimit | Timeout,
+    RateLimit | ConcurrencyLimit | Timeout | Retry,
     Field(discriminator="type"),
     BeforeValidator(_by_type),
 ]
@@ -388,6 +396,18 @@ def policy_problems(scenario: Scenario, hint: Hints) -> list[Problem]:
             if key3 in seen:
                 rule = f"a second timeout on the same place (also policies[{seen[key3]}])"
                 problems.append(((*loc, "target"), rule, policy.target))
+            seen.setdefault(key3, i)
+            continue
+        if policy.type == "retry":
+            target = servers.get(policy.target)
+            called = _called_by(target) if target is not None else None
+            problem = retry_problems(scenario, policy, hint, called)
+            key3 = ("retry", policy.target, policy.calls_to)
+            if problem is None and key3 in seen:
+                rule = f"a second retry on the same place (also policies[{seen[key3]}])"
+                problem = ("target", rule, policy.target)
+            if problem is not None:
+                problems.append(((*loc, problem[0]), problem[1], problem[2]))
             seen.setdefault(key3, i)
             continue
         allowed = [*servers, *balancers] if isinstance(policy, RateLimit) else list(servers)
