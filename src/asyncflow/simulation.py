@@ -315,6 +315,7 @@ class Simulation:
                 self.runtime.bulkheads,
                 self.runtime.retries,
                 len(ctx.log),
+                self.runtime.breakers,
             ),
         )
 

@@ -53,8 +53,8 @@ CASES: list[tuple[str, list[Any], list[str]]] = [
         "misspelled type",
         [{**RATE, "type": "rate_limt"}],
         [
-            "policies[0].type: must be one of rate_limit, concurrency_limit, timeout, retry "
-            "(did you mean 'rate_limit'?) (got 'rate_limt')"
+            "policies[0].type: must be one of rate_limit, concurrency_limit, timeout, retry, "
+            "circuit_breaker (did you mean 'rate_limit'?) (got 'rate_limt')"
         ],
     ),
     (
@@ -62,7 +62,7 @@ CASES: list[tuple[str, list[Any], list[str]]] = [
         [{"target": "srv-1", "rate_per_s": 5}],
         [
             "policies[0].type: required field missing (one of rate_limit, concurrency_limit, "
-            "timeout, retry)"
+            "timeout, retry, circuit_breaker)"
         ],
     ),
     ("zero rate", [{**RATE, "rate_per_s": 0}], ["policies[0].rate_per_s: must be > 0 (got 0)"]),

@@ -412,6 +412,8 @@ class Server:
             return
         self.ctx.close_call(time, child, COMPLETED_CODE)
         self.ctx.answered(time, child)
+        if child.site.breaker is not None:
+            child.site.breaker.answered(time)
         parent: Call = child.parent  # type: ignore[assignment]
         parent.need -= 1
         if parent.need == 0:
@@ -434,6 +436,8 @@ class Server:
         self._kid_failed(time, child)
 
     def _kid_failed(self, time: float, child: Call) -> None:
+        if child.site.breaker is not None:
+            child.site.breaker.failed(time, child.code)
         retry = child.site.retry
         if retry is not None and retry.again(time, child, child.code):
             return  # its next attempt takes its place in the step
@@ -458,6 +462,8 @@ class Server:
         child.code = code
         child.place = self._place
         self.ctx.close_call(time, child, code)
+        if child.site.breaker is not None:
+            child.site.breaker.failed(time, code)
         retry = child.site.retry
         if retry is not None and retry.again(time, child, child.code):
             return

@@ -132,9 +132,12 @@ class CallSite:
         workload: Index of the workload whose requests come through here.
         retry: What retries the calls that fail here (a
             ``retries.Retrier``), or None.
+        breaker: The circuit breaker its calls pass (a
+            ``breakers.Breaker``), or None.
     """
 
     __slots__ = (
+        "breaker",
         "caller",
         "endpoint",
         "entries",
@@ -175,6 +178,7 @@ class CallSite:
         self.reply_edges: list[Any] = [None] * n_servers
         self.inbound: list[Any] = [None] * n_servers
         self.retry: Any = None
+        self.breaker: Any = None
 
     def __repr__(self) -> str:
         return f"CallSite({self.key!r} -> {self.target_id!r})"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from asyncflow.components.admission import (
     BalancerRateGate,
@@ -27,6 +27,7 @@ from asyncflow.components.admission import (
 )
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.balancing_extra import make_any_policy, service_rate
+from asyncflow.components.breakers import Breaker, build_breakers
 from asyncflow.components.cache import CacheModel
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
@@ -50,6 +51,7 @@ from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_R
 
 if TYPE_CHECKING:
     from asyncflow.scenario import ConnectionPool, Scenario, Tls
+    from asyncflow.scenario.policies import ConcurrencyLimit, RateLimit, Timeout
 
 Send = Callable[[float, Call], None]
 
@@ -121,6 +123,7 @@ class Runtime:
     timeouts: Timeouts | None = None
     bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
     retries: Retries | None = None
+    breakers: Mapping[tuple[str, str], Breaker] = field(default_factory=dict)
 
     @property
     def stores(self) -> list[Any]:
@@ -170,7 +173,11 @@ class Wiring:
             self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
             self.client = TimeoutClient(ctx, nodes.client.id)
             ctx.watch = self.timeouts
-        limits = [p for p in scenario.policies if p.type != "retry"]
+        callers = ("retry", "circuit_breaker")  # policies of callers, not of servers
+        limits = cast(
+            "list[RateLimit | ConcurrencyLimit | Timeout]",
+            [p for p in scenario.policies if p.type not in callers],
+        )
         for i, spec in enumerate(nodes.servers):
             admission = make_admission(ctx, spec, i, limits, workload_ids, self.timeouts)
             if admission is not None:
@@ -178,6 +185,7 @@ class Wiring:
         if self.timeouts is not None:
             self.timeouts.bind(self.client, next(iter(self.servers.values())))
         self.bulkheads = call_bulkheads(ctx, limits)
+        self.breakers = build_breakers(ctx, scenario)
         self.retries: Retries | None = None
         if any(p.type == "retry" for p in scenario.policies):
             self.retries = Retries(ctx, scenario)
@@ -365,6 +373,10 @@ class Wiring:
         bulkhead = self.bulkheads.get((caller.id, target_id))
         if bulkhead is not None:
             site.send = bulkhead.watching(site.send)
+        breaker = self.breakers.get((caller.id, target_id))
+        if breaker is not None:
+            site.send = breaker.watching(site.send)
+            site.breaker = breaker
         if self.retries is not None:
             self._retry_at(site)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
@@ -478,6 +490,7 @@ class Wiring:
         runtime.timeouts = self.timeouts
         runtime.bulkheads = self.bulkheads
         runtime.retries = self.retries
+        runtime.breakers = self.breakers
         return runtime
 
 

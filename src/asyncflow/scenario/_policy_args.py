@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-__all__ = ["admission_queue", "backoff", "concurrency_limit", "rate_limit", "retry", "timeout"]
+__all__ = [
+    "admission_queue",
+    "backoff",
+    "circuit_breaker",
+    "concurrency_limit",
+    "rate_limit",
+    "retry",
+    "timeout",
+]
 
 
 def rate_limit(
@@ -160,3 +168,36 @@ def retry(
     if budget_ratio is not None:
         spec["budget"] = {"ratio": budget_ratio, "min_per_s": budget_min_per_s}
     return spec
+
+
+def circuit_breaker(
+    target: str,
+    calls_to: str,
+    *,
+    failure_ratio: float = 0.5,
+    window_s: float = 10.0,
+    minimum_calls: int = 20,
+    open_s: float = 5.0,
+    probes: int = 1,
+) -> dict[str, Any]:
+    """A circuit breaker on a server's calls to one node (``type: circuit_breaker``).
+
+    Args:
+        target: The server whose calls it guards.
+        calls_to: The node called.
+        failure_ratio: Share of failures in the window that opens it.
+        window_s: Seconds of outcomes remembered.
+        minimum_calls: Outcomes the window must hold before it can open.
+        open_s: Seconds it stays open before letting probes through.
+        probes: Calls let through half-open; all must succeed to close it.
+    """
+    return {
+        "type": "circuit_breaker",
+        "target": target,
+        "calls_to": calls_to,
+        "failure_ratio": failure_ratio,
+        "window_s": window_s,
+        "minimum_calls": minimum_calls,
+        "open_s": open_s,
+        "probes": probes,
+    }

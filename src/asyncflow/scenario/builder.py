@@ -32,6 +32,7 @@ from asyncflow.scenario._builder_args import (
 from asyncflow.scenario._policy_args import (
     admission_queue,
     backoff,
+    circuit_breaker,
     concurrency_limit,
     rate_limit,
     retry,
@@ -59,6 +60,7 @@ __all__ = [
     "branch",
     "cache_get",
     "call",
+    "circuit_breaker",
     "concurrency_limit",
     "connection_pool",
     "cpu",

@@ -45,7 +45,12 @@ from asyncflow.scenario._base import (
     relocate,
 )
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Number
-from asyncflow.scenario.policies_retry import Retry, retry_problems
+from asyncflow.scenario.policies_retry import (
+    CircuitBreakerSpec,
+    Retry,
+    breaker_problems,
+    retry_problems,
+)
 
 if TYPE_CHECKING:
     from asyncflow.scenario.graph import Hints
@@ -55,6 +60,7 @@ __all__ = [
     "MAX_POLICIES",
     "AdaptiveLimit",
     "AdmissionQueue",
+    "CircuitBreakerSpec",
     "ConcurrencyLimit",
     "Policy",
     "RateLimit",
@@ -305,19 +311,20 @@ class Timeout(FrozenModel):
     )
 
 
-_KINDS: Final[dict[str, type[RateLimit | ConcurrencyLimit | Timeout | Retry]]] = {
+_Any = RateLimit | ConcurrencyLimit | Timeout | Retry | CircuitBreakerSpec
+
+_KINDS: Final[dict[str, type[_Any]]] = {
     "rate_limit": RateLimit,
     "concurrency_limit": ConcurrencyLimit,
     "timeout": Timeout,
     "retry": Retry,
+    "circuit_breaker": CircuitBreakerSpec,
 }
 
 
 def _by_type(value: Any) -> Any:
     """Validate a policy as the model its ``type`` names, errors under its own keys."""
-    if isinstance(value, RateLimit | ConcurrencyLimit | Timeout | Retry) or not isinstance(
-        value, Mapping
-    ):
+    if isinstance(value, _Any) or not isinstance(value, Mapping):
         return value
     kinds = ", ".join(_KINDS)
     kind = value.get("type")
@@ -353,7 +360,7 @@ def _name_unknown_keys(error: ValidationError, model: type[FrozenModel]) -> None
 
 
 Policy = Annotated[
-    RateLimit | ConcurrencyLimit | Timeout | Retry,
+    RateLimit | ConcurrencyLimit | Timeout | Retry | CircuitBreakerSpec,
     Field(discriminator="type"),
     BeforeValidator(_by_type),
 ]
@@ -398,13 +405,16 @@ def policy_problems(scenario: Scenario, hint: Hints) -> list[Problem]:
                 problems.append(((*loc, "target"), rule, policy.target))
             seen.setdefault(key3, i)
             continue
-        if policy.type == "retry":
+        if isinstance(policy, Retry | CircuitBreakerSpec):
             target = servers.get(policy.target)
             called = _called_by(target) if target is not None else None
-            problem = retry_problems(scenario, policy, hint, called)
-            key3 = ("retry", policy.target, policy.calls_to)
+            if isinstance(policy, Retry):
+                problem = retry_problems(scenario, policy, hint, called)
+            else:
+                problem = breaker_problems(scenario, policy, hint, called)
+            key3 = (policy.type, policy.target, policy.calls_to)
             if problem is None and key3 in seen:
-                rule = f"a second retry on the same place (also policies[{seen[key3]}])"
+                rule = f"a second {policy.type} on the same place (also policies[{seen[key3]}])"
                 problem = ("target", rule, policy.target)
             if problem is not None:
                 problems.append(((*loc, problem[0]), problem[1], problem[2]))

@@ -1,4 +1,8 @@
-"""Retries: a caller that tries a failed call again (``type: retry``).
+"""Retries and circuit breakers: how callers handle failed calls.
+
+``type: retry``: a caller that tries a failed call again;
+``type: circuit_breaker``: a caller that stops calling a failing node for a
+while (see :class:`CircuitBreakerSpec`).
 
 A retry policy sits where a timeout does: at a workload's client (``target``
 a workload) or at a server's calls to one node (``target`` the server,
@@ -35,8 +39,10 @@ __all__ = [
     "DEFAULT_RETRY_ON",
     "RETRYABLE",
     "Backoff",
+    "CircuitBreakerSpec",
     "Retry",
     "RetryBudgetSpec",
+    "breaker_problems",
     "retry_problems",
 ]
 
@@ -229,3 +235,69 @@ def _timeout_needed(scenario: Scenario, policy: Retry) -> tuple[str, str, object
             return None
     place = policy.target if policy.calls_to is None else f"{policy.target} -> {policy.calls_to}"
     return "retry_on", f"timeout is retried but no timeout is set on {place}", "timeout"
+
+
+class CircuitBreakerSpec(FrozenModel):
+    """A breaker on a server's calls to one node (``type: circuit_breaker``).
+
+    Closed, calls pass and their outcomes fill a sliding window of
+    ``window_s``; once it holds at least ``minimum_calls`` outcomes and the
+    share of failures reaches ``failure_ratio``, the breaker opens: calls
+    fail at once at the caller with ``circuit_open``, without being sent.
+    After ``open_s`` it lets ``probes`` calls through (half-open): if they
+    all succeed it closes, a failure opens it again.
+    """
+
+    type: Literal["circuit_breaker"] = Field(description="Always circuit_breaker.")
+    target: Identifier = Field(description="The server whose calls it guards.")
+    calls_to: Identifier = Field(description="The node (server or load balancer) called.")
+    failure_ratio: Number = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of failed calls (no unit, 0 to 1) in the window that opens it.",
+    )
+    window_s: Number = Field(
+        default=10.0, gt=0, le=1e6, description="How long, in seconds, outcomes are remembered."
+    )
+    minimum_calls: Integer = Field(
+        default=20,
+        ge=1,
+        le=10_000_000,
+        description="Outcomes (a count) the window must hold before it can open.",
+    )
+    open_s: Number = Field(
+        default=5.0,
+        gt=0,
+        le=1e6,
+        description="How long, in seconds, it stays open before letting probes through.",
+    )
+    probes: Integer = Field(
+        default=1,
+        ge=1,
+        le=10_000,
+        description="Calls (a count) let through half-open; all must succeed to close it.",
+    )
+
+
+def breaker_problems(
+    scenario: Scenario, policy: CircuitBreakerSpec, hint: Hints, called: set[str] | None
+) -> tuple[str, str, object] | None:
+    """The key and rule a circuit breaker breaks, with the value shown, or None."""
+    nodes = scenario.topology_graph.nodes
+    servers = [s.id for s in nodes.servers]
+    target = policy.target
+    if target not in servers:
+        rule = f"unknown server{hint(target, servers)}"
+        if target in {w.id for w in scenario.workload_list}:
+            rule = f"a circuit_breaker needs a server, {target!r} is a workload"
+        elif target == nodes.client.id:
+            rule = f"a circuit_breaker needs a server, {target!r} is the client"
+        elif target in {b.id for b in nodes.balancers}:
+            rule = f"a circuit_breaker needs a server, {target!r} is a load balancer"
+        return "target", rule, target
+    if called is not None and policy.calls_to not in called:
+        calls_to = policy.calls_to
+        rule = f"{target!r} makes no calls to {calls_to!r}{hint(calls_to, sorted(called))}"
+        return "calls_to", rule, NO_VALUE
+    return None
