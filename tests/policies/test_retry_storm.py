@@ -1,11 +1,12 @@
-"""The retry storm: a metastable failure that a retry budget prevents.
+"""The retry storm: a metastable failure that a retry budget or an admission cap prevents.
 
 ``retry_storm.yml``: a 60 s latency spike makes every attempt time out; the
 retries triple the load on a server at 70% utilisation, a backlog builds,
 and it outlives the spike: over the last third of the run goodput stays
-near zero. ``retry_storm_budget.yml`` differs only in its retry budget and
-recovers. Goodput: requests that completed within the client timeout, as
-a share of the requests offered.
+near zero. ``retry_storm_budget.yml`` differs only in its retry budget,
+``retry_storm_cap.yml`` only in an admission cap at the server: both
+recover. Goodput: requests that completed within the client timeout, as a
+share of the requests offered.
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ def test_a_retry_budget_recovers(budgeted: tuple[float, dict[str, object]]) -> N
     assert isinstance(attempts, dict)
     assert attempts["per_request"] < 1.1
     assert attempts["by_place"]["web"]["budget_denied"] > 0
+
+
+def test_an_admission_cap_recovers() -> None:
+    share, summary = _goodput_share("retry_storm_cap.yml", 400.0, 590.0)
+    assert share > 0.9
+    requests = summary["requests"]
+    assert isinstance(requests, dict)
+    assert requests["failed_by_reason"]["shed"] > 0
+
+
+def test_the_cap_variant_differs_only_in_its_policies() -> None:
+    storm = asyncflow.load_scenario(EXAMPLES / "retry_storm.yml").model_dump()
+    capped = asyncflow.load_scenario(EXAMPLES / "retry_storm_cap.yml").model_dump()
+    assert sorted(key for key in storm if storm[key] != capped[key]) == ["name", "policies"]
+    assert capped["policies"][:2] == storm["policies"]
 
 
 def test_the_two_files_differ_only_in_the_budget() -> None:
