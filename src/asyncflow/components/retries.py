@@ -113,7 +113,10 @@ class Retrier:
         """
         if code not in self._codes:
             return False
-        attempt = call.attempt
+        try:
+            attempt = call.attempt
+        except AttributeError:
+            return False  # lost before its caller sent it (on the way from its workload)
         if attempt >= self._max_attempts:
             self.exhausted += 1
             return False
