@@ -245,9 +245,10 @@ class Simulation:
             live.setdefault(id(call), call)
             if call.parent is None:
                 roots.setdefault(id(call), call)
+        superseded = getattr(self.runtime.client, "superseded", ())
         for root in sorted(roots.values(), key=lambda c: c.root):
-            if log.outcome[root.root]:
-                continue  # its client gave up on it already (a timeout)
+            if log.outcome[root.root] or root in superseded:
+                continue  # its client gave up on it already (a timeout), or retried it
             fold_pending(root, end)
             log.phases.write(root.root, totals(root))
         if self.ctx.calls is not None:
@@ -309,7 +310,14 @@ class Simulation:
             summarize=summarize,
             stream=self.stream,
             datastores=collect_datastores(self.runtime, self.scenario),
-            policies=policy_figures(self.servers, self.runtime.timeouts, self.runtime.bulkheads)
+            policies=policy_figures(
+                self.servers,
+                self.runtime.timeouts,
+                self.runtime.bulkheads,
+                self.runtime.retries,
+                len(ctx.log),
+                self.runtime.breakers,
+            )
             | health_figures(self.runtime.health),
         )
 

@@ -11,10 +11,12 @@ import pytest
 import asyncflow
 from asyncflow.analysis.attribution import breakdown, breakdowns_by_group
 from asyncflow.metrics.phases import (
+    BACKOFF,
     CACHE,
     CALLS_NETWORK,
     CONNECTION_WAIT,
     DB,
+    FAILED_ATTEMPT,
     HANDSHAKE,
     HOP_BALANCER,
     POOL_WAIT,
@@ -67,23 +69,27 @@ def test_every_slot_has_a_name() -> None:
 
 def test_slots_without_a_need_are_always_kept() -> None:
     assert slots_for(frozenset()) == (0, 1, 3)  # the hops from the workload, out, the reply
-    everything = {"balancers", "calls", "connections", "ram", "cpu", "io", "datastores"}
+    everything = {"balancers", "calls", "connections", "ram", "cpu", "io", "datastores", "retries"}
     assert slots_for(frozenset(everything)) == tuple(range(SLOTS))
 
 
 STORES = {POOL_WAIT, DB, CACHE}
+RETRIES = {BACKOFF, FAILED_ATTEMPT}
 
 
 @pytest.mark.parametrize(
     ("example", "left_out"),
     [
-        ("asyncflow-0.1/two_servers_lb.yml", {CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES}),
+        (
+            "asyncflow-0.1/two_servers_lb.yml",
+            {CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES, *RETRIES},
+        ),
         (
             "asyncflow-0.1/single_server.yml",
-            {HOP_BALANCER, CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES},
+            {HOP_BALANCER, CALLS_NETWORK, HANDSHAKE, CONNECTION_WAIT, *STORES, *RETRIES},
         ),
-        ("call_tree.yml", {HANDSHAKE, CONNECTION_WAIT, *STORES}),
-        ("lb_socket_exhaustion.yml", {CALLS_NETWORK, *STORES}),
+        ("call_tree.yml", {HANDSHAKE, CONNECTION_WAIT, *STORES, *RETRIES}),
+        ("lb_socket_exhaustion.yml", {CALLS_NETWORK, *STORES, *RETRIES}),
         ("cache_stampede.yml", set()),  # datastores: every slot is kept
     ],
 )

@@ -97,12 +97,23 @@ def test_retry_budget_allows_ratio_of_requests_plus_floor() -> None:
         (3, "equal", 0.5, 0.0, 0.3),
         (2, "decorrelated", 0.5, 0.4, 0.1 + 0.5 * (1.2 - 0.1)),
         (2, "decorrelated", 0.99, 5.0, 2.0),  # capped
+        (1, "decorrelated", 0.5, 0.0, 0.1 + 0.5 * (0.3 - 0.1)),  # the first from base_s
     ],
 )
 def test_backoff_delays(
     attempt: int, jitter: str, u: float, previous: float, expected: float
 ) -> None:
     assert backoff_delay(attempt, 0.1, 2.0, jitter, u, previous) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "multiplier", "expected"),
+    [(1, 3.0, 0.1), (3, 3.0, 0.9), (5, 3.0, 2.0), (4, 1.0, 0.1), (2000, 2.0, 2.0)],
+)
+def test_backoff_ceiling_grows_by_the_multiplier(
+    attempt: int, multiplier: float, expected: float
+) -> None:
+    assert backoff_delay(attempt, 0.1, 2.0, "none", 0.0, 0.0, multiplier) == pytest.approx(expected)
 
 
 def test_backoff_refuses_an_unknown_jitter() -> None:

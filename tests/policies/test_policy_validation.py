@@ -53,8 +53,9 @@ CASES: list[tuple[str, list[Any], list[str]]] = [
         "misspelled type",
         [{**RATE, "type": "rate_limt"}],
         [
-            "policies[0].type: must be one of rate_limit, concurrency_limit, timeout, "
-            "health_check, outlier_ejection (did you mean 'rate_limit'?) (got 'rate_limt')"
+            "policies[0].type: must be one of rate_limit, concurrency_limit, timeout, retry, "
+            "circuit_breaker, health_check, outlier_ejection (did you mean 'rate_limit'?) "
+            "(got 'rate_limt')"
         ],
     ),
     (
@@ -62,7 +63,7 @@ CASES: list[tuple[str, list[Any], list[str]]] = [
         [{"target": "srv-1", "rate_per_s": 5}],
         [
             "policies[0].type: required field missing (one of rate_limit, concurrency_limit, "
-            "timeout, health_check, outlier_ejection)"
+            "timeout, retry, circuit_breaker, health_check, outlier_ejection)"
         ],
     ),
     ("zero rate", [{**RATE, "rate_per_s": 0}], ["policies[0].rate_per_s: must be > 0 (got 0)"]),

@@ -187,6 +187,7 @@ def test_public_names() -> None:
         "overrides",
         "policies",
         "policies_health",
+        "policies_retry",
         "replica_graph",
         "replicas",
         "rules",

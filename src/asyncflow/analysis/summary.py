@@ -99,6 +99,8 @@ def finish(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
     summary.update(replica_summary(results))
     if results.policies:
         summary["policies"] = results.policies
+        if "attempts" in results.policies:
+            summary["attempts"] = results.policies["attempts"]
     return summary
 
 

@@ -26,11 +26,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from asyncflow.metrics.phases import (
+    BACKOFF,
     CACHE,
     CALLS_NETWORK,
     CONNECTION_WAIT,
     CPU,
     CPU_WAIT,
+    FAILED_ATTEMPT,
     HANDSHAKE,
     HOP_REPLY,
     HOP_SLOTS,
@@ -61,6 +63,7 @@ FAILING: Final = 11  # failed: the error on its way back to the caller (a reset,
 POOL_WAITING: Final = 12  # waiting at the caller for a connection of a database pool
 COALESCING: Final = 13  # a cache miss waiting for the fallback another request runs
 ADMITTING: Final = 14  # waiting in a server's admission queue (a concurrency limit's)
+BACKING_OFF: Final = 15  # a retry waiting at its caller before it is sent
 
 _WAIT_SLOT: Final = {
     BACKLOG: CONNECTION_WAIT,
@@ -71,6 +74,7 @@ _WAIT_SLOT: Final = {
     IN_IO: IO,
     POOL_WAITING: POOL_WAIT,
     COALESCING: CACHE,
+    BACKING_OFF: BACKOFF,
 }
 """States whose time is added to a slot when it ends (measured, not planned)."""
 
@@ -99,10 +103,14 @@ class Call:
         cancelled: Set when it was withdrawn (it replies to nobody).
         conn, pool, held: Connection state (connection mode only).
         cid: Its row in the call log, or -1 when calls are not recorded.
-        sent: When it was sent.
+        sent: When it was sent (a retry: when this attempt was).
+        attempt, waited: A call at a place that retries: which attempt it
+            is (1 the first) and the backoff before it (seconds); unset
+            elsewhere.
     """
 
     __slots__ = (
+        "attempt",
         "cancelled",
         "cid",
         "code",
@@ -125,6 +133,7 @@ class Call:
         "site",
         "spare",
         "state",
+        "waited",
         "waiter",
         "work",
     )
@@ -139,6 +148,8 @@ class Call:
     need: int
     spare: int
     place: int
+    attempt: int
+    waited: float
 
     def __init__(self, root: int, site: CallSite, parent: Call | None, sent: float) -> None:
         # Only what is read before it is written is set here: a call is made
@@ -271,8 +282,9 @@ def _snapshot(call: Call, time: float) -> list[tuple[int, int, int, list[float]]
         if pending is not None:
             entries.extend(_snapshot(pending, time))
     elif state in (SENDING, HANDSHAKING, FAILING):
-        # Counted in full when it started, the hop under way ends after ``time``.
-        spent = sum(sum(entry[3]) for entry in entries)
+        # Counted in full when it started, the hop under way ends after ``time``;
+        # a retry's earlier attempts and waits came before it was sent.
+        spent = sum(sum(entry[3]) for entry in entries) - ph[FAILED_ATTEMPT] - ph[BACKOFF]
         excess = spent - (time - call.sent)
         for s in (HANDSHAKE,) if state == HANDSHAKING else reversed(HOP_SLOTS):
             taken = min(max(excess, 0.0), ph[s])

@@ -65,6 +65,15 @@ class Client:
     def _end(self, time: float, call: Call) -> None:
         root = call.root
         code = call.code
+        retry = call.site.retry
+        if retry is not None and code != COMPLETED_CODE and retry.again(time, call, code):
+            # The failed attempt ends here; the request goes on with the next.
+            call.state = DONE
+            if call.held:
+                release_held(time, call)
+            if call.cid >= 0:
+                self._ctx.close_call(time, call, code)
+            return
         self._finished[root] = time
         self._outcome[root] = code
         call.state = DONE

@@ -193,18 +193,29 @@ class RetryBudget:
 
 
 def backoff_delay(
-    attempt: int, base_s: float, cap_s: float, jitter: str, u: float, previous_s: float
+    attempt: int,
+    base_s: float,
+    cap_s: float,
+    jitter: str,
+    u: float,
+    previous_s: float,
+    multiplier: float = 2.0,
 ) -> float:
     """The wait before retry number ``attempt`` (1 for the first retry).
 
-    The ceiling is ``min(cap_s, base_s * 2 ** (attempt - 1))``. ``none`` waits
-    the ceiling; ``full`` a uniform share of it; ``equal`` half of it plus a
-    uniform share of the other half; ``decorrelated`` a uniform value between
-    ``base_s`` and three times the previous wait, capped. ``u`` is the uniform
-    draw in [0, 1) that spreads it; ``previous_s`` the previous wait (0 at
-    first).
+    The ceiling is ``min(cap_s, base_s * multiplier ** (attempt - 1))``.
+    ``none`` waits the ceiling; ``full`` a uniform share of it; ``equal`` half
+    of it plus a uniform share of the other half; ``decorrelated`` a uniform
+    value between ``base_s`` and three times the previous wait (``base_s``
+    before the first retry), capped. ``u`` is the uniform draw in [0, 1) that
+    spreads it; ``previous_s`` the previous wait (0 at first).
     """
-    ceiling = min(cap_s, base_s * math.pow(2.0, min(attempt - 1, 1024)))
+    if multiplier == 1.0:
+        ceiling = min(cap_s, base_s)
+    else:
+        # The exponent is capped below where the power overflows (past any cap anyway).
+        exponent = min(attempt - 1, int(1000.0 / math.log2(multiplier)))
+        ceiling = min(cap_s, base_s * math.pow(multiplier, exponent)) if base_s > 0 else 0.0
     if jitter == "none":
         return ceiling
     if jitter == "full":
@@ -212,7 +223,7 @@ def backoff_delay(
     if jitter == "equal":
         return ceiling / 2.0 + u * ceiling / 2.0
     if jitter == "decorrelated":
-        high = max(base_s, 3.0 * previous_s)
+        high = max(base_s, 3.0 * max(previous_s, base_s))
         return min(cap_s, base_s + u * (high - base_s))
     raise ValueError(f"jitter: must be one of {', '.join(JITTERS)} (got {jitter!r})")
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from asyncflow.components.calls import (
     ADMITTING,
     AWAITING,
+    BACKING_OFF,
     BACKLOG,
     BODY_IN,
     BODY_OUT,
@@ -411,6 +412,8 @@ class Server:
             return
         self.ctx.close_call(time, child, COMPLETED_CODE)
         self.ctx.answered(time, child)
+        if child.site.breaker is not None:
+            child.site.breaker.answered(time)
         parent: Call = child.parent  # type: ignore[assignment]
         parent.need -= 1
         if parent.need == 0:
@@ -433,6 +436,11 @@ class Server:
         self._kid_failed(time, child)
 
     def _kid_failed(self, time: float, child: Call) -> None:
+        if child.site.breaker is not None:
+            child.site.breaker.failed(time, child.code)
+        retry = child.site.retry
+        if retry is not None and retry.again(time, child, child.code):
+            return  # its next attempt takes its place in the step
         parent: Call = child.parent  # type: ignore[assignment]
         if parent.state != AWAITING or parent.cancelled:
             return  # its step is over already
@@ -454,6 +462,11 @@ class Server:
         child.code = code
         child.place = self._place
         self.ctx.close_call(time, child, code)
+        if child.site.breaker is not None:
+            child.site.breaker.failed(time, code)
+        retry = child.site.retry
+        if retry is not None and retry.again(time, child, child.code):
+            return
         parent: Call = child.parent  # type: ignore[assignment]
         if parent.state != AWAITING or parent.cancelled:
             return
@@ -667,7 +680,7 @@ class Server:
             call.state = DONE
             release_held(time, call)
             self.ctx.close_call(time, call, self._cancelled)
-        elif state in (SENDING, HANDSHAKING, FAILING):
+        elif state in (SENDING, HANDSHAKING, FAILING, BACKING_OFF):
             release_held(time, call)
         elif state == POOL_WAITING:
             call.pool.withdraw(time, call)

@@ -130,9 +130,14 @@ class CallSite:
         inbound: The edge a call from here reaches each server on (the
             balancer's, when the target is a balancer).
         workload: Index of the workload whose requests come through here.
+        retry: What retries the calls that fail here (a
+            ``retries.Retrier``), or None.
+        breaker: The circuit breaker its calls pass (a
+            ``breakers.Breaker``), or None.
     """
 
     __slots__ = (
+        "breaker",
         "caller",
         "endpoint",
         "entries",
@@ -143,6 +148,7 @@ class CallSite:
         "out_edge",
         "replies",
         "reply_edges",
+        "retry",
         "send",
         "target_id",
         "workload",
@@ -171,6 +177,8 @@ class CallSite:
         self.replies: list[Send] = [_unwired] * n_servers
         self.reply_edges: list[Any] = [None] * n_servers
         self.inbound: list[Any] = [None] * n_servers
+        self.retry: Any = None
+        self.breaker: Any = None
 
     def __repr__(self) -> str:
         return f"CallSite({self.key!r} -> {self.target_id!r})"

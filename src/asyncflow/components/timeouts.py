@@ -140,7 +140,7 @@ class Timeouts:
         self.by_site: list[Timer | None] = []
         self._lost: dict[Call, float] = {}
         self._spent: dict[Call, float] = {}
-        self._abandoned: set[int] = set()
+        self._abandoned: set[Call] = set()
         self._canceller: Server | None = None
         self.client: TimeoutClient | None = None
         self.timed_out = 0
@@ -157,6 +157,25 @@ class Timeouts:
         """How a workload hands new requests on: starting their timeout if it has one."""
         timer = self._by_workload[workload]
         return send if timer is None else timer.watching(send)
+
+    def retry_sender(self, workload: int, send: Send) -> Send:
+        """How a workload's client sends retries: starting their timeout if it has one.
+
+        Retries are sent now, first attempts ahead of time (as they are
+        generated): each kind keeps a queue of its own, in the order of its
+        deadlines.
+        """
+        timer = self._by_workload[workload]
+        if timer is None:
+            return send
+        queue = DeadlineQueue(self._ctx.kernel, timer.timeout_s, self._request_expired)
+        add = queue.add
+
+        def timed(time: float, call: Call) -> None:
+            add(time, call)
+            send(time, call)
+
+        return timed
 
     def register(self, site: CallSite) -> None:
         """Note a call site's timer; calls sent there start their timeout."""
@@ -221,18 +240,39 @@ class Timeouts:
     # ------------------------------------------------------------------ expiry
 
     def _request_expired(self, time: float, call: Call) -> None:
-        """A request's client timeout fires: it ends with ``timeout`` unless answered."""
+        """A request's client timeout fires: it ends with ``timeout`` unless answered.
+
+        With retries at the client the attempt is given up on and the next
+        one follows, unless none is left.
+        """
         client = self.client
-        if client is None or call.cancelled or not client.pending(call.root):
+        if client is None or call.cancelled or call.state == DONE or not client.pending(call.root):
             return
         lost = self._found(call)
         self.timed_out += 1
+        retry = call.site.retry
+        if retry is not None and retry.again(time, call, self._timeout_code):
+            self._supersede(time, call, lost)
+            return
         client.give_up(time, call, sum_entries(snapshot(call, time)), self._timeout_code)
         if lost:
             # Nothing is left of it anywhere: it ends here.
             call.state = DONE
             self._ctx.close_call(time, call, self._timeout_code)
             return
+        self._abandon(time, call)
+        timer = self._by_workload[call.site.workload]
+        if timer is not None and timer.cancel and self._canceller is not None:
+            self._canceller.cancel(time, call)
+
+    def _supersede(self, time: float, call: Call, lost: bool) -> None:
+        """A request's attempt is given up on and retried: what is left of it answers nobody."""
+        client = self.client
+        if lost or client is None:
+            call.state = DONE
+            self._ctx.close_call(time, call, self._timeout_code)
+            return
+        client.superseded.add(call)
         self._abandon(time, call)
         timer = self._by_workload[call.site.workload]
         if timer is not None and timer.cancel and self._canceller is not None:
@@ -251,7 +291,7 @@ class Timeouts:
 
     def _abandon(self, time: float, root: Call) -> None:
         """Remember the CPU each live call of a request has spent when its client gives up."""
-        self._abandoned.add(root.root)
+        self._abandoned.add(root)
         stack = [root]
         while stack:
             call = stack.pop()
@@ -264,18 +304,26 @@ class Timeouts:
 
     def left(self, server: int, call: Call) -> None:
         """A call leaves a server: count the CPU it spent after its client gave up."""
-        if call.root in self._abandoned:
+        top = call
+        while top.parent is not None:
+            top = top.parent
+        if top in self._abandoned:
             self.wasted_cpu_s[server] += call.ph[CPU] - self._spent.pop(call, 0.0)
 
 
 class TimeoutClient(Client):
-    """A client that gives up on requests: it ignores answers that come too late."""
+    """A client that gives up on requests: it ignores answers that come too late.
 
-    __slots__ = ("_outcomes",)
+    Attributes:
+        superseded: Attempts given up on and retried (their answers are ignored).
+    """
+
+    __slots__ = ("_outcomes", "superseded")
 
     def __init__(self, ctx: RunContext, node_id: str) -> None:
         super().__init__(ctx, node_id)
         self._outcomes = ctx.log.outcome
+        self.superseded: set[Call] = set()
 
     def pending(self, root: int) -> bool:
         """Whether request ``root`` has no outcome yet."""
@@ -291,18 +339,25 @@ class TimeoutClient(Client):
         log.phases.write(root, ph)
 
     def on_reply(self, time: float, call: Call) -> None:
-        """A reply arrives; one to a request given up on is ignored."""
-        if self._outcomes[call.root] == 0:
+        """A reply arrives; one to a request (or an attempt) given up on is ignored."""
+        if self._outcomes[call.root] == 0 and not (self.superseded and self._stale(call)):
             super().on_reply(time, call)
         else:
             self._ignore(time, call)
 
     def on_failure(self, time: float, call: Call) -> None:
-        """A failure arrives; one of a request given up on is ignored."""
-        if self._outcomes[call.root] == 0:
+        """A failure arrives; one of a request (or an attempt) given up on is ignored."""
+        if self._outcomes[call.root] == 0 and not (self.superseded and self._stale(call)):
             super().on_failure(time, call)
         else:
             self._ignore(time, call)
+
+    def _stale(self, call: Call) -> bool:
+        """Whether ``call`` is an attempt given up on (forgotten once it is back)."""
+        if call in self.superseded:
+            self.superseded.discard(call)
+            return True
+        return False
 
     def _ignore(self, time: float, call: Call) -> None:
         call.state = DONE

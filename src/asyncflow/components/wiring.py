@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from asyncflow.components.admission import (
     BalancerRateGate,
@@ -27,6 +27,7 @@ from asyncflow.components.admission import (
 )
 from asyncflow.components.balancer import LoadBalancer
 from asyncflow.components.balancing_extra import make_any_policy, service_rate
+from asyncflow.components.breakers import Breaker, build_breakers
 from asyncflow.components.cache import CacheModel
 from asyncflow.components.calls import Call
 from asyncflow.components.client import Client
@@ -40,6 +41,7 @@ from asyncflow.components.policies import BalancingPolicy, LeastConnection, Serv
 from asyncflow.components.pool import DbPool
 from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
 from asyncflow.components.replicas import ReplicaGroup, build_groups
+from asyncflow.components.retries import Retries
 from asyncflow.components.server import Server
 from asyncflow.components.sharing import SharedDatabase
 from asyncflow.components.sites import CallSite, Plan, SiteEntry
@@ -50,6 +52,7 @@ from asyncflow.metrics.phases import HOP_BALANCER, HOP_GENERATOR, HOP_OUT, HOP_R
 
 if TYPE_CHECKING:
     from asyncflow.scenario import ConnectionPool, Scenario, Tls
+    from asyncflow.scenario.policies import ConcurrencyLimit, RateLimit, Timeout
 
 Send = Callable[[float, Call], None]
 
@@ -122,6 +125,8 @@ class Runtime:
     bulkheads: dict[tuple[str, str], CallBulkhead] = field(default_factory=dict)
     health: dict[str, BalancerHealth] = field(default_factory=dict)
     """Health checks and outlier ejection, by balancer id (empty without them)."""
+    retries: Retries | None = None
+    breakers: Mapping[tuple[str, str], Breaker] = field(default_factory=dict)
 
     @property
     def stores(self) -> list[Any]:
@@ -171,19 +176,24 @@ class Wiring:
             self.timeouts = Timeouts(ctx, scenario, nodes.client.id)
             self.client = TimeoutClient(ctx, nodes.client.id)
             ctx.watch = self.timeouts
-        # Health policies decide a balancer's rotation, not what a server admits.
-        admitting = [
-            p
-            for p in scenario.policies
-            if p.type != "health_check" and p.type != "outlier_ejection"
-        ]
+        # Health policies decide a balancer's rotation, retries and breakers are
+        # a caller's: neither is a limit on what a server admits.
+        not_limits = ("retry", "circuit_breaker", "health_check", "outlier_ejection")
+        limits = cast(
+            "list[RateLimit | ConcurrencyLimit | Timeout]",
+            [p for p in scenario.policies if p.type not in not_limits],
+        )
         for i, spec in enumerate(nodes.servers):
-            admission = make_admission(ctx, spec, i, admitting, workload_ids, self.timeouts)
+            admission = make_admission(ctx, spec, i, limits, workload_ids, self.timeouts)
             if admission is not None:
                 self.servers[spec.id].admission = admission
         if self.timeouts is not None:
             self.timeouts.bind(self.client, next(iter(self.servers.values())))
-        self.bulkheads = call_bulkheads(ctx, admitting)
+        self.bulkheads = call_bulkheads(ctx, limits)
+        self.breakers = build_breakers(ctx, scenario)
+        self.retries: Retries | None = None
+        if any(p.type == "retry" for p in scenario.policies):
+            self.retries = Retries(ctx, scenario)
         self.edge_specs = {(e.source, e.target): e for e in scenario.topology_graph.edges}
         self.edges: dict[str, Edge] = {}
         self._spikes = _spikes(scenario)
@@ -389,6 +399,12 @@ class Wiring:
         bulkhead = self.bulkheads.get((caller.id, target_id))
         if bulkhead is not None:
             site.send = bulkhead.watching(site.send)
+        breaker = self.breakers.get((caller.id, target_id))
+        if breaker is not None:
+            site.send = breaker.watching(site.send)
+            site.breaker = breaker
+        if self.retries is not None:
+            self._retry_at(site)
         site.out_edge = self._edge(caller.id, target_id, HOP_OUT)
         balancer = self.balancer_specs.get(target_id)
         covered = balancer.server_covered if balancer is not None else (target_id,)
@@ -404,6 +420,20 @@ class Wiring:
         if health is not None and health.observes:
             health.watch_site(site, [self.nodes[s].index for s in covered])
         return site
+
+    def _retry_at(self, site: CallSite) -> None:
+        """Give a site its retrier: first attempts counted, retries sent as they were."""
+        retries: Retries = self.retries  # type: ignore[assignment]
+        workload = self.scenario.workload_list[site.workload].id
+        retrier = retries.place(site, workload)
+        if retrier is None:
+            return
+        resend = site.send
+        if site.caller is self.client and self.timeouts is not None:
+            # A request's timeout starts when it leaves its workload; a retry's when it is sent.
+            resend = self.timeouts.retry_sender(site.workload, resend)
+        site.retry = retrier
+        site.send = retrier.watching(site, resend)
 
     def _entry(self, site: CallSite, server: Server) -> SiteEntry:
         """The plans a server runs for a site: the endpoint named, or every endpoint."""
@@ -491,6 +521,8 @@ class Wiring:
         runtime.timeouts = self.timeouts
         runtime.bulkheads = self.bulkheads
         runtime.health = self.health
+        runtime.retries = self.retries
+        runtime.breakers = self.breakers
         return runtime
 
 

@@ -3,7 +3,10 @@
 Every call carries a small list of seconds, one slot per phase (``Call.ph``).
 Components add to the slot of what the call is doing; the log, the tables,
 the charts, the trace and the attribution all read the phases from here, so
-a new phase (a backoff) is one entry in :data:`PHASES`. The time a call
+a new phase is one entry in :data:`PHASES`. A retried call carries the
+time of its failed attempts (``failed_attempt``) and of the waits between
+them (``backoff``) into the attempt that follows, so a retried request's
+phases still add up to its latency. The time a call
 spends inside a database or a remote cache counts in ``db`` and ``cache``
 (not in CPU), and the wait for a pooled connection in ``pool_wait``.
 
@@ -34,7 +37,9 @@ IO: Final = 10
 POOL_WAIT: Final = 11  # waiting for a connection of a database pool (at the caller)
 DB: Final = 12  # inside a database: waiting for a worker and running the query
 CACHE: Final = 13  # inside a remote cache: waiting for its worker and the lookup
-SLOTS: Final = 14
+BACKOFF: Final = 14  # waiting between a failed attempt and the next (retries)
+FAILED_ATTEMPT: Final = 15  # the whole time of attempts that failed and were retried
+SLOTS: Final = 16
 
 HOP_SLOTS: Final = (HOP_GENERATOR, HOP_OUT, HOP_BALANCER, HOP_REPLY)
 NETWORK_SLOTS: Final = (*HOP_SLOTS, CALLS_NETWORK)
@@ -54,6 +59,8 @@ SLOT_NAMES: Final = (
     "pool_wait",
     "db",
     "cache",
+    "backoff",
+    "failed_attempt",
 )
 """The slots by name, in slot order (one name per slot constant above)."""
 
@@ -69,6 +76,8 @@ SLOT_NEEDS: Final[dict[str, str]] = {
     "pool_wait": "datastores",
     "db": "datastores",
     "cache": "datastores",
+    "backoff": "retries",
+    "failed_attempt": "retries",
 }
 """What a scenario must model for a slot to be filled; a slot not named here is always kept."""
 
@@ -77,7 +86,8 @@ def slots_for(modelled: frozenset[str]) -> tuple[int, ...]:
     """The slots a scenario modelling ``modelled`` can fill (the others stay zero).
 
     ``modelled`` holds names of :data:`SLOT_NEEDS` values: ``balancers``,
-    ``calls``, ``connections``, ``ram``, ``cpu``, ``io``.
+    ``calls``, ``connections``, ``ram``, ``cpu``, ``io``, ``datastores``,
+    ``retries``.
     """
     return tuple(
         index
@@ -129,6 +139,14 @@ PHASES: Final = (
     ),
     Phase("db", "database queries", "database", (DB,), in_service=True),
     Phase("cache", "cache lookups", "cache", (CACHE,), in_service=True),
+    Phase("backoff", "waiting to retry", "retries", (BACKOFF,), in_service=False),
+    Phase(
+        "failed_attempt",
+        "attempts that failed and were retried",
+        "retries",
+        (FAILED_ATTEMPT,),
+        in_service=False,
+    ),
 )
 """Every phase, in the order of the tables."""
 

@@ -32,8 +32,11 @@ from asyncflow.scenario._builder_args import (
 from asyncflow.scenario._health_args import health_check, outlier_ejection
 from asyncflow.scenario._policy_args import (
     admission_queue,
+    backoff,
+    circuit_breaker,
     concurrency_limit,
     rate_limit,
+    retry,
     timeout,
 )
 from asyncflow.scenario.datastore_builder import (
@@ -54,9 +57,11 @@ __all__ = [
     "DistributionLike",
     "ScenarioBuilder",
     "admission_queue",
+    "backoff",
     "branch",
     "cache_get",
     "call",
+    "circuit_breaker",
     "concurrency_limit",
     "connection_pool",
     "cpu",
@@ -79,6 +84,7 @@ __all__ = [
     "quantiles",
     "ram",
     "rate_limit",
+    "retry",
     "timeout",
     "tls",
     "uniform",

@@ -20,6 +20,9 @@ a scenario can differ in this section only::
   fails with ``timeout``. The deadline travels with the call: servers skip
   work whose deadline passed (``deadline_exceeded``); with ``cancel`` the
   call given up on is withdrawn wherever it is.
+- ``retry`` (:mod:`asyncflow.scenario.policies_retry`): a workload's client,
+  or a server's calls to one node, try a failed call again after a backoff,
+  up to ``max_attempts``, within an optional retry budget.
 
 The rules between a policy and the rest of the scenario (targets that
 exist, one limit per place) are in :func:`policy_problems`.
@@ -43,6 +46,12 @@ from asyncflow.scenario._base import (
 )
 from asyncflow.scenario._types import EndpointName, Identifier, Integer, Number
 from asyncflow.scenario.policies_health import HealthCheck, OutlierEjection, health_problems
+from asyncflow.scenario.policies_retry import (
+    CircuitBreakerSpec,
+    Retry,
+    breaker_problems,
+    retry_problems,
+)
 
 if TYPE_CHECKING:
     from asyncflow.scenario.graph import Hints
@@ -52,9 +61,11 @@ __all__ = [
     "MAX_POLICIES",
     "AdaptiveLimit",
     "AdmissionQueue",
+    "CircuitBreakerSpec",
     "ConcurrencyLimit",
     "Policy",
     "RateLimit",
+    "Retry",
     "Timeout",
     "policy_problems",
 ]
@@ -301,12 +312,22 @@ class Timeout(FrozenModel):
     )
 
 
-_Kind = RateLimit | ConcurrencyLimit | Timeout | HealthCheck | OutlierEjection
+_Kind = (
+    RateLimit
+    | ConcurrencyLimit
+    | Timeout
+    | Retry
+    | CircuitBreakerSpec
+    | HealthCheck
+    | OutlierEjection
+)
 
 _KINDS: Final[dict[str, type[_Kind]]] = {
     "rate_limit": RateLimit,
     "concurrency_limit": ConcurrencyLimit,
     "timeout": Timeout,
+    "retry": Retry,
+    "circuit_breaker": CircuitBreakerSpec,
     "health_check": HealthCheck,
     "outlier_ejection": OutlierEjection,
 }
@@ -350,7 +371,13 @@ def _name_unknown_keys(error: ValidationError, model: type[FrozenModel]) -> None
 
 
 Policy = Annotated[
-    RateLimit | ConcurrencyLimit | Timeout | HealthCheck | OutlierEjection,
+    RateLimit
+    | ConcurrencyLimit
+    | Timeout
+    | Retry
+    | CircuitBreakerSpec
+    | HealthCheck
+    | OutlierEjection,
     Field(discriminator="type"),
     BeforeValidator(_by_type),
 ]
@@ -396,6 +423,21 @@ def policy_problems(scenario: Scenario, hint: Hints) -> list[Problem]:
             if key3 in seen:
                 rule = f"a second timeout on the same place (also policies[{seen[key3]}])"
                 problems.append(((*loc, "target"), rule, policy.target))
+            seen.setdefault(key3, i)
+            continue
+        if isinstance(policy, Retry | CircuitBreakerSpec):
+            target = servers.get(policy.target)
+            called = _called_by(target) if target is not None else None
+            if isinstance(policy, Retry):
+                problem = retry_problems(scenario, policy, hint, called)
+            else:
+                problem = breaker_problems(scenario, policy, hint, called)
+            key3 = (policy.type, policy.target, policy.calls_to)
+            if problem is None and key3 in seen:
+                rule = f"a second {policy.type} on the same place (also policies[{seen[key3]}])"
+                problem = ("target", rule, policy.target)
+            if problem is not None:
+                problems.append(((*loc, problem[0]), problem[1], problem[2]))
             seen.setdefault(key3, i)
             continue
         allowed = [*servers, *balancers] if isinstance(policy, RateLimit) else list(servers)
