@@ -19,13 +19,14 @@ Usage (with the project's virtualenv and the rl extra)::
 
 Times are the process's CPU time (steadier than wall time on a shared
 machine); the variants are run in turn, ``R`` rounds, and each figure is the
-median of its ``R`` runs. Nothing is asserted.
+least of its ``R`` runs (the run the machine's other work disturbed least:
+on a shared machine the medians of a few runs wander by tens of percent
+from one session to the next). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
@@ -37,17 +38,8 @@ from asyncflow.scenario import Scenario, load_scenario
 from asyncflow.simulation import Simulation
 
 
-def median_wall(task: Callable[[], int], repeats: int) -> tuple[float, int]:
-    walls, count = [], 0
-    for _ in range(repeats):
-        start = time.process_time()  # CPU time: steadier than wall time on a shared machine
-        count = task()
-        walls.append(time.process_time() - start)
-    return statistics.median(walls), count
-
-
 def in_turn(tasks: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
-    """Each task's median CPU time and its count, the tasks run in turn ``repeats`` times."""
+    """Each task's least CPU time and its count, the tasks run in turn ``repeats`` times."""
     times: dict[str, list[float]] = {name: [] for name in tasks}
     counts: dict[str, int] = {}
     for _ in range(repeats):
@@ -55,7 +47,7 @@ def in_turn(tasks: dict[str, Callable[[], int]], repeats: int) -> dict[str, tupl
             start = time.process_time()
             counts[name] = task()
             times[name].append(time.process_time() - start)
-    return {name: (statistics.median(times[name]), counts[name]) for name in tasks}
+    return {name: (min(times[name]), counts[name]) for name in tasks}
 
 
 def _six_replicas(scenario: Scenario) -> Scenario:
@@ -91,8 +83,9 @@ def autoscaling(repeats: int) -> None:
         environment.sim.results()
         return steps
 
-    plain_s, requests = median_wall(plain, repeats)
-    env_s, steps = median_wall(env, repeats)
+    timed = in_turn({"plain": plain, "env": env}, repeats)
+    plain_s, requests = timed["plain"]
+    env_s, steps = timed["env"]
     print(
         f"autoscaling: plain run {plain_s:.2f} s ({requests} requests); "
         f"environment {env_s:.2f} s for {steps} steps ({steps / env_s:.0f} steps/s); "
@@ -147,7 +140,7 @@ def load_balancing(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     autoscaling(args.repeats)
     load_balancing(args.repeats)

@@ -103,7 +103,10 @@ class RunningLog:
             alive -= 1
             code = outcome[row]
             if code == COMPLETED:
-                self._answer(row, f - self._generated[row])
+                server = self._server[row]
+                if 0 <= server < len(self._slot_of) and (slot := self._slot_of[server]) >= 0:
+                    self._sum[slot] += f - self._generated[row]
+                    self._count[slot] += 1
             elif code > COMPLETED:
                 failed += 1
         self.alive = alive
@@ -135,14 +138,6 @@ class RunningLog:
             before += heappop(unborn)[0] - t0
             count += 1
         return count, before
-
-    def _answer(self, row: int, latency: float) -> None:
-        server = self._server[row]
-        if 0 <= server < len(self._slot_of):
-            slot = self._slot_of[server]
-            if slot >= 0:
-                self._sum[slot] += latency
-                self._count[slot] += 1
 
     def take(self) -> tuple[float, int]:
         """The request-seconds in the system and the failures since the last take; reset."""

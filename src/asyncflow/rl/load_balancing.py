@@ -139,6 +139,7 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         if not 0 < interval_s < math.inf:
             raise ValueError(f"interval_s: must be > 0 (got {interval_s!r})")
         self.decision = decision
+        self._by_interval = decision == "interval"
         self.interval_s = float(interval_s)
         model = scenario_argument(bundled("load_balancing") if scenario is None else scenario)
         balancers = [b.id for b in model.topology_graph.nodes.balancers]
@@ -236,7 +237,7 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        if self.decision == "interval":
+        if self._by_interval:
             return self._step_interval(sim, action)
         # Checked by hand: Discrete.contains costs more than the rest of a step.
         if (type(action) is not int and not isinstance(action, np.integer)) or not (
@@ -251,11 +252,16 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
             arrive(time, call)
             self._kernel_run(self.horizon_s)
         obs = self._observe()
-        in_system, failed = self._running.take()
+        running = self._running
+        in_system, failed = running.in_system_s, running.failed
+        running.in_system_s, running.failed = 0.0, 0
+        info = {
+            "time_s": self._kernel.now,
+            "seed": self.run_seed,
+            "reward_parts": {"in_system_s": in_system, "failures": float(failed)},
+        }
         reward = -(in_system + self.failure_weight_s * failed)
-        parts = {"in_system_s": in_system, "failures": float(failed)}
-        truncated = self._pending is None
-        return obs, reward, False, truncated, self._info(parts)
+        return obs, reward, False, self._pending is None, info
 
     def _step_interval(
         self, sim: Simulation, action: Any
