@@ -13,16 +13,20 @@ Usage (with the project's virtualenv and the rl extra)::
 * ``load balancing``: the bundled load-balancing scenario (60 s, about
   15,000 requests), one decision per request by a trivial policy (servers
   in turn, without reading the observation), against a plain run with
-  round robin.
+  round robin. Also timed: the same loop without the environment's
+  observations and rewards (the pauses of the kernel alone), to split the
+  environment's cost between pausing and observing.
 
 Times are the process's CPU time (steadier than wall time on a shared
-machine), the median of ``R`` runs. Nothing is asserted.
+machine); the variants are run in turn, ``R`` rounds, and each figure is the
+least of its ``R`` runs (the run the machine's other work disturbed least:
+on a shared machine the medians of a few runs wander by tens of percent
+from one session to the next). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
@@ -34,13 +38,16 @@ from asyncflow.scenario import Scenario, load_scenario
 from asyncflow.simulation import Simulation
 
 
-def median_wall(task: Callable[[], int], repeats: int) -> tuple[float, int]:
-    walls, count = [], 0
+def in_turn(tasks: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
+    """Each task's least CPU time and its count, the tasks run in turn ``repeats`` times."""
+    times: dict[str, list[float]] = {name: [] for name in tasks}
+    counts: dict[str, int] = {}
     for _ in range(repeats):
-        start = time.process_time()  # CPU time: steadier than wall time on a shared machine
-        count = task()
-        walls.append(time.process_time() - start)
-    return statistics.median(walls), count
+        for name, task in tasks.items():
+            start = time.process_time()
+            counts[name] = task()
+            times[name].append(time.process_time() - start)
+    return {name: (min(times[name]), counts[name]) for name in tasks}
 
 
 def _six_replicas(scenario: Scenario) -> Scenario:
@@ -76,8 +83,9 @@ def autoscaling(repeats: int) -> None:
         environment.sim.results()
         return steps
 
-    plain_s, requests = median_wall(plain, repeats)
-    env_s, steps = median_wall(env, repeats)
+    timed = in_turn({"plain": plain, "env": env}, repeats)
+    plain_s, requests = timed["plain"]
+    env_s, steps = timed["env"]
     print(
         f"autoscaling: plain run {plain_s:.2f} s ({requests} requests); "
         f"environment {env_s:.2f} s for {steps} steps ({steps / env_s:.0f} steps/s); "
@@ -100,18 +108,39 @@ def load_balancing(repeats: int) -> None:
             steps += 1
         return steps
 
-    plain_s, requests = median_wall(plain, repeats)
-    env_s, steps = median_wall(env, repeats)
+    def pauses() -> int:
+        """The environment's run with its pauses only: no observation, no reward."""
+        environment = LoadBalancingEnv(scenario)
+        environment.reset(seed=1)
+        assert environment.sim is not None
+        kernel, agent = environment.sim.ctx.kernel, environment._agent
+        steps = 0
+        while environment._pending is not None:
+            at, call, arrive = environment._pending
+            environment._pending = None
+            agent.choice = steps % 4
+            arrive(at, call)
+            kernel.run(environment.horizon_s)
+            steps += 1
+        return steps
+
+    timed = in_turn({"plain": plain, "env": env, "pauses": pauses}, repeats)
+    plain_s, requests = timed["plain"]
+    env_s, steps = timed["env"]
+    pauses_s, _ = timed["pauses"]
+    per_request = 1e6 * plain_s / requests
     print(
-        f"load balancing: plain run {requests / plain_s:,.0f} requests/s; "
-        f"environment {steps / env_s:,.0f} steps/s ({steps} decisions), "
-        f"{(steps / env_s) / (requests / plain_s):.2f}x the plain run"
+        f"load balancing: plain run {requests / plain_s:,.0f} requests/s "
+        f"({per_request:.1f} us a request); environment {steps / env_s:,.0f} steps/s "
+        f"({steps} decisions), {(steps / env_s) / (requests / plain_s):.2f}x the plain run; "
+        f"pauses alone {1e6 * pauses_s / steps:.1f} us a step, observations and rewards "
+        f"{1e6 * (env_s - pauses_s) / steps:.1f} us a step"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     autoscaling(args.repeats)
     load_balancing(args.repeats)

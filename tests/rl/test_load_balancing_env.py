@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -153,3 +154,38 @@ def test_weights_of_zero_everywhere_mean_uniform() -> None:
     picks = [policy.choose([Up(), Up(), Up()]) for _ in range(4000)]
     assert picks.count(0) == 0
     assert picks.count(2) / picks.count(1) == pytest.approx(3.0, rel=0.15)
+
+
+def _two_workloads() -> Any:
+    data = short(4.0).model_dump(mode="json", exclude_none=True)
+    users = data.pop("rqs_input")
+    other = {**users, "id": "batch", "avg_active_users": {"mean": 80, "distribution": "poisson"}}
+    data["workloads"] = [users, other]
+    data["topology_graph"]["edges"].append(
+        {**data["topology_graph"]["edges"][0], "id": "batch-client", "source": "batch"}
+    )
+    return data
+
+
+@pytest.mark.parametrize("scenario", [short, _two_workloads], ids=["one workload", "two"])
+def test_per_request_rewards_match_the_windows_read_from_the_log_afterwards(
+    scenario: Any,
+) -> None:
+    """The running sums give each step what the request log says of its window."""
+    from asyncflow.rl._window import LogWindow
+
+    env = LoadBalancingEnv(scenario(), max_servers=5)
+    env.reset(seed=8)
+    times, areas, failures, done, steps = [0.0], [], [], False, 0
+    while not done:
+        _, _, _, done, info = env.step(4 if steps % 9 == 0 else steps % 4)  # 4: refused
+        times.append(info["time_s"])
+        areas.append(info["reward_parts"]["in_system_s"])
+        failures.append(info["reward_parts"]["failures"])
+        steps += 1
+    assert env.sim is not None
+    window = LogWindow(env.sim.ctx.log)
+    reads = [window.read(t0, t1) for t0, t1 in itertools.pairwise(times)]
+    assert sum(failures) == sum(r.failed for r in reads) >= steps // 9
+    assert areas == pytest.approx([r.in_system_s for r in reads], rel=1e-9, abs=1e-9)
+    assert sum(areas) > 0.01 * steps

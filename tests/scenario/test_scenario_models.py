@@ -171,6 +171,7 @@ def test_profile_stays_within_its_points(points: list[tuple[float, float]], t: f
 def test_public_names() -> None:
     exported = {name for name in dir(scenario_pkg) if not name.startswith("_")}
     modules = {
+        "arrivals",
         "builder",
         "calls",
         "cost",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from asyncflow.components.calls import COMPLETED_CODE, DONE, Call, totals
 from asyncflow.components.connections import release_held
 from asyncflow.components.context import RunContext
@@ -12,6 +14,9 @@ class Client:
 
     Latency runs from generation to the reply's arrival here (as in 0.1).
     Only requests (root calls) end here, so only the client writes outcomes.
+    ``on_end``, when set, is called as ``on_end(request, finish_time)`` each
+    time a request's outcome is written (a learning environment's running
+    figures); a plain run leaves it None.
     """
 
     kind = "client"
@@ -27,6 +32,7 @@ class Client:
         "_stride",
         "_take",
         "id",
+        "on_end",
     )
 
     def __init__(self, ctx: RunContext, node_id: str) -> None:
@@ -39,6 +45,7 @@ class Client:
         self._critical = ctx.critical
         # The phase row's writer, unbound: a request ends once (bench/run.py).
         self._pack, self._take, self._stride = ctx.log.phases.writer()
+        self.on_end: Callable[[int, float], None] | None = None
 
     @staticmethod
     def forward(time: float, call: Call) -> None:
@@ -55,6 +62,8 @@ class Client:
             self._pack(self._phases.buffer, self._stride * root, *self._take(call.ph))
             if call.cid >= 0:
                 self._ctx.close_call(time, call, COMPLETED_CODE)
+            if self.on_end is not None:
+                self.on_end(root, time)
             return
         self._end(time, call)
 
@@ -91,3 +100,5 @@ class Client:
             release_held(time, call)
         if call.cid >= 0:
             self._ctx.close_call(time, call, code)
+        if self.on_end is not None:
+            self.on_end(root, time)

@@ -9,6 +9,11 @@ draws from the rate's shape, sorted — the same process as exponential gaps,
 with no time lost at the window's end and no window skipped (AsyncFlow 0.1
 lost both, which compressed arrivals at low rates).
 
+With ``bursts`` (a two-state Markov-modulated Poisson process,
+``scenario.arrivals``) the rate is further multiplied by the factor of the
+hidden quiet or burst state; its switches, drawn from their own stream, cut
+the window's pieces, so arrivals stay Poisson within each piece.
+
 Arrivals are released in blocks: one kernel event creates a block of
 requests (root calls) and sends each on the workload's edge at its own
 generation time.
@@ -28,6 +33,7 @@ from asyncflow.components.sites import CallSite
 
 if TYPE_CHECKING:
     from asyncflow.scenario import Workload
+    from asyncflow.scenario.arrivals import BurstProcess
 
 BLOCK = 64
 
@@ -77,6 +83,10 @@ class Generator:
         self._sd = float(np.sqrt(users.moments()[1]))
         profile = workload.users_profile
         self._breakpoints = sorted({p.t_s for p in profile}) if profile else []
+        self._bursts: Bursts | None = None
+        if workload.bursts is not None:
+            rng = ctx.streams.generator(f"bursts:{workload.id}")
+            self._bursts = Bursts(rng, workload.bursts)
 
     def start(self) -> None:
         """Schedule the first window."""
@@ -101,6 +111,8 @@ class Generator:
         if users <= 0.0:
             return np.empty(0)
         scale = self._rate_per_user * users / mean_users
+        if self._bursts is not None:
+            return self._bursty(pieces, scale, users_at)
         out = [
             linear_rate_arrivals(
                 self._rng, a, b, scale * users_at(a), scale * users_at(np.nextafter(b, a))
@@ -108,6 +120,20 @@ class Generator:
             for a, b in pieces
         ]
         return np.concatenate(out) if len(out) > 1 else out[0]
+
+    def _bursty(
+        self, pieces: list[tuple[float, float]], scale: float, users_at: Callable[[float], float]
+    ) -> np.ndarray:
+        """Arrivals of the pieces, cut again where the burst state switches."""
+        bursts = self._bursts
+        assert bursts is not None
+        out = []
+        for a, b in pieces:
+            for c, d, factor in bursts.segments(a, b):
+                rate_c = scale * factor * users_at(c)
+                rate_d = scale * factor * users_at(np.nextafter(d, c))
+                out.append(linear_rate_arrivals(self._rng, c, d, rate_c, rate_d))
+        return np.concatenate(out) if out else np.empty(0)
 
     def _window(self, now: float, index: int) -> None:
         end_s = self._ctx.end_s
@@ -131,3 +157,34 @@ class Generator:
             if calls is not None:
                 call.cid = calls.open(-1, offset, site.index, generated)
             send(generated, call)
+
+
+class Bursts:
+    """The hidden quiet/burst state of a two-state MMPP, drawn as time goes on."""
+
+    __slots__ = ("_factors", "_means", "_rng", "_state", "_switch_at")
+
+    def __init__(self, rng: np.random.Generator, spec: BurstProcess) -> None:
+        self._rng = rng
+        quiet, burst = spec.factors()
+        self._factors = (quiet, burst)
+        self._means = (float(spec.mean_quiet_s), float(spec.mean_burst_s))
+        # The stationary state at 0: the mean rate is the workload's at every time.
+        self._state = 1 if rng.random() < spec.burst_share else 0
+        self._switch_at = float(rng.exponential(self._means[self._state]))
+
+    def segments(self, a: float, b: float) -> list[tuple[float, float, float]]:
+        """``[a, b)`` cut where the state switches: ``(start, end, rate factor)`` pieces.
+
+        Windows must be asked in order (each starting where the last ended).
+        """
+        out = []
+        start = a
+        while self._switch_at < b:
+            if self._switch_at > start:
+                out.append((start, self._switch_at, self._factors[self._state]))
+                start = self._switch_at
+            self._state = 1 - self._state
+            self._switch_at += float(self._rng.exponential(self._means[self._state]))
+        out.append((start, b, self._factors[self._state]))
+        return out

@@ -337,6 +337,8 @@ class TimeoutClient(Client):
         log.outcome[root] = code
         log.failed_at[root] = log.place_code(self.id)
         log.phases.write(root, ph)
+        if self.on_end is not None:
+            self.on_end(root, time)
 
     def on_reply(self, time: float, call: Call) -> None:
         """A reply arrives; one to a request (or an attempt) given up on is ignored."""

@@ -50,6 +50,13 @@ class WindowStats:
             return 0.0
         return float(np.percentile(self.latencies_s, q))
 
+    def percentiles(self, qs: list[float]) -> list[float]:
+        """Latency percentiles of the window in one pass (zeros when nothing completed)."""
+        if self.latencies_s.size == 0:
+            return [0.0] * len(qs)
+        values: list[float] = np.percentile(self.latencies_s, qs).tolist()
+        return values
+
 
 class LogWindow:
     """Successive windows of one request log."""

@@ -190,6 +190,7 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
         span = end - start
         ready = group.count(READY)
         ended = stats.completed + stats.failed
+        p50, p95, p99 = stats.percentiles([50.0, 95.0, 99.0])
         values = [
             util or 0.0,
             ready / top,
@@ -197,9 +198,9 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
             group.count(DRAINING) / top,
             stats.arrived / span / self.rate_scale if span > 0 else 0.0,
             stats.in_system_s / span / max(ready, 1) / self.queue_scale if span > 0 else 0.0,
-            stats.percentile(50) / self.latency_scale_s,
-            stats.percentile(95) / self.latency_scale_s,
-            stats.percentile(99) / self.latency_scale_s,
+            p50 / self.latency_scale_s,
+            p95 / self.latency_scale_s,
+            p99 / self.latency_scale_s,
             stats.failed / ended if ended else 0.0,
         ]
         return np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)

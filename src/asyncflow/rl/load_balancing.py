@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import deque
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,7 +43,7 @@ from asyncflow._arguments import scenario_argument
 from asyncflow.components.calls import Call
 from asyncflow.components.policies import ServerView
 from asyncflow.engine.streams import blocks
-from asyncflow.rl._window import LogWindow
+from asyncflow.rl._running import RunningLog
 from asyncflow.rl.scenarios import bundled
 from asyncflow.scenario import Scenario
 from asyncflow.simulation import Simulation, uses_connections
@@ -139,6 +139,7 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         if not 0 < interval_s < math.inf:
             raise ValueError(f"interval_s: must be > 0 (got {interval_s!r})")
         self.decision = decision
+        self._by_interval = decision == "interval"
         self.interval_s = float(interval_s)
         model = scenario_argument(bundled("load_balancing") if scenario is None else scenario)
         balancers = [b.id for b in model.topology_graph.nodes.balancers]
@@ -208,13 +209,21 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         replicas = {r.server.id: r for g in sim.groups.values() for r in g.replicas}
         self._views: list[Any] = [replicas.get(s) or sim.servers[s] for s in self._covered]
         self._index = [view_server(v).index for v in self._views]
+        slot_of = [-1] * (max(self._index, default=-1) + 1)
+        for slot, index in enumerate(self._index):
+            slot_of[index] = slot
         ordered = len(self.scenario.workload_list) == 1
-        self._rewards = LogWindow(sim.ctx.log, ordered)
-        self._recent = LogWindow(sim.ctx.log, ordered)
-        self._answers: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
-        self._latency = np.zeros(self.max_servers)
+        self._running = RunningLog(sim.ctx.log, slot_of, ordered)
+        sim.client.on_end = self._running.ended
+        servers = [view_server(view) for view in self._views]
+        self._watch = [(v, s, s.cores, s.ram) for v, s in zip(self._views, servers, strict=True)]
+        # The observation, written in place (a copy is handed out each step).
+        self._obs = array("f", bytes(4 * PER_SERVER * self.max_servers))
+        self._obs_view = np.frombuffer(self._obs, dtype=np.float32)
+        self._kernel = sim.ctx.kernel
+        self._stop = sim.ctx.kernel.stop
+        self._kernel_run = sim.ctx.kernel.run
         self._refreshed = 0.0
-        self._last = 0.0
         self.run_seed = run_seed
         if by_request:
             self._run()
@@ -228,10 +237,12 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        if self.decision == "interval":
+        if self._by_interval:
             return self._step_interval(sim, action)
         # Checked by hand: Discrete.contains costs more than the rest of a step.
-        if not isinstance(action, int | np.integer) or not 0 <= action < self.max_servers:
+        if (type(action) is not int and not isinstance(action, np.integer)) or not (
+            0 <= action < self.max_servers
+        ):
             raise ValueError(f"action: must be in {self.action_space} (got {action!r})")
         pending = self._pending
         if pending is not None:
@@ -239,14 +250,18 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
             time, call, arrive = pending
             self._agent.choice = int(action)
             arrive(time, call)
-            self._run()
-        now = sim.now
-        in_system, failed = self._rewards.reward(self._last, now)
-        self._last = now
-        parts = {"in_system_s": in_system, "failures": float(failed)}
+            self._kernel_run(self.horizon_s)
+        obs = self._observe()
+        running = self._running
+        in_system, failed = running.in_system_s, running.failed
+        running.in_system_s, running.failed = 0.0, 0
+        info = {
+            "time_s": self._kernel.now,
+            "seed": self.run_seed,
+            "reward_parts": {"in_system_s": in_system, "failures": float(failed)},
+        }
         reward = -(in_system + self.failure_weight_s * failed)
-        truncated = self._pending is None
-        return self._observe(), float(reward), False, truncated, self._info(parts)
+        return obs, reward, False, self._pending is None, info
 
     def _step_interval(
         self, sim: Simulation, action: Any
@@ -254,13 +269,13 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
         if not self.action_space.contains(action):
             raise ValueError(f"action: must be in {self.action_space} (got {action!r})")
         self._weights.weights = [float(w) for w in np.asarray(action)]
-        now = sim.now
-        end = min(now + self.interval_s, self.horizon_s)
+        end = min(sim.now + self.interval_s, self.horizon_s)
         sim.advance(end)
-        window = self._rewards.read(now, end)
-        parts = {"in_system_s": window.in_system_s, "failures": float(window.failed)}
-        reward = -(window.in_system_s + self.failure_weight_s * window.failed)
-        return self._observe(), float(reward), False, end >= self.horizon_s, self._info(parts)
+        obs = self._observe()
+        in_system, failed = self._running.take()
+        parts = {"in_system_s": in_system, "failures": float(failed)}
+        reward = -(in_system + self.failure_weight_s * failed)
+        return obs, reward, False, end >= self.horizon_s, self._info(parts)
 
     # ------------------------------------------------------------------ running
 
@@ -269,56 +284,47 @@ class LoadBalancingEnv(gym.Env[np.ndarray, Any]):
 
         def held(time: float, call: Call) -> None:
             self._pending = (time, call, arrive)
-            if self.sim is not None:
-                self.sim.ctx.kernel.stop()
+            self._stop()
 
         return held
 
     def _run(self) -> None:
-        sim = self.sim
-        if sim is not None:
-            sim.ctx.kernel.run(self.horizon_s)
+        self._kernel_run(self.horizon_s)
 
     # ------------------------------------------------------------------ observing
 
     def _observe(self) -> np.ndarray:
-        sim = self.sim
-        if sim is None:
+        """The observation now (the rows of the log followed up to now first)."""
+        if self.sim is None:
             raise RuntimeError("call reset() first")
-        now = sim.now
+        now = self._kernel.now
+        self._running.advance(now)
         if now - self._refreshed >= REFRESH_S:
             self._refresh(now)
-        out = np.zeros((self.max_servers, PER_SERVER), dtype=np.float64)
-        for k, view in enumerate(self._views):
-            server = view_server(view)
-            out[k, 0] = server.in_progress / self.queue_scale
-            out[k, 1] = (server.cores.waiting + server.ram.waiting) / self.queue_scale
-            out[k, 3] = 1.0 if view.up else 0.0
-        out[:, 2] = self._latency / self.latency_scale_s
-        return np.clip(out.reshape(-1), 0.0, 1.0).astype(np.float32)
+        obs = self._obs
+        scale = self.queue_scale
+        at = 0
+        for view, server, cores, ram in self._watch:
+            calls = server.in_progress / scale
+            obs[at] = calls if calls < 1.0 else 1.0
+            waiting = (cores.waiting + ram.waiting) / scale
+            obs[at + 1] = waiting if waiting < 1.0 else 1.0
+            obs[at + 3] = 1.0 if view.up else 0.0
+            at += PER_SERVER
+        return self._obs_view.copy()
 
     def _refresh(self, now: float) -> None:
         """Per-server mean latency of the answers of the last window (arrived by now)."""
-        stats = self._recent.read(self._refreshed, now)
         self._refreshed = now
-        answers = self._answers
-        answers.append((now, stats.servers, stats.latencies_s))
-        while answers and answers[0][0] <= now - self.latency_window_s:
-            answers.popleft()
-        size = max(self._index, default=0) + 1
-        total = np.zeros(size)
-        count = np.zeros(size)
-        for _, servers, latencies in answers:
-            keep = (servers >= 0) & (servers < size)
-            total += np.bincount(servers[keep], latencies[keep], minlength=size)
-            count += np.bincount(servers[keep], minlength=size)
-        mean = np.divide(total, count, out=np.zeros(size), where=count > 0)
-        self._latency[: len(self._index)] = mean[self._index]
+        means = self._running.latencies(now, self.latency_window_s)
+        obs = self._obs
+        for slot, mean in enumerate(means):
+            value = mean / self.latency_scale_s
+            obs[slot * PER_SERVER + 2] = min(max(value, 0.0), 1.0)
 
     def _info(self, parts: dict[str, float]) -> dict[str, Any]:
-        sim = self.sim
         return {
-            "time_s": sim.now if sim is not None else 0.0,
+            "time_s": self._kernel.now if self.sim is not None else 0.0,
             "seed": self.run_seed,
             "reward_parts": parts,
         }

@@ -18,6 +18,7 @@ BUNDLED = {
     "autoscaling": "autoscaling.yml",
     "autoscaling_train": "autoscaling_train.yml",
     "autoscaling_test": "autoscaling_test.yml",
+    "autoscaling_bursts": "autoscaling_bursts.yml",
     "load_balancing": "load_balancing.yml",
 }
 """Names of the bundled scenarios and their files."""

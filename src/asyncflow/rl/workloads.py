@@ -7,10 +7,13 @@ the profile up by bisection, so a long trace costs a logarithm per window,
 not a scan.
 
 * :func:`diurnal`: a day's cosine between a low and a peak;
-* :func:`bursts`: a Markov-modulated on/off process, one seeded realisation:
-  quiet periods and bursts of exponential lengths, the load jumping between
-  two levels (arrivals stay Poisson within a level, so the whole is a
-  two-state MMPP: burstier than Poisson);
+* :func:`bursts`: a Markov-modulated on/off process, one seeded realisation
+  of its rate as a profile: quiet periods and bursts of exponential
+  lengths, the load jumping between two levels (the same path for every
+  run of the scenario);
+* :func:`with_bursts`: the workload's ``bursts`` key instead, a two-state
+  Markov-modulated Poisson process drawn by each run from its own seed,
+  around the workload's rate (``scenario.arrivals``);
 * :func:`rate_trace`: a CSV of ``t_s,rate_rps`` (requests per second)
   replayed as users at the workload's rate per user.
 """
@@ -28,7 +31,7 @@ import numpy as np
 from asyncflow.scenario import Scenario
 from asyncflow.scenario.limits import MAX_PROFILE_POINTS
 
-__all__ = ["bursts", "diurnal", "rate_trace", "with_profile"]
+__all__ = ["bursts", "diurnal", "rate_trace", "with_bursts", "with_profile"]
 
 Point = dict[str, float]
 
@@ -142,4 +145,35 @@ def with_profile(scenario: Scenario, points: list[Point], workload: int = 0) -> 
         data["workloads"][workload]["users_profile"] = points
     else:
         data["rqs_input"]["users_profile"] = points
+    return parse_scenario(data, name=scenario.name)
+
+
+def with_bursts(
+    scenario: Scenario,
+    *,
+    rate_ratio: float,
+    mean_quiet_s: float,
+    mean_burst_s: float,
+    workload: int = 0,
+) -> Scenario:
+    """The scenario with a workload's arrivals bursty (its ``bursts`` key; validated again).
+
+    Args:
+        scenario: The scenario.
+        rate_ratio: Arrival rate in a burst over the rate between bursts (>= 1).
+        mean_quiet_s: Mean seconds between two bursts.
+        mean_burst_s: Mean seconds of a burst.
+        workload: Index of the workload.
+
+    Raises:
+        ScenarioError: Values the ``bursts`` key refuses (named by their path).
+    """
+    from asyncflow.scenario import parse_scenario
+
+    data: dict[str, Any] = scenario.model_dump(mode="python", exclude_none=True, warnings=False)
+    block = {"rate_ratio": rate_ratio, "mean_quiet_s": mean_quiet_s, "mean_burst_s": mean_burst_s}
+    if "workloads" in data:
+        data["workloads"][workload]["bursts"] = block
+    else:
+        data["rqs_input"]["bursts"] = block
     return parse_scenario(data, name=scenario.name)

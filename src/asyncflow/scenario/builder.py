@@ -312,6 +312,7 @@ class ScenarioBuilder:
         users_profile: Sequence[tuple[float, float]] | None = None,
         target: str | None = None,
         endpoint: str | None = None,
+        bursts: Mapping[str, Any] | None = None,
     ) -> Self:
         """Add a workload (``rqs_input`` for one, ``workloads`` for several).
 
@@ -329,6 +330,9 @@ class ScenarioBuilder:
             target: The entry node its requests go to from the client (a server
                 or a load balancer); needed when the client has several edges.
             endpoint: The endpoint its requests run there.
+            bursts: Bursty arrivals around the workload's rate: ``rate_ratio``,
+                ``mean_quiet_s``, ``mean_burst_s`` (a two-state MMPP,
+                ``scenario.arrivals``).
 
         Returns:
             The builder.
@@ -352,6 +356,8 @@ class ScenarioBuilder:
             spec["target"] = target
         if endpoint is not None:
             spec["endpoint"] = endpoint
+        if bursts is not None:
+            spec["bursts"] = dict(bursts)
         self._workloads = [w for w in self._workloads if w["id"] != id] + [spec]
         return self
 

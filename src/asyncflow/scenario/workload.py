@@ -18,6 +18,7 @@ from pydantic import (
 
 from asyncflow.scenario._base import DEF_MARKER, FrozenModel, Problem, raise_problems
 from asyncflow.scenario._types import EndpointName, Identifier, Number
+from asyncflow.scenario.arrivals import BurstProcess
 from asyncflow.scenario.distributions import Distribution
 from asyncflow.scenario.limits import (
     MAX_HORIZON_S,
@@ -141,6 +142,12 @@ class Workload(FrozenModel):
             "linear between points and constant after the last; replaces the mean of "
             "avg_active_users.",
         )
+    )
+    bursts: BurstProcess | None = Field(
+        default=None,
+        description="Bursty arrivals: quiet periods and bursts of exponential lengths "
+        "(a two-state Markov-modulated Poisson process) around the workload's rate, which "
+        "stays the mean; left out: Poisson arrivals.",
     )
 
     @model_validator(mode="after")
