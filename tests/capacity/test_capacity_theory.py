@@ -267,3 +267,17 @@ def test_steps_the_models_do_not_know_stop_every_prediction(
     )
     block = theory_block(theory, lambda path: None)
     assert block["predictions"] == {}
+
+
+def test_bursty_arrivals_are_said_and_stop_the_percentiles() -> None:
+    steady = theory_of(queue(80.0, cpu(exponential(0.01))))
+    bursty = theory_of(
+        changed(
+            queue(80.0, cpu(exponential(0.01))),
+            "rqs_input.bursts={rate_ratio: 5, mean_quiet_s: 20, mean_burst_s: 5}",
+        )
+    )
+    assert "latency_s.p95" in predicted(steady)
+    assert "latency_s.p95" not in predicted(bursty)
+    assert "arrivals come in bursts" in " ".join(bursty.notes)
+    assert steady.notes == ()
