@@ -110,8 +110,11 @@ def test_the_command_refuses_an_unknown_policy_in_one_line(tmp_path: Path) -> No
     assert result.output.startswith("error: --policy: policy: unknown autoscaling baseline 'nope'")
 
 
-def test_the_command_evaluates_a_saved_agent(tmp_path: Path) -> None:
+def test_the_command_evaluates_a_saved_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sb3 = pytest.importorskip("stable_baselines3", reason="the train extra (CI installs it)")
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))  # its logger's folder, else in /tmp
     from asyncflow.rl.autoscaling import AutoscalingEnv
 
     scenario = small()
