@@ -137,7 +137,7 @@ def _tail_mask(latency: np.ndarray, mask: np.ndarray, percentile: float | None) 
     """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None)."""
     if percentile is None or not mask.any():
         return mask
-    threshold = np.percentile(latency[mask], percentile)
+    threshold = np.percentile(latency[mask], percentile, overwrite_input=True)  # a copy already
     tail: np.ndarray = mask & (latency >= threshold)
     return tail
 
@@ -188,9 +188,9 @@ def breakdown(
     count = int(np.count_nonzero(group))
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
+    mean = float(latency[group].mean())
+    del latency
     slot_means = _slot_sums_of(r.slots, r.kept, group) / count
-    del latency  # the mean below copies the group's latencies: one column at a time
-    mean = float((r.finished_s[group] - r.generated_s[group]).mean())
     return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
 
@@ -326,7 +326,8 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     r = results.requests
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = np.where(mask, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
+    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
+    codes[~mask] = -1
     own = slot_sums(codes, n_workloads * n_servers, r.slots, r.kept)
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
@@ -425,8 +426,10 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = np.where(measured, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
+    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
+    codes[~measured] = -1
     crossed = sums(codes, n_workloads * n_servers)
+    del codes
     paths = hop_edges(results)
     for code in np.flatnonzero(crossed).tolist():
         for edge in paths.get(divmod(code, n_servers), ()):
@@ -579,8 +582,9 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     tail = _tail_mask(latency, scope, 99)
     if not tail.any():
         return None
-    totals = node_phase_seconds(results, tail)
     total_latency = float(latency[tail].sum(dtype=np.float64))
+    del latency  # not held through the grouped sums below
+    totals = node_phase_seconds(results, tail)
     return top_share_of(results, totals, total_latency)
 
 
