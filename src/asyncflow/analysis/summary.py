@@ -73,7 +73,7 @@ def summarize(results: Results) -> dict[str, Any]:
             "in_flight": in_flight,
             "failed_by_reason": results.failed_by_reason(),
         },
-        "latency_s": latency_stats(view.latency[view.measured], scratch=True),
+        "latency_s": latency_stats(view.latencies(results), scratch=True),
         "throughput_rps": {"mean": float(measured) / results.measured_s},
         "workloads": _workloads(results, view),
         "servers": _servers(results, view),
@@ -154,7 +154,6 @@ class _RunView:
     """What every section reads: masks, latencies, own phases, endpoint groups."""
 
     measured: np.ndarray
-    latency: np.ndarray
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
 
@@ -168,10 +167,13 @@ class _RunView:
         in_measured = measured[crit.root] if len(crit) else np.zeros(0, dtype=bool)
         return cls(
             measured=measured,
-            latency=r.finished_s - r.generated_s,
             endpoint_offsets=offsets,
             crit_measured=in_measured,
         )
+
+    def latencies(self, results: Results) -> np.ndarray:
+        """The measured requests' latencies, in row order (made when asked, not held)."""
+        return attribution.latencies_of(results, self.measured)
 
     def endpoint_code(self, results: Results) -> np.ndarray:
         """The server-endpoint code of each request, -1 if none (made when asked)."""
@@ -210,7 +212,7 @@ def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     completed = sums(np.where(done, r.workload, -1), groups)
     flying = sums(np.where(r.outcome == IN_FLIGHT, r.workload, -1), groups)
     throughput = sums(np.where(counted_finish, r.workload, -1), groups)
-    latencies = Quantiles.of(np.where(view.measured, r.workload, -1), view.latency, groups)
+    latencies = Quantiles.of(r.workload[view.measured], view.latencies(results), groups)
     failed_codes = codes_of(
         r.workload, np.where(r.outcome > COMPLETED, r.outcome, -1), sizes=(groups, len(names))
     )
@@ -239,7 +241,7 @@ def _servers(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     completed = sums(np.where(r.outcome == COMPLETED, server, -1), n)
     measured = sums(np.where(view.measured, server, -1), n)
     own = view.own_sums(results, server, n)
-    service = sums(np.where(view.measured, server, -1), n, view.latency)
+    service = sums(server[view.measured], n, view.latencies(results))
     service -= own[:, list(_OUTSIDE)].sum(axis=1)
     return server_blocks(results, completed, measured, own, service)
 
@@ -395,9 +397,10 @@ def _endpoints(results: Results, view: _RunView) -> dict[str, dict[str, dict[str
     completed = sums(np.where(r.outcome == COMPLETED, code, -1), groups)
     measured_code = np.where(view.measured, code, -1)
     measured = sums(measured_code, groups)
-    latencies = Quantiles.of(measured_code, view.latency, groups)
+    latencies = Quantiles.of(code[view.measured], view.latencies(results), groups)
     own = view.own_sums(results, code, groups)
-    service = sums(measured_code, groups, view.latency) - own[:, list(_OUTSIDE)].sum(axis=1)
+    service = sums(code[view.measured], groups, view.latencies(results))
+    service -= own[:, list(_OUTSIDE)].sum(axis=1)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for i, sid in enumerate(results.server_ids):
         entries: dict[str, dict[str, Any]] = {}
