@@ -133,13 +133,39 @@ def event_affected_mask(results: Results) -> np.ndarray:
     return affected
 
 
-def _tail_mask(latency: np.ndarray, mask: np.ndarray, percentile: float | None) -> np.ndarray:
-    """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None)."""
+def _tail_mask(results: Results, mask: np.ndarray, percentile: float | None) -> np.ndarray:
+    """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None).
+
+    No latency column of the whole run is made: the rows' latencies are
+    read a chunk at a time (the same values as ``finished_s - generated_s``).
+    """
     if percentile is None or not mask.any():
         return mask
-    threshold = np.percentile(latency[mask], percentile)
-    tail: np.ndarray = mask & (latency >= threshold)
+    threshold = np.percentile(latencies_of(results, mask), percentile, overwrite_input=True)
+    tail = mask.copy()
+    r = results.requests
+    for start in range(0, mask.size, CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        tail[chunk] &= (r.finished_s[chunk] - r.generated_s[chunk]) >= threshold
     return tail
+
+
+def latencies_of(results: Results, rows: np.ndarray) -> np.ndarray:
+    """The latencies of the ``rows`` mask, in row order, a chunk at a time.
+
+    The same values, in the same order, as ``(finished_s - generated_s)[rows]``
+    without the column of every request's latency.
+    """
+    r = results.requests
+    out = np.empty(int(np.count_nonzero(rows)))
+    at = 0
+    for start in range(0, rows.size, CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        keep = rows[chunk]
+        part = r.finished_s[chunk][keep] - r.generated_s[chunk][keep]
+        out[at : at + part.size] = part
+        at += part.size
+    return out
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -183,14 +209,12 @@ def breakdown(
     """
     r = results.requests
     group = measured_mask(results) if mask is None else mask & measured_mask(results)
-    latency = r.finished_s - r.generated_s
-    group = _tail_mask(latency, group, above)
+    group = _tail_mask(results, group, above)
     count = int(np.count_nonzero(group))
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
+    mean = float(latencies_of(results, group).mean())
     slot_means = _slot_sums_of(r.slots, r.kept, group) / count
-    del latency  # the mean below copies the group's latencies: one column at a time
-    mean = float((r.finished_s[group] - r.generated_s[group]).mean())
     return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
 
@@ -326,7 +350,8 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     r = results.requests
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = np.where(mask, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
+    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
+    codes[~mask] = -1
     own = slot_sums(codes, n_workloads * n_servers, r.slots, r.kept)
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
@@ -425,8 +450,10 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = np.where(measured, codes_of(r.workload, r.server, sizes=(n_workloads, n_servers)), -1)
+    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
+    codes[~measured] = -1
     crossed = sums(codes, n_workloads * n_servers)
+    del codes
     paths = hop_edges(results)
     for code in np.flatnonzero(crossed).tolist():
         for edge in paths.get(divmod(code, n_servers), ()):
@@ -574,13 +601,11 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     split a queue's share in halves); the node named is the one holding the
     largest part of that phase.
     """
-    r = results.requests
-    latency = r.finished_s - r.generated_s
-    tail = _tail_mask(latency, scope, 99)
+    tail = _tail_mask(results, scope, 99)
     if not tail.any():
         return None
+    total_latency = float(latencies_of(results, tail).sum(dtype=np.float64))
     totals = node_phase_seconds(results, tail)
-    total_latency = float(latency[tail].sum(dtype=np.float64))
     return top_share_of(results, totals, total_latency)
 
 

@@ -16,14 +16,50 @@ import numpy as np
 
 from asyncflow.metrics.phases import CALLS_NETWORK, HOP_SLOTS, SLOTS
 
+CHUNK_ROWS = 1 << 16
+"""Rows grouped at a time: the memory a grouped sum needs beside the table."""
+
+
+def _bincount(
+    bins: np.ndarray, weights: np.ndarray | None, width: int, running: np.ndarray | None
+) -> np.ndarray:
+    """``bincount`` of one chunk, started from ``running`` (the chunks before).
+
+    The running totals go in first, as one weight per bin, then the chunk's
+    rows in order: the same additions in the same order as one ``bincount``
+    over every row, so the sums are bit for bit the same.
+    """
+    if running is None:
+        return np.bincount(bins, weights=weights, minlength=width)
+    if weights is None:
+        return running + np.bincount(bins, minlength=width)
+    every = np.arange(width)
+    return np.bincount(
+        np.concatenate((every, bins)), weights=np.concatenate((running, weights)), minlength=width
+    )
+
+
+def _grouped(codes: np.ndarray, groups: int, weights: np.ndarray | None) -> np.ndarray:
+    """Per-group totals (bin ``groups`` gathers the rows without a group), a chunk at a time."""
+    total: np.ndarray | None = None
+    for start in range(0, codes.shape[0], CHUNK_ROWS):
+        chunk = codes[start : start + CHUNK_ROWS]
+        bins = np.where(chunk >= 0, chunk, np.intp(groups))
+        part = None if weights is None else weights[start : start + CHUNK_ROWS]
+        total = _bincount(bins, part, groups + 1, total)
+    if total is None:
+        total = np.zeros(groups + 1, dtype=np.int64 if weights is None else np.float64)
+    return total[:groups]
+
 
 def sums(codes: np.ndarray, groups: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per-group count (no ``weights``) or sum of ``weights``; codes < 0 are left out."""
-    keep = codes >= 0
+    """Per-group count (no ``weights``) or sum of ``weights``; codes < 0 are left out.
+
+    A chunk of rows at a time: no copy of the codes or the weights.
+    """
     if weights is None:
-        return np.bincount(codes[keep], minlength=groups)[:groups]
-    total = np.bincount(codes[keep], weights=weights[keep], minlength=groups)[:groups]
-    return total.astype(np.float64)  # bincount of nothing is an integer array
+        return _grouped(codes, groups, None)
+    return _grouped(codes, groups, weights).astype(np.float64)
 
 
 ALL_SLOTS = tuple(range(SLOTS))
@@ -45,7 +81,6 @@ def slot_sums(
     the group's rows. With ``totals`` the rows are calls on critical paths
     and count as in their request's totals (:func:`as_totals`).
     """
-    bins = np.where(codes >= 0, codes, groups)
     out = np.zeros((groups, SLOTS))
     hops = [kept.index(s) for s in HOP_SLOTS if s in kept]
     for k, slot in enumerate(kept):
@@ -59,10 +94,9 @@ def slot_sums(
             weights = column
         else:
             continue
-        out[:, slot] = np.bincount(bins, weights=weights, minlength=groups + 1)[:groups]
+        out[:, slot] = _grouped(codes, groups, weights)
     if totals and hops and CALLS_NETWORK not in kept:
-        weights = _row_sum(slots, hops)
-        out[:, CALLS_NETWORK] = np.bincount(bins, weights=weights, minlength=groups + 1)[:groups]
+        out[:, CALLS_NETWORK] = _grouped(codes, groups, _row_sum(slots, hops))
     return out
 
 
@@ -93,13 +127,15 @@ class Quantiles:
     @classmethod
     def of(cls, codes: np.ndarray, values: np.ndarray, groups: int) -> Quantiles:
         """Sort ``values`` by group once."""
-        keep = codes >= 0
-        codes, values = codes[keep], values[keep]
-        counts = np.bincount(codes, minlength=groups)[:groups]
+        counts = sums(codes, groups)
         bounds = np.concatenate(([0], np.cumsum(counts)))
+        keep = codes >= 0
+        values = values[keep]
         if np.count_nonzero(counts) <= 1:  # one group: sort in place, no order array
             values.sort()
             return cls(values, bounds)
+        codes = codes[keep]
+        del keep
         order = np.lexsort((values, codes))
         del codes
         return cls(values[order], bounds)
@@ -114,9 +150,9 @@ def codes_of(*columns: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
     code = np.zeros(columns[0].shape, dtype=np.int64)
     invalid = np.zeros(columns[0].shape, dtype=bool)
     for column, size in zip(columns, sizes, strict=True):
-        column = column.astype(np.int64)
         invalid |= column < 0
-        code = code * size + np.maximum(column, 0)
+        code *= size
+        code += np.maximum(column, 0)  # in place: no 64-bit copy of the column
     code[invalid] = -1
     return code
 

@@ -52,13 +52,12 @@ def summarize(results: Results) -> dict[str, Any]:
         from asyncflow.analysis.summary_stream import summarize_stream
 
         return summarize_stream(results, results.stream)
-    view = _RunView.of(results)
     r = results.requests
     outcome = r.outcome
     completed = int(np.count_nonzero(outcome == COMPLETED))
     in_flight = int(np.count_nonzero(outcome == IN_FLIGHT))
-    finished_ok = r.finished_s[outcome == COMPLETED]
-    measured = int(np.count_nonzero(finished_ok >= results.warm_up_s))
+    measured = int(np.count_nonzero(r.finished_s[outcome == COMPLETED] >= results.warm_up_s))
+    view = _RunView.of(results)
     overall = attribution.breakdowns_by_group(results)["all"]
     summary = {
         "format_version": FORMAT_VERSION,
@@ -74,7 +73,7 @@ def summarize(results: Results) -> dict[str, Any]:
             "in_flight": in_flight,
             "failed_by_reason": results.failed_by_reason(),
         },
-        "latency_s": latency_stats(view.latency[view.measured]),
+        "latency_s": latency_stats(view.latencies(results), scratch=True),
         "throughput_rps": {"mean": float(measured) / results.measured_s},
         "workloads": _workloads(results, view),
         "servers": _servers(results, view),
@@ -154,11 +153,9 @@ def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class _RunView:
-    """What every section reads: masks, latencies, own phases, group codes."""
+    """What every section reads: masks, latencies, own phases, endpoint groups."""
 
     measured: np.ndarray
-    latency: np.ndarray
-    endpoint_code: np.ndarray  # server-endpoint code of each request, -1 if none
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
 
@@ -168,21 +165,27 @@ class _RunView:
         measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        server = r.server.astype(np.int32)
-        valid = (server >= 0) & (r.endpoint >= 0)
-        code = offsets.astype(np.int32)[np.maximum(server, 0)]
-        code += r.endpoint
-        code[~valid] = -1
-        del server, valid
         crit = results.critical
         in_measured = measured[crit.root] if len(crit) else np.zeros(0, dtype=bool)
         return cls(
             measured=measured,
-            latency=r.finished_s - r.generated_s,
-            endpoint_code=code,
             endpoint_offsets=offsets,
             crit_measured=in_measured,
         )
+
+    def latencies(self, results: Results) -> np.ndarray:
+        """The measured requests' latencies, in row order (made when asked, not held)."""
+        return attribution.latencies_of(results, self.measured)
+
+    def endpoint_code(self, results: Results) -> np.ndarray:
+        """The server-endpoint code of each request, -1 if none (made when asked)."""
+        r = results.requests
+        server = r.server.astype(np.int32)
+        valid = (server >= 0) & (r.endpoint >= 0)
+        code = self.endpoint_offsets.astype(np.int32)[np.maximum(server, 0)]
+        code += r.endpoint
+        code[~valid] = -1
+        return code
 
     def own_sums(self, results: Results, codes: np.ndarray, groups: int) -> np.ndarray:
         """Per group: the measured requests' own slot sums (their calls' phases taken out)."""
@@ -207,13 +210,11 @@ def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     groups = len(results.workload_ids)
     done = r.outcome == COMPLETED
     counted_finish = done & (r.finished_s >= results.warm_up_s)
-    generated = sums(r.workload.astype(np.int64), groups)
-    completed = sums(np.where(done, r.workload, -1).astype(np.int64), groups)
-    flying = sums(np.where(r.outcome == IN_FLIGHT, r.workload, -1).astype(np.int64), groups)
-    throughput = sums(np.where(counted_finish, r.workload, -1).astype(np.int64), groups)
-    latencies = Quantiles.of(
-        np.where(view.measured, r.workload, -1).astype(np.int64), view.latency, groups
-    )
+    generated = sums(r.workload, groups)
+    completed = sums(np.where(done, r.workload, -1), groups)
+    flying = sums(np.where(r.outcome == IN_FLIGHT, r.workload, -1), groups)
+    throughput = sums(np.where(counted_finish, r.workload, -1), groups)
+    latencies = Quantiles.of(r.workload[view.measured], view.latencies(results), groups)
     failed_codes = codes_of(
         r.workload, np.where(r.outcome > COMPLETED, r.outcome, -1), sizes=(groups, len(names))
     )
@@ -228,7 +229,7 @@ def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
                 "in_flight": int(flying[w]),
                 "failed_by_reason": by_reason,
             },
-            "latency_s": latency_stats(latencies.group(w)),
+            "latency_s": latency_stats(latencies.group(w), scratch=True),
             "throughput_rps": {"mean": float(throughput[w]) / results.measured_s},
         }
     return out
@@ -238,11 +239,11 @@ def _servers(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     """Per server: calls, levels, phase means over the calls it served."""
     r = results.requests
     n = len(results.server_ids)
-    server = r.server.astype(np.int64)
+    server = r.server.astype(np.int32)
     completed = sums(np.where(r.outcome == COMPLETED, server, -1), n)
     measured = sums(np.where(view.measured, server, -1), n)
     own = view.own_sums(results, server, n)
-    service = sums(np.where(view.measured, server, -1), n, view.latency)
+    service = sums(server[view.measured], n, view.latencies(results))
     service -= own[:, list(_OUTSIDE)].sum(axis=1)
     return server_blocks(results, completed, measured, own, service)
 
@@ -394,13 +395,14 @@ def _endpoints(results: Results, view: _RunView) -> dict[str, dict[str, dict[str
     """Per server and endpoint: completions, latency statistics, service time."""
     r = results.requests
     groups = int(view.endpoint_offsets[-1])
-    code = view.endpoint_code
+    code = view.endpoint_code(results)
     completed = sums(np.where(r.outcome == COMPLETED, code, -1), groups)
     measured_code = np.where(view.measured, code, -1)
     measured = sums(measured_code, groups)
-    latencies = Quantiles.of(measured_code, view.latency, groups)
+    latencies = Quantiles.of(code[view.measured], view.latencies(results), groups)
     own = view.own_sums(results, code, groups)
-    service = sums(measured_code, groups, view.latency) - own[:, list(_OUTSIDE)].sum(axis=1)
+    service = sums(code[view.measured], groups, view.latencies(results))
+    service -= own[:, list(_OUTSIDE)].sum(axis=1)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for i, sid in enumerate(results.server_ids):
         entries: dict[str, dict[str, Any]] = {}
@@ -425,7 +427,7 @@ def _merged_latency(exact: np.ndarray, called: CallTally | None) -> dict[str, fl
     (relative error under 0.5 %) with the requests added to it.
     """
     if called is None or called.count == 0:
-        return latency_stats(exact)
+        return latency_stats(exact, scratch=True)
     sketch = called.latency.copy()
     sketch.add_many(exact)
     stats: dict[str, float | None] = {"mean": sketch.mean}
@@ -444,14 +446,19 @@ def _extra_levels(results: Results, node: str, known: tuple[str, ...]) -> dict[s
     return extra
 
 
-def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
-    """Mean, percentiles and maximum of some latencies (all None when there are none)."""
+def latency_stats(latencies: np.ndarray, *, scratch: bool = False) -> dict[str, float | None]:
+    """Mean, percentiles and maximum of some latencies (all None when there are none).
+
+    With ``scratch`` the percentiles reorder ``latencies`` in place instead
+    of copying them (for an array made for the call).
+    """
     if latencies.size == 0:
         return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "max": None}
-    qs = np.percentile(latencies, PERCENTILES)
-    stats: dict[str, float | None] = {"mean": float(latencies.mean())}
+    mean, top = float(latencies.mean()), float(latencies.max())
+    qs = np.percentile(latencies, PERCENTILES, overwrite_input=scratch)
+    stats: dict[str, float | None] = {"mean": mean}
     stats.update({f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)})
-    stats["max"] = float(latencies.max())
+    stats["max"] = top
     return stats
 
 
