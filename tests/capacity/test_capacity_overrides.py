@@ -226,3 +226,35 @@ def test_reading_refuses_what_loading_refuses(tmp_path: Path) -> None:
     listed.write_text("[1]", encoding="utf-8")
     with pytest.raises(ScenarioFileError, match="the top level must be a mapping"):
         read_scenario_data(listed)
+
+
+STORM = Path(__file__).resolve().parents[2] / "examples" / "retry_storm.yml"
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("policies.1.max_attempts=2", 2),
+        ("policies.1.backoff.jitter=equal", "equal"),
+        (
+            "policies.1.max_attemps=2",
+            "policies.1.max_attemps: unknown key 'max_attemps' "
+            "(did you mean 'policies.1.max_attempts'?)",
+        ),
+        (
+            "policies.0.max_attempts=2",
+            "policies.0.max_attempts: unknown key 'max_attempts' in policies.0 (expected one "
+            "of: type, target, timeout_s, calls_to, cancel, propagate_deadline)",
+        ),
+    ],
+)
+def test_a_policy_is_walked_as_the_model_its_type_names(text: str, outcome: Any) -> None:
+    scenario = load_scenario(STORM)
+    if isinstance(outcome, str) and " " in outcome:
+        with pytest.raises(ScenarioError) as caught:
+            with_overrides(scenario, [Override.parse(text)])
+        assert str(caught.value) == outcome
+        return
+    changed = with_overrides(scenario, [Override.parse(text)])
+    retry = changed.policies[1]
+    assert (retry.max_attempts if "max" in text else retry.backoff.jitter) == outcome

@@ -273,6 +273,7 @@ class _Walker:
             self.position += used
             return index, _item_annotation(annotation), self.position == len(self.segments)
         key = self.segments[self.position]
+        model = _member_for(annotation, container) or model
         if model is not None:
             fields = model.model_fields
             if key not in fields:
@@ -384,6 +385,32 @@ def _unwrap(annotation: Any) -> Any:
             return containers[0]
         return members[0] if len(members) == 1 else annotation
     return annotation
+
+
+def _member_for(annotation: Any, data: Any) -> type[BaseModel] | None:
+    """The model of a union of models whose tag fields match ``data`` (``type: retry``...).
+
+    A tag is a field typed as a ``Literal``; the first member whose tags all
+    hold the values ``data`` gives is the one, or ``None`` when no member is
+    told apart that way (a plain model, or data without tags).
+    """
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    for member in typing.get_args(annotation):
+        if not (isinstance(member, type) and issubclass(member, BaseModel)):
+            continue
+        tags = {
+            name: typing.get_args(field.annotation)
+            for name, field in member.model_fields.items()
+            if typing.get_origin(field.annotation) is typing.Literal
+        }
+        if tags and all(name in data and data[name] in values for name, values in tags.items()):
+            return member
+    return None
 
 
 def _model(annotation: Any) -> type[BaseModel] | None:
