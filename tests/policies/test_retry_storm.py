@@ -1,7 +1,7 @@
 """The retry storm: a metastable failure that a retry budget or an admission cap prevents.
 
 ``retry_storm.yml``: a 60 s latency spike makes every attempt time out; the
-retries triple the load on a server at 70% utilisation, a backlog builds,
+retries quadruple the load on a server at 70% utilisation, a backlog builds,
 and it outlives the spike: over the last third of the run goodput stays
 near zero. ``retry_storm_budget.yml`` differs only in its retry budget,
 ``retry_storm_cap.yml`` only in an admission cap at the server: both
@@ -48,7 +48,7 @@ def test_without_protection_the_storm_outlives_its_trigger(
     assert share < 0.5
     attempts = summary["attempts"]
     assert isinstance(attempts, dict)
-    assert attempts["per_request"] > 2.5  # nearly every request made its three attempts
+    assert attempts["per_request"] > 3.3  # nearly every request made its four attempts
 
 
 def test_a_retry_budget_recovers(budgeted: tuple[float, dict[str, object]]) -> None:
