@@ -165,3 +165,18 @@ def test_the_reward_path_agrees_with_the_full_window() -> None:
             stats = full.read(t, float(end))
             assert fast.reward(t, float(end)) == pytest.approx((stats.in_system_s, stats.failed))
             t = float(end)
+
+
+def test_window_percentiles_are_numpys_bit_for_bit() -> None:
+    from asyncflow.rl._window import WindowStats
+
+    rng = np.random.default_rng(7)
+    qs = [0.0, 33.3, 50.0, 95.0, 99.0, 100.0]
+    for trial in range(2_000):
+        n = int(rng.integers(1, 2_000))
+        # Ties (small integers) and continuous values, odd and even sizes.
+        x = rng.integers(0, 5, n).astype(float) if trial % 3 == 0 else rng.exponential(0.1, n)
+        window = WindowStats(0, 0, 0, 0.0, x, np.zeros(0, dtype=np.int64))
+        assert window.percentiles(qs) == np.percentile(x, qs).tolist()
+    empty = WindowStats(0, 0, 0, 0.0, np.zeros(0), np.zeros(0, dtype=np.int64))
+    assert empty.percentiles([50.0, 99.0]) == [0.0, 0.0]

@@ -12,6 +12,7 @@ last window read.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,11 +52,27 @@ class WindowStats:
         return float(np.percentile(self.latencies_s, q))
 
     def percentiles(self, qs: list[float]) -> list[float]:
-        """Latency percentiles of the window in one pass (zeros when nothing completed)."""
-        if self.latencies_s.size == 0:
+        """Latency percentiles of the window from one sort (zeros when nothing completed).
+
+        The values of ``np.percentile`` (linear interpolation between the
+        closest ranks, the same arithmetic), without its overhead, which
+        for a window of a thousand latencies was most of a step's cost.
+        """
+        n = self.latencies_s.size
+        if n == 0:
             return [0.0] * len(qs)
-        values: list[float] = np.percentile(self.latencies_s, qs).tolist()
-        return values
+        ordered = np.sort(self.latencies_s)
+        return [_linear(ordered, q / 100.0 * (n - 1)) for q in qs]
+
+
+def _linear(ordered: np.ndarray, at: float) -> float:
+    """The value at fractional rank ``at`` of sorted values, as numpy's ``linear`` method."""
+    below = math.floor(at)
+    t = at - below
+    a = float(ordered[below])
+    b = float(ordered[min(below + 1, ordered.size - 1)])
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 class LogWindow:
@@ -126,7 +143,7 @@ class LogWindow:
             completed=int(np.count_nonzero(ok)),
             failed=int(np.count_nonzero(ended & (outcome != COMPLETED))),
             in_system_s=in_system,
-            latencies_s=(finished[ok] - generated[ok]).copy(),
+            latencies_s=finished[ok] - generated[ok],  # a new array: nothing else holds it
             servers=server[ok].astype(np.int64),
         )
         self._skip(start, done)

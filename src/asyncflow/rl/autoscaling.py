@@ -117,7 +117,8 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
         self.rate_scale = float(rate_scale) if rate_scale is not None else 3.0 * mean_rate
         self.queue_scale = float(queue_scale)
         self.latency_scale_s = float(latency_scale_s)
-        self.action_space = spaces.Discrete(2 * max_step + 1)
+        self._steps = 2 * max_step + 1
+        self.action_space = spaces.Discrete(self._steps)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(FEATURES,), dtype=np.float32)
         self.sim: Simulation | None = None
 
@@ -149,25 +150,22 @@ class AutoscalingEnv(gym.Env[np.ndarray, np.int64]):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        if not self.action_space.contains(action):
+        plain = type(action) is int and 0 <= action < self._steps  # the space's check, fast
+        if not plain and not self.action_space.contains(action):
             raise ValueError(f"action: must be in {self.action_space} (got {action!r})")
         now = sim.now
         self._group.scale_to(now, self._group.desired + int(action) - self.max_step)
         end = min(now + self.interval_s, self.horizon_s)
         sim.advance(end)
-        window = self._rewards.read(now, end)
+        in_system_s, failed = self._rewards.reward(now, end)
         billed = self._group.billed_seconds(end)
         replica_s, self._billed = billed - self._billed, billed
         parts = {
-            "in_system_s": window.in_system_s,
-            "failures": float(window.failed),
+            "in_system_s": in_system_s,
+            "failures": float(failed),
             "replica_s": replica_s,
         }
-        reward = -(
-            window.in_system_s
-            + self.failure_weight_s * window.failed
-            + self.cost_weight * replica_s
-        )
+        reward = -(in_system_s + self.failure_weight_s * failed + self.cost_weight * replica_s)
         truncated = end >= self.horizon_s
         return self._observe(end), float(reward), False, truncated, self._info(end, parts)
 
