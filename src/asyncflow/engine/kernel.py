@@ -21,7 +21,8 @@ The clock runs to a time (:meth:`run`, repeatable in slices), one event at a
 time (:meth:`step`), and can be stopped from inside an event (:meth:`stop`).
 
 While it runs, the cyclic garbage collector looks at its youngest generation
-every ``RUN_GC_THRESHOLD`` allocations instead of Python's default 700. A
+every ``RUN_GC_THRESHOLD`` allocations instead of Python's default 700 (a
+higher threshold is kept, and so is 0, automatic collection off). A
 request's objects live while it is in flight; with many requests in flight
 (a large fleet) they outlast 700 allocations, get promoted, and make the
 full collections that walk every object of the model frequent (about 15%
@@ -131,7 +132,8 @@ class Kernel:
         now = self.now
         self._running = True
         gc_threshold = gc.get_threshold()
-        gc.set_threshold(max(gc_threshold[0], RUN_GC_THRESHOLD), *gc_threshold[1:])
+        young = max(gc_threshold[0], RUN_GC_THRESHOLD) if gc_threshold[0] else 0  # 0: off
+        gc.set_threshold(young, *gc_threshold[1:])
         try:
             while heap and heap[0][0] <= until:
                 time, seq, callback, arg = pop(heap)
