@@ -12,6 +12,7 @@ import numpy as np
 
 from asyncflow.analysis.datastores import collect as collect_datastores
 from asyncflow.analysis.summary import summarize
+from asyncflow.collector import collector_paused
 from asyncflow.components.calls import (
     DONE,
     FAILING,
@@ -111,55 +112,56 @@ class Simulation:
         policies: Mapping[str, Any] | None = None,
         gates: Mapping[str, Any] | None = None,
     ) -> None:
-        if streaming and record_calls:
-            raise ValueError("streaming keeps no per-call table: record_calls must be False")
-        scenario, groups = expand_replicas(scenario)
-        self.scenario = scenario
-        settings = scenario.sim_settings
-        self.end_s = float(settings.total_simulation_time)
-        kernel = Kernel()
-        slots = kept_slots(scenario) if record_phases or record_calls else ()
-        reasons = Reasons()
-        critical = CriticalPathLog(slots)
-        bin_s = series_bin_s(self.end_s, settings.sample_period_s)
-        self.stream = _stream_of(scenario, bin_s) if streaming else None
-        log = RequestLog(reasons, slots)
-        self._ring = None
-        if self.stream is not None:
-            self._ring = StreamingRing(log, self.stream, critical, ring_rows)
-        self.ctx = RunContext(
-            kernel=kernel,
-            streams=RandomStreams(seed),
-            log=log,
-            reasons=reasons,
-            critical=critical,
-            calls=CallLog(slots) if record_calls else None,
-            end_s=self.end_s,
-            bin_s=bin_s,
-            warm_up_s=float(settings.warm_up_s),
-        )
-        self.seed = seed
-        self.connected = uses_connections(scenario)
-        outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
-        outages |= {rid for ids in groups.values() for rid in ids}  # replicas stop and start
-        options = BuildOptions(self.connected, outages, groups, policies or {}, gates or {})
-        wiring = Wiring(self.ctx, scenario, options)
-        self.runtime = runtime = wiring.build()
-        if self.stream is not None:
-            self.stream.allocate_sites(len(runtime.sites))
-        self.client = runtime.client
-        self.servers = runtime.servers
-        self.balancers = runtime.balancers
-        self.edges = runtime.edges
-        self.groups = runtime.groups
-        for group in runtime.groups.values():
-            group.start(0.0)
-        for generator in runtime.generators:
-            generator.start()
-        self._flush_every_s = self.end_s / FLUSHES
-        if streaming:  # level buffers bounded in simulated time, not in shares of the horizon
-            self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
-        kernel.schedule(self._flush_every_s, self._flush)
+        with collector_paused():  # the model's objects all live through the run
+            if streaming and record_calls:
+                raise ValueError("streaming keeps no per-call table: record_calls must be False")
+            scenario, groups = expand_replicas(scenario)
+            self.scenario = scenario
+            settings = scenario.sim_settings
+            self.end_s = float(settings.total_simulation_time)
+            kernel = Kernel()
+            slots = kept_slots(scenario) if record_phases or record_calls else ()
+            reasons = Reasons()
+            critical = CriticalPathLog(slots)
+            bin_s = series_bin_s(self.end_s, settings.sample_period_s)
+            self.stream = _stream_of(scenario, bin_s) if streaming else None
+            log = RequestLog(reasons, slots)
+            self._ring = None
+            if self.stream is not None:
+                self._ring = StreamingRing(log, self.stream, critical, ring_rows)
+            self.ctx = RunContext(
+                kernel=kernel,
+                streams=RandomStreams(seed),
+                log=log,
+                reasons=reasons,
+                critical=critical,
+                calls=CallLog(slots) if record_calls else None,
+                end_s=self.end_s,
+                bin_s=bin_s,
+                warm_up_s=float(settings.warm_up_s),
+            )
+            self.seed = seed
+            self.connected = uses_connections(scenario)
+            outages = frozenset(e.target_id for e in scenario.events if e.is_outage)
+            outages |= {rid for ids in groups.values() for rid in ids}  # replicas stop and start
+            options = BuildOptions(self.connected, outages, groups, policies or {}, gates or {})
+            wiring = Wiring(self.ctx, scenario, options)
+            self.runtime = runtime = wiring.build()
+            if self.stream is not None:
+                self.stream.allocate_sites(len(runtime.sites))
+            self.client = runtime.client
+            self.servers = runtime.servers
+            self.balancers = runtime.balancers
+            self.edges = runtime.edges
+            self.groups = runtime.groups
+            for group in runtime.groups.values():
+                group.start(0.0)
+            for generator in runtime.generators:
+                generator.start()
+            self._flush_every_s = self.end_s / FLUSHES
+            if streaming:  # level buffers bounded in simulated time, not in shares of the horizon
+                self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
+            kernel.schedule(self._flush_every_s, self._flush)
         self._finished = False
 
     @property

@@ -147,6 +147,7 @@ class Wiring:
         self.scenario = scenario
         self.options = options
         nodes = scenario.topology_graph.nodes
+        self.server_specs = {s.id: s for s in nodes.servers}  # one look-up, not a scan, a server
         self.client: Client = NODE_KINDS["client"](ctx, nodes.client, 0, options)
         self.servers: dict[str, Server] = {
             s.id: NODE_KINDS["server"](ctx, s, i, options) for i, s in enumerate(nodes.servers)
@@ -249,14 +250,13 @@ class Wiring:
         if self.options.connected:
             ram_mb = spec.resources.ram_mb if spec.resources is not None else math.inf
             listener = Listener(ctx, spec.id, spec.resources, Resource(ram_mb))
-        nodes = self.scenario.topology_graph.nodes
         sends = [
             self._sender(
                 self._edge(spec.id, sid, HOP_BALANCER),
                 self.servers[sid].arrive,
                 spec.connection_pool,
                 self.servers[sid].listener,
-                nodes.server(sid).tls,
+                self.server_specs[sid].tls,
             )
             for sid in spec.server_covered
         ]
@@ -265,7 +265,7 @@ class Wiring:
             spec.server_covered,
             spec.weights,
             lambda purpose: ctx.streams.generator(f"balancer:{spec.id}:{purpose}"),
-            [service_rate(nodes.server(sid)) for sid in spec.server_covered],
+            [service_rate(self.server_specs[sid]) for sid in spec.server_covered],
         )
         servers: list[ServerView] = [
             self.views.get(s) or self.servers[s] for s in spec.server_covered
@@ -325,11 +325,11 @@ class Wiring:
             if isinstance(target, LoadBalancer):
                 tls = self.balancer_specs[target_id].tls
             else:
-                tls = nodes.server(target_id).tls
+                tls = self.server_specs[target_id].tls
             if caller is self.client:
                 pool = nodes.client.connection_pool
             else:
-                pool = nodes.server(caller.id).connection_pool
+                pool = self.server_specs[caller.id].connection_pool
             rate_gate = self.gates.get(target_id)  # a balancer's rate limit, in front of it
             arrive = rate_gate.arrive if rate_gate is not None else target.arrive
             gate = self.options.gates.get(target_id)  # a learning environment's pause
@@ -347,7 +347,7 @@ class Wiring:
         send = edge.connect_event(target.arrive)
         if not isinstance(target, Database) or caller is self.client:
             return send
-        spec = self.scenario.topology_graph.nodes.server(caller.id)
+        spec = self.server_specs[caller.id]
         for pool_spec in spec.database_pools:
             if pool_spec.database == target.id:
                 pool_id = spec.pool_id(pool_spec)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -92,14 +92,42 @@ def blocks(draw_block: BlockDraw, what: str = "a distribution", *, grow: bool = 
             only for a ``draw_block`` whose ``n`` values are the next ``n`` of
             one sequence (otherwise every block has ``BLOCK`` values).
     """
+    return BlockSampler(draw_block, what, FIRST_BLOCK if grow else BLOCK)
 
-    def values() -> Iterator[float]:
-        n = FIRST_BLOCK if grow else BLOCK
-        while True:
-            yield from checked(draw_block(n), what).tolist()
-            n = min(2 * n, BLOCK)
 
-    return values().__next__
+class BlockSampler:
+    """Hands out the values of blocks drawn at once, one a call.
+
+    One object with its current block and a position: a large fleet has
+    thousands of samplers, and a call touches nothing else (a generator
+    would touch its frame and a list iterator as well).
+    """
+
+    __slots__ = ("_draw", "_n", "_next", "_size", "_values", "_what")
+
+    def __init__(self, draw_block: BlockDraw, what: str, first_size: int) -> None:
+        self._draw = draw_block
+        self._what = what
+        self._size = first_size
+        self._values: list[float] = []
+        self._next = 0
+        self._n = 0
+
+    def __call__(self) -> float:
+        """The next value (a new block is drawn when the current one is used up)."""
+        i = self._next
+        if i >= self._n:
+            self._refill()
+            i = 0
+        self._next = i + 1
+        return self._values[i]
+
+    def _refill(self) -> None:
+        values: list[float] = checked(self._draw(self._size), self._what).tolist()
+        self._values = values
+        self._n = len(values)
+        self._next = 0
+        self._size = min(2 * self._size, BLOCK)
 
 
 class WorkTable:

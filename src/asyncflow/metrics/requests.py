@@ -140,6 +140,7 @@ class RequestLog:
         "generated",
         "outcome",
         "phases",
+        "place_codes",
         "places",
         "reasons",
         "ring",
@@ -157,6 +158,7 @@ class RequestLog:
         self.workload = array("b")
         self.failed_at = array("h")
         self.places: list[str] = []
+        self.place_codes: dict[str, int] = {}  # a fleet registers thousands of places
         self.phases = PhaseRows(kept_slots)
         self.ring: Any = None  # a streaming run's ring of rows (asyncflow.streaming)
 
@@ -168,9 +170,11 @@ class RequestLog:
 
     def place_code(self, place: str) -> int:
         """The code of a node or edge id in ``failed_at`` (registered on first use)."""
-        if place not in self.places:
+        code = self.place_codes.get(place)
+        if code is None:
+            code = self.place_codes[place] = len(self.places)
             self.places.append(place)
-        return self.places.index(place)
+        return code
 
     def open_block(self, times: np.ndarray, workload: int) -> int:
         """Add rows for requests generated at ``times``; return the first new id."""
