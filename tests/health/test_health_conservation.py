@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncflow.scenario import Scenario, parse_scenario
 from asyncflow.scenario.builder import health_check, outlier_ejection
 from asyncflow.simulation import Simulation
-from tests.policies.test_policy_conservation import guarded_trees
+from tests.policies.test_policy_conservation import assert_accounted, guarded_trees
 
 
 @st.composite
@@ -54,15 +53,8 @@ def watched_trees(draw: Any) -> Scenario:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=watched_trees(), seed=st.integers(0, 2**32))
 def test_watched_balancers_lose_no_request_and_no_second(scenario: Scenario, seed: int) -> None:
-    simulation = Simulation(scenario, seed)
-    results = simulation.run()
-    r = results.requests
-    counts = results.summary()["requests"]
-    assert counts["completed"] + counts["failed"] + counts["in_flight"] == len(r)
-    ended = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
-    np.testing.assert_allclose(
-        sum(r.phases().values()), ended - r.generated_s, rtol=1e-5, atol=1e-5
-    )
+    simulation = Simulation(scenario, seed, record_calls=True)
+    assert_accounted(simulation)
     ratios = {
         p.target: p.max_ejected_ratio for p in scenario.policies if p.type == "outlier_ejection"
     }

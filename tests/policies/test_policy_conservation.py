@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncflow.metrics.phases import CONNECTION_WAIT, CPU, CPU_WAIT, IO, RAM_WAIT
+from asyncflow.results import Results
 from asyncflow.scenario import Scenario, parse_scenario
 from asyncflow.scenario.builder import admission_queue, concurrency_limit, rate_limit
 from asyncflow.scenario.policies import _called_by
@@ -95,7 +96,16 @@ def _timeouts(draw: Any, scenario: Scenario) -> list[dict[str, Any]]:
 def test_guarded_call_trees_account_for_every_request_and_second(
     scenario: Scenario, seed: int
 ) -> None:
-    simulation = Simulation(scenario, seed, record_calls=True)
+    assert_accounted(Simulation(scenario, seed, record_calls=True))
+
+
+def assert_accounted(simulation: Simulation) -> Results:
+    """Run ``simulation``; check every request ends once and every second is counted.
+
+    One outcome per request, phases that add up to each request's age, and
+    per phase the time calls spent in servers equal to the area under the
+    level that counts it. Returns the results for further checks.
+    """
     results = simulation.run()
     r = results.requests
     counts = results.summary()["requests"]
@@ -127,3 +137,4 @@ def test_guarded_call_trees_account_for_every_request_and_second(
     }
     for metrics, spent in pairs.items():
         assert spent == pytest.approx(area(*metrics), rel=1e-5, abs=scale), metrics
+    return results

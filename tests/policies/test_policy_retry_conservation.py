@@ -13,16 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 from asyncflow.scenario import Scenario, parse_scenario
 from asyncflow.scenario.builder import backoff, circuit_breaker, retry
 from asyncflow.scenario.policies import _called_by
 from asyncflow.simulation import Simulation
-from tests.policies.test_policy_conservation import guarded_trees
+from tests.policies.test_policy_conservation import assert_accounted, guarded_trees
 
 REASONS = ["shed", "rate_limited", "connection_refused", "server_down", "network_drop"]
 
@@ -95,32 +93,6 @@ def retried_trees(draw: Any) -> Scenario:
 def test_retried_call_trees_account_for_every_request_and_second(
     scenario: Scenario, seed: int
 ) -> None:
-    simulation = Simulation(scenario, seed, record_calls=True)
-    results = simulation.run()
-    r = results.requests
-    counts = results.summary()["requests"]
-    assert counts["completed"] + counts["failed"] + counts["in_flight"] == len(r)
-    assert counts["failed"] == int(np.count_nonzero(r.outcome >= 2))
-    ended = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
-    np.testing.assert_allclose(
-        sum(r.phases().values()), ended - r.generated_s, rtol=1e-5, atol=1e-5
-    )
+    r = assert_accounted(Simulation(scenario, seed, record_calls=True)).requests
     assert np.all(r.phase("backoff") >= 0.0)
     assert np.all(r.phase("failed_attempt") >= -1e-6)
-    calls = results.calls
-    assert calls is not None
-    own = calls.slots.astype(np.float64).sum(axis=0)
-    levels = simulation.ctx.levels
-
-    def area(metric: str) -> float:
-        return sum(float(lv.bin_area.sum()) for (_, m), lv in levels.items() if m == metric)
-
-    scale = 1e-5 * max(1.0, len(calls) * results.end_s * 1e-3)
-    pairs = {
-        "busy_cores": own[CPU],
-        "ready_queue": own[CPU_WAIT],
-        "io_waiting": own[IO],
-        "ram_wait_queue": own[RAM_WAIT],
-    }
-    for metric, spent in pairs.items():
-        assert spent == pytest.approx(area(metric), rel=1e-5, abs=scale), metric
