@@ -24,7 +24,7 @@ refuses; the request (or the call) keeps one outcome, its last attempt's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Literal, Self, get_args
 
 from pydantic import Field, model_validator
 
@@ -46,7 +46,7 @@ __all__ = [
     "retry_problems",
 ]
 
-RETRYABLE: Final = (
+RetryReason = Literal[
     "timeout",
     "deadline_exceeded",
     "shed",
@@ -56,7 +56,9 @@ RETRYABLE: Final = (
     "network_drop",
     "pool_timeout",
     "circuit_open",
-)
+]
+
+RETRYABLE: Final = get_args(RetryReason)
 """The failure reasons a retry may name."""
 
 DEFAULT_RETRY_ON: Final = (
@@ -70,18 +72,6 @@ DEFAULT_RETRY_ON: Final = (
 """What is retried when ``retry_on`` is not given: timeouts, refusals, 503s, 429s, drops."""
 
 MAX_ATTEMPTS: Final = 100
-
-RetryReason = Literal[
-    "timeout",
-    "deadline_exceeded",
-    "shed",
-    "rate_limited",
-    "connection_refused",
-    "server_down",
-    "network_drop",
-    "pool_timeout",
-    "circuit_open",
-]
 
 
 class Backoff(FrozenModel):
