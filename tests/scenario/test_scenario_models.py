@@ -179,6 +179,7 @@ def test_public_names() -> None:
         "datastore_rules",
         "datastores",
         "distributions",
+        "endpoints",
         "graph",
         "events",
         "network",

@@ -13,8 +13,9 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from asyncflow.scenario._base import RULE_ERROR_TYPE, Loc, did_you_mean, format_loc
+from asyncflow.scenario.endpoints import DURATION_TAG, NUMBER_TAG
 from asyncflow.scenario.limits import FIELD_LIMITS, ID_PATTERN, ID_RULE, Limit
-from asyncflow.scenario.models import DURATION_TAG, NUMBER_TAG, Scenario
+from asyncflow.scenario.models import Scenario
 
 __all__ = ["format_loc", "problems_from_error", "show_value"]
 
