@@ -14,6 +14,7 @@ are its phases less those of the calls it waited for.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -379,7 +380,13 @@ def _balancers(results: Results) -> dict[str, dict[str, Any]]:
 
 
 def _edges(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
-    transit = attribution.edge_transit_means(results)
+    return edge_blocks(results, attribution.edge_transit_means(results))
+
+
+def edge_blocks(
+    results: Results, transit: Mapping[str, float | None]
+) -> dict[str, dict[str, Any]]:
+    """One block per edge: its in-transit level and ``transit`` (mean seconds a call took)."""
     return {
         eid: {
             "in_transit_mean": results.level_mean("in_transit", eid),

@@ -26,9 +26,9 @@ from asyncflow.analysis.summary import (
     FORMAT_VERSION,
     PERCENTILES,
     _balancers,
-    _extra_levels,
     _none_if_nan,
     _service_time,
+    edge_blocks,
     finish,
     server_blocks,
 )
@@ -161,16 +161,7 @@ def _endpoints(results: Results, stream: RequestStream) -> dict[str, dict[str, d
 
 
 def _edges(results: Results, stream: RequestStream) -> dict[str, dict[str, Any]]:
-    transit = _transit_means(results, stream)
-    return {
-        eid: {
-            "in_transit_mean": results.level_mean("in_transit", eid),
-            "in_transit_max": results.level_max("in_transit", eid),
-            "transit_s_mean": transit[eid],
-            **_extra_levels(results, eid, ("in_transit",)),
-        }
-        for eid in results.edge_ids
-    }
+    return edge_blocks(results, _transit_means(results, stream))
 
 
 def _transit_means(results: Results, stream: RequestStream) -> dict[str, float | None]:
