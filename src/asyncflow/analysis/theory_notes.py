@@ -95,7 +95,7 @@ def _workload_notes(workload_id: str, scenario: Scenario) -> list[str]:
             f"{workload_id}: users_profile changes the load over time; the theory uses its mean "
             "rate over the measured window, and queues at the peaks are longer than it says."
         )
-    if workload.bursts is not None and workload.bursts.rate_ratio != 1:
+    if workload.bursty and workload.bursts is not None:
         notes.append(
             f"{workload_id}: arrivals come in bursts (a Markov-modulated Poisson process, "
             f"bursts at {workload.bursts.rate_ratio:g}x the quiet rate); the theory assumes "

@@ -148,7 +148,7 @@ def _percentiles(network: _Network, caveats: tuple[str, ...]) -> list[Prediction
     workload = scenario.workload_list[0]
     if workload.users_profile or workload.avg_active_users.distribution != "deterministic":
         return []
-    if workload.bursts is not None and workload.bursts.rate_ratio != 1:
+    if workload.bursty:
         return []
     edges = network.edges
     parts: list[tuple[float, int, float, float, float]] = []

@@ -174,6 +174,11 @@ class Workload(FrozenModel):
         return self
 
     @property
+    def bursty(self) -> bool:
+        """Whether arrivals come in bursts (a burst process whose rates differ)."""
+        return self.bursts is not None and self.bursts.rate_ratio != 1
+
+    @property
     def requests_per_second_per_user(self) -> float:
         """Rate of one user in requests per second."""
         mean = self.avg_request_per_minute_per_user.mean
