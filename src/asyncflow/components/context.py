@@ -10,7 +10,7 @@ from typing import Protocol
 from asyncflow.components.calls import DONE, FAILING, Call, node_index
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
-from asyncflow.metrics.levels import Level
+from asyncflow.metrics.levels import BinEdges, Level
 from asyncflow.metrics.phases import HOP_REPLY, SLOTS
 from asyncflow.metrics.requests import CallLog, CriticalPathLog, Reasons, RequestLog
 from asyncflow.metrics.sketch import CallTally
@@ -63,6 +63,7 @@ class RunContext:
     levels: dict[tuple[str, str], Level] = field(default_factory=dict)
     tallies: dict[tuple[int, int], CallTally] = field(default_factory=dict)
     watch: Watch | None = None
+    bins: BinEdges | None = None  # the series bins' starts, shared by every level
 
     @property
     def n_bins(self) -> int:
@@ -71,7 +72,9 @@ class RunContext:
 
     def level(self, node: str, metric: str) -> Level:
         """Create and register the level ``metric`` of ``node``."""
-        level = Level(f"{node}.{metric}", self.n_bins, self.bin_s, self.warm_up_s)
+        if self.bins is None:
+            self.bins = BinEdges(self.n_bins, self.bin_s)
+        level = Level(f"{node}.{metric}", self.n_bins, self.bin_s, self.warm_up_s, self.bins)
         self.levels[(node, metric)] = level
         return level
 
@@ -83,9 +86,7 @@ class RunContext:
         """The ``failed_at`` code of a node or edge."""
         return self.log.place_code(node)
 
-    def fail(
-        self, time: float, call: Call, code: int, place: int, back: Way | None = None
-    ) -> None:
+    def fail(self, time: float, call: Call, code: int, place: int, back: Way | None = None) -> None:
         """``call`` failed before any endpoint answered it.
 
         With ``back``, the caller learns it when the error has crossed that

@@ -17,15 +17,33 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 
 import numpy as np
+
+_SETTLED_LAST = np.ones(1, dtype=bool)
+
+
+class BinEdges:
+    """The start times of a run's series bins, shared by all its levels.
+
+    Held both as an array (for vectorised searches) and as a list (for the
+    two scalar searches of each flush, which ``bisect`` answers without a
+    numpy call); a fleet of thousands of levels keeps one copy.
+    """
+
+    __slots__ = ("array", "list")
+
+    def __init__(self, n_bins: int, bin_s: float) -> None:
+        self.array = np.arange(n_bins) * bin_s
+        self.list: list[float] = self.array.tolist()
 
 
 class Level:
     """One level's change buffer and its exact binned integrals."""
 
     __slots__ = (
-        "_edges",
+        "_bins",
         "_t_last",
         "_value",
         "_warm_up_s",
@@ -38,11 +56,18 @@ class Level:
         "times",
     )
 
-    def __init__(self, name: str, n_bins: int, bin_s: float, warm_up_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        n_bins: int,
+        bin_s: float,
+        warm_up_s: float = 0.0,
+        bins: BinEdges | None = None,
+    ) -> None:
         self.name = name
         self.times = array("d")
         self.deltas = array("d")
-        self._edges = np.arange(n_bins) * bin_s
+        self._bins = bins if bins is not None else BinEdges(n_bins, bin_s)
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
         self._value = 0.0
@@ -71,18 +96,18 @@ class Level:
             # are >= 0). Most levels of a large fleet are like that (unused RAM).
             self._t_last = until
             return
-        times = np.array(self.times, dtype=np.float64)
-        deltas = np.array(self.deltas, dtype=np.float64)
-        due = times <= until
-        if due.all():
-            t_chg, d_chg = times.copy(), deltas.copy()
-            keep_t, keep_d = np.empty(0), np.empty(0)
-        else:
-            t_chg, d_chg = times[due], deltas[due]
-            keep_t, keep_d = times[~due], deltas[~due]
-        order = np.argsort(t_chg, kind="stable")
+        # Copies (the buffers are emptied below), so they are used as they are.
+        t_chg = np.array(self.times, dtype=np.float64)
+        d_chg = np.array(self.deltas, dtype=np.float64)
+        keep_t: np.ndarray | None = None
+        keep_d: np.ndarray | None = None
+        if t_chg.size and t_chg.max() > until:
+            due = t_chg <= until
+            keep_t, keep_d = t_chg[~due], d_chg[~due]
+            t_chg, d_chg = t_chg[due], d_chg[due]
+        order = t_chg.argsort(kind="stable")
         t_chg, d_chg = t_chg[order], d_chg[order]
-        values = self._value + np.cumsum(d_chg)
+        values = self._value + d_chg.cumsum()
         self._integrate(t0, until, t_chg, values)
         if values.size:
             self._value = float(values[-1])
@@ -90,7 +115,7 @@ class Level:
         # Emptied in place: components hold the buffers' bound append methods.
         del self.times[:]
         del self.deltas[:]
-        if keep_t.size:
+        if keep_t is not None and keep_d is not None:
             self.times.frombytes(keep_t.tobytes())
             self.deltas.frombytes(keep_d.tobytes())
 
@@ -98,44 +123,48 @@ class Level:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""
         starts = np.concatenate(([t0], t_chg))
         levels = np.concatenate(([self._value], values))
-        all_edges = self._edges
+        all_edges = self._bins.array
         # Per-bin maxima: the level after each instant's changes and at each bin start.
         # Several changes at one instant count once, with the value they leave.
-        settled = np.append(t_chg[1:] != t_chg[:-1], True) if t_chg.size else np.empty(0, bool)
-        t_set, v_set = t_chg[settled], values[settled]
-        if t_set.size:
-            idx = np.searchsorted(all_edges, t_set, side="right") - 1
+        if t_chg.size:
+            settled = np.concatenate((t_chg[1:] != t_chg[:-1], _SETTLED_LAST))
+            t_set, v_set = t_chg[settled], values[settled]
+            idx = all_edges.searchsorted(t_set, side="right") - 1
             np.maximum.at(self.bin_max, idx, v_set)
-        first = int(np.searchsorted(all_edges, t0, side="right")) - 1
-        last = int(np.searchsorted(all_edges, t1, side="right")) - 1
+        else:
+            t_set = v_set = t_chg
+        first = bisect_right(self._bins.list, t0) - 1
+        last = bisect_right(self._bins.list, t1) - 1
         edges = all_edges[first + 1 : last + 1]  # bin starts inside (t0, t1]
         if edges.size:
-            at_edges = levels[np.searchsorted(starts, edges, side="right") - 1]
+            at_edges = levels[starts.searchsorted(edges, side="right") - 1]
             np.maximum(
                 self.bin_max[first + 1 : last + 1], at_edges, out=self.bin_max[first + 1 : last + 1]
             )
-        if first >= 0 and all_edges[first] == t0:
+        if first >= 0 and self._bins.list[first] == t0:
             self.bin_max[first] = max(self.bin_max[first], levels[0])
         # Areas from the cumulative integral A(t) evaluated at t0, bin starts, t1:
         # the piece after the k-th point lies in bin first + k.
+        seg_area = levels[:-1] * (starts[1:] - starts[:-1])
+        at_start = np.concatenate(([0.0], seg_area.cumsum()))
         points = np.concatenate(([t0], edges, [t1]))
-        area = self._cumulative(starts, levels, points)
-        self.bin_area[first : first + points.size - 1] += np.diff(area)
+        i = starts.searchsorted(points, side="right") - 1
+        area = at_start[i] + levels[i] * (points - starts[i])
+        self.bin_area[first : first + points.size - 1] += area[1:] - area[:-1]
         warm = self._warm_up_s
         if t1 > warm:
             lo = max(t0, warm)
-            a = self._cumulative(starts, levels, np.array([lo, t1]))
-            self.area_after_warm_up += float(a[1] - a[0])
-            at_lo = levels[np.searchsorted(starts, lo, side="right") - 1]
-            after = v_set[t_set >= lo]
-            peak = max(float(at_lo), float(after.max()) if after.size else -math.inf)
+            if lo == t0:  # the cumulative integral at t0 and t1 is already known
+                a_lo, a_hi, at_lo = float(area[0]), float(area[-1]), float(levels[i[0]])
+            else:
+                pts = np.array([lo, t1])
+                j = starts.searchsorted(pts, side="right") - 1
+                a = at_start[j] + levels[j] * (pts - starts[j])
+                a_lo, a_hi, at_lo = float(a[0]), float(a[1]), float(levels[j[0]])
+            self.area_after_warm_up += a_hi - a_lo
+            if t_set.size and t_set[0] >= lo:
+                peak = max(at_lo, float(v_set.max()))
+            else:
+                after = v_set[t_set >= lo]
+                peak = max(at_lo, float(after.max()) if after.size else -math.inf)
             self.max_after_warm_up = max(self.max_after_warm_up, peak)
-
-    @staticmethod
-    def _cumulative(starts: np.ndarray, levels: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Integral of the step function from ``starts[0]`` to each point."""
-        seg_area = levels[:-1] * np.diff(starts)
-        at_start = np.concatenate(([0.0], np.cumsum(seg_area)))
-        i = np.searchsorted(starts, points, side="right") - 1
-        result: np.ndarray = at_start[i] + levels[i] * (points - starts[i])
-        return result
