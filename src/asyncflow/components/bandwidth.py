@@ -42,9 +42,7 @@ class SharedLink:
     def start(self, time: float, size_bytes: float, call: Call, done: Done) -> None:
         """Start sending ``size_bytes`` for ``call``; ``done(end, call, seconds)`` after."""
         self._catch_up(time)
-        heappush(
-            self._transfers, (self._virtual + size_bytes, next(self._order), call, time, done)
-        )
+        heappush(self._transfers, (self._virtual + size_bytes, next(self._order), call, time, done))
         self._reschedule(time)
 
     def calls(self) -> list[Call]:

@@ -24,13 +24,14 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from asyncflow.components.cache_store import CacheStore, make_store
-from asyncflow.components.calls import COALESCING, Call
+from asyncflow.components.calls import COALESCING, Call, settle
 from asyncflow.components.keys import KeyPopularity
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from asyncflow.components.context import RunContext
+    from asyncflow.components.program import Op
 
 
 class CacheModel:
@@ -171,3 +172,50 @@ class CacheModel:
         """Calls waiting for a leader (for the end of a run)."""
         for flight in self._flights.values():
             yield from (c for c in flight if c.state == COALESCING and not c.cancelled)
+
+
+# A server's cache steps. ``leaders`` maps the calls of a server that run a
+# fallback others wait for to that fallback's cache and key.
+Leaders = dict[Call, tuple[CacheModel, int]]
+
+
+def look_up(leaders: Leaders, time: float, call: Call, op: Op) -> bool:
+    """The lookup of ``op`` is done: a hit goes past the fallback, a miss runs it.
+
+    Returns False when the call waits for another request's fallback of
+    the same key instead (coalescing).
+    """
+    model: CacheModel = op.store
+    hit, key = model.lookup(time, call.work[op.column])
+    if hit:
+        call.pc = op.to
+        return True
+    if model.coalesce:
+        if model.join(time, key, call):
+            return False  # another request runs the fallback of this key
+        leaders[call] = (model, key)
+    call.pc += 1
+    return True
+
+
+def fill(leaders: Leaders, time: float, call: Call, op: Op) -> None:
+    """The fallback answered: the key fills the cache; the calls waiting on it go on."""
+    model: CacheModel = op.store
+    key = model.fill(time, call.work[op.column])
+    call.pc = op.to
+    if model.coalesce:
+        leaders.pop(call, None)
+        for waiter in model.land(key):
+            settle(waiter, time)
+            waiter.pc = waiter.plan.ops[waiter.pc].to  # past its own fallback
+            waiter.server.resume(time, waiter)
+
+
+def hand_over(leaders: Leaders, time: float, call: Call) -> None:
+    """``call`` stops before filling its key: the first call waiting on it leads instead."""
+    model, key = leaders.pop(call)
+    heir = model.abandon(key)
+    if heir is not None:
+        settle(heir, time)
+        heir.pc += 1
+        heir.server.lead(time, heir, model, key)

@@ -121,7 +121,7 @@ class StoreNode(Server):
         if not self._open_one(time):
             self.failed += 1
             back = call.site.reply_edges[self.index]
-            self._fail(time, call, self._refused_code, self._place, back)
+            self._fail(time, call, self._refused_code, self.place, back)
             return
         hold(call, self._socket)
         super().arrive(time, call)

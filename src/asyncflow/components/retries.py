@@ -185,8 +185,10 @@ class Retries:
         self.by_place: dict[tuple[str, str | None], Retrier] = {}
         for policy in scenario.policies:
             if policy.type == "retry":
-                label = policy.target if policy.calls_to is None else (
-                    f"{policy.target}->{policy.calls_to}"
+                label = (
+                    policy.target
+                    if policy.calls_to is None
+                    else (f"{policy.target}->{policy.calls_to}")
                 )
                 self.by_place[(policy.target, policy.calls_to)] = Retrier(ctx, policy, label)
 
@@ -215,4 +217,3 @@ class Retries:
                 client_retries += retrier.retries
         per_request = (generated + client_retries) / generated if generated else None
         return {"per_request": per_request, "by_place": by_place}
-

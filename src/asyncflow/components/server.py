@@ -11,13 +11,9 @@ steps form one I/O operation that holds no core. A call or parallel step
 sends calls to other nodes and awaits their answers, holding its RAM and no
 core; a branch step picks one arm at random.
 
-Cores and RAM are counting resources (``engine.resource``). When a server
-goes down, every call inside it fails with ``server_down`` at that instant
-(its caller learns it then), its RAM and core are freed, and the calls it
-was waiting for are cancelled; calls that arrive while it is down fail the
-same way. A cancelled call is withdrawn from wherever it is; CPU already
-running is not pre-empted (the call stops when its CPU operation ends, as
-asyncio delivers a cancellation at the next await).
+Cores and RAM are counting resources (``engine.resource``). What stops a
+call inside a server before it is done (cancellation, the server going
+down, the failure of a call it made) is in ``components.interrupts``.
 """
 
 from __future__ import annotations
@@ -26,31 +22,31 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
+from asyncflow.components.cache import fill, hand_over, look_up
 from asyncflow.components.calls import (
-    ADMITTING,
     AWAITING,
-    BACKING_OFF,
-    BACKLOG,
     BODY_IN,
     BODY_OUT,
     COMPLETED_CODE,
     CPU_WAITING,
     DONE,
-    FAILING,
-    HANDSHAKING,
     IN_IO,
     ON_CPU,
-    POOL_WAITING,
     RAM_WAITING,
     SENDING,
     Call,
     fold,
-    fold_snapshot,
-    settle,
-    snapshot,
 )
 from asyncflow.components.connections import Connection, Listener, hold, release_held
 from asyncflow.components.context import RunContext
+from asyncflow.components.interrupts import (
+    cancel,
+    crash,
+    drop_kids,
+    kid_failed,
+    timed_out,
+    withdraw,
+)
 from asyncflow.components.program import (
     BRANCH_OP,
     CACHE_OP,
@@ -65,7 +61,6 @@ from asyncflow.components.program import (
 )
 from asyncflow.components.sites import Plan, SiteEntry
 from asyncflow.engine.resource import Resource
-from asyncflow.errors import SimulationError
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
@@ -123,12 +118,12 @@ class Server:
         ready, busy, io, ram_used, ram_queue = (ctx.level(spec.id, m) for m in SERVER_METRICS)
         self.cores = Resource(float(resources.cpu_cores), busy, ready)
         self.ram = Resource(float(resources.ram_mb), ram_used, ram_queue)
-        self._levels = (ready, busy, io, ram_used, ram_queue)
+        self.io_level = io
         self._busy_t, self._busy_d = busy.times.append, busy.deltas.append
         self._io_t, self._io_d = io.times.append, io.deltas.append
         self._ram_t, self._ram_d = ram_used.times.append, ram_used.deltas.append
         # Calls inside, in arrival order (crash tracking only; a dict keeps the order).
-        self._inside: dict[Call, None] | None = {} if tracks_crashes else None
+        self.inside: dict[Call, None] | None = {} if tracks_crashes else None
         local = {c.id: float(c.hit_latency) for c in spec.local_caches}
         self.programs = tuple(
             compile_endpoint(i, e, local_caches=local) for i, e in enumerate(spec.endpoints)
@@ -142,20 +137,21 @@ class Server:
         self.listener = (
             Listener(ctx, spec.id, resources, self.ram, index) if with_connections else None
         )
-        self._down = ctx.code("server_down")
-        self._cancelled = ctx.code("cancelled")
-        self._place = ctx.place(spec.id)
+        self.down_code = ctx.code("server_down")
+        self.cancelled_code = ctx.code("cancelled")
+        self.place = ctx.place(spec.id)
         self._fail = ctx.fail
         self._watchers: list[Callable[[], None]] = []
         # Calls running a cache miss's fallback that others wait for (coalescing).
-        self._leaders: dict[Call, tuple[CacheModel, int]] = {}
+        self.leaders: dict[Call, tuple[CacheModel, int]] = {}
         self.admission: Admission | None = None
 
     def watch_load(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every change of ``up`` or ``in_progress``."""
         self._watchers.append(callback)
 
-    def _load_moved(self) -> None:
+    def load_moved(self) -> None:
+        """Tell the watchers that ``up`` or ``in_progress`` changed."""
         for callback in self._watchers:
             callback()
 
@@ -169,11 +165,11 @@ class Server:
     def arrive(self, time: float, call: Call) -> None:
         """A call arrives from the network."""
         if call.cancelled:
-            self.ctx.close_call(time, call, self._cancelled)  # withdrawn on its way: dropped
+            self.ctx.close_call(time, call, self.cancelled_code)  # withdrawn on its way: dropped
             return
         if not self.up:
             self.failed += 1
-            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
+            self._fail(time, call, self.down_code, self.place, call.site.reply_edges[self.index])
             return
         listener = self.listener
         if listener is None or listener.admit(time, call, self._connected):
@@ -218,7 +214,7 @@ class Server:
         call.ph[edge.slot] += seconds
         if not self.up:
             self.failed += 1
-            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
+            self._fail(time, call, self.down_code, self.place, call.site.reply_edges[self.index])
             return
         self._admit(time, call, call.plan)
 
@@ -235,7 +231,7 @@ class Server:
                 return
         self.in_progress += 1
         if self._watchers:
-            self._load_moved()
+            self.load_moved()
         call.server = self
         call.plan = plan
         call.pc = 0
@@ -246,8 +242,8 @@ class Server:
             root = call.root
             self._log_server[root] = self.index
             self._log_endpoint[root] = plan.index
-        if self._inside is not None:
-            self._inside[call] = None
+        if self.inside is not None:
+            self.inside[call] = None
         ram = plan.ram_mb
         if ram:
             resource = self.ram
@@ -344,10 +340,10 @@ class Server:
         if call.cancelled:
             call.mark = time
             call.state = DONE
-            self._exit(time, call)
+            self.exit(time, call)
             self.cancelled += 1
             release_held(time, call)
-            self.ctx.close_call(time, call, self._cancelled)
+            self.ctx.close_call(time, call, self.cancelled_code)
             return
         self._advance(time, call)
 
@@ -402,13 +398,13 @@ class Server:
     def on_reply(self, time: float, child: Call) -> None:
         """The answer (or error) of a call made here arrives back."""
         if child.cancelled:
-            self.ctx.close_call(time, child, self._cancelled)
+            self.ctx.close_call(time, child, self.cancelled_code)
             return
         release_held(time, child)
         child.state = DONE
         if child.code > COMPLETED_CODE:
             self.ctx.close_call(time, child, child.code)
-            self._kid_failed(time, child)
+            kid_failed(self, time, child)
             return
         self.ctx.close_call(time, child, COMPLETED_CODE)
         self.ctx.answered(time, child)
@@ -418,7 +414,7 @@ class Server:
         parent.need -= 1
         if parent.need == 0:
             fold(parent, child)
-            self._drop_kids(time, parent, child)
+            drop_kids(self, time, parent, child)
             op = parent.plan.ops[parent.pc]
             if op.kind == CACHE_OP:
                 self._looked_up(time, parent, op)
@@ -429,109 +425,35 @@ class Server:
     def on_failure(self, time: float, child: Call) -> None:
         """A call made here failed where no server answers (refused, dropped, down)."""
         if child.cancelled:
-            self.ctx.close_call(time, child, self._cancelled)
+            self.ctx.close_call(time, child, self.cancelled_code)
             return
         release_held(time, child)
         self.ctx.close_call(time, child, child.code)
-        self._kid_failed(time, child)
-
-    def _kid_failed(self, time: float, child: Call) -> None:
-        if child.site.breaker is not None:
-            child.site.breaker.failed(time, child.code)
-        retry = child.site.retry
-        if retry is not None and retry.again(time, child, child.code):
-            return  # its next attempt takes its place in the step
-        parent: Call = child.parent  # type: ignore[assignment]
-        if parent.state != AWAITING or parent.cancelled:
-            return  # its step is over already
-        parent.spare -= 1
-        if parent.spare < 0:
-            settle(parent, time)
-            fold(parent, child)
-            self._drop_kids(time, parent, child)
-            self._error(time, parent, child.code, child.place)
-
-    def call_timed_out(self, time: float, child: Call, code: int) -> None:
-        """A call made here timed out: it is withdrawn and fails here with ``code``.
-
-        Its phases until now stand for the wait if its step fails (a copy:
-        the call may run on a little, until its CPU operation ends).
-        """
-        entries = snapshot(child, time)
-        self.cancel(time, child)
-        child.code = code
-        child.place = self._place
-        self.ctx.close_call(time, child, code)
-        if child.site.breaker is not None:
-            child.site.breaker.failed(time, code)
-        retry = child.site.retry
-        if retry is not None and retry.again(time, child, child.code):
-            return
-        parent: Call = child.parent  # type: ignore[assignment]
-        if parent.state != AWAITING or parent.cancelled:
-            return
-        parent.spare -= 1
-        if parent.spare < 0:
-            settle(parent, time)
-            if parent.crit is None:
-                parent.crit = []
-            parent.crit.extend(entries)
-            self._drop_kids(time, parent, child)
-            self._error(time, parent, code, self._place)
-
-    def _drop_kids(self, time: float, parent: Call, last: Call | None) -> None:
-        """The step is over: cancel the calls it no longer needs."""
-        for kid in parent.kids:
-            if kid is not last:
-                self.cancel(time, kid)
-        parent.kids = []
+        kid_failed(self, time, child)
 
     # ------------------------------------------------------------------ caches
 
     def _looked_up(self, time: float, call: Call, op: Op) -> None:
-        """The lookup is done: a hit goes past the fallback, a miss runs it (or waits)."""
-        model: CacheModel = op.store
-        hit, key = model.lookup(time, call.work[op.column])
-        if hit:
-            call.pc = op.to
-        elif model.coalesce:
-            if model.join(time, key, call):
-                return  # another request runs the fallback of this key
-            self._leaders[call] = (model, key)
-            call.pc += 1
-        else:
-            call.pc += 1
-        self._advance(time, call)
+        """The lookup is done (see :func:`~asyncflow.components.cache.look_up`)."""
+        if look_up(self.leaders, time, call, op):
+            self._advance(time, call)
 
     def _fill(self, time: float, call: Call, op: Op) -> None:
         """The fallback answered: the key fills the cache; its waiters go on."""
-        model: CacheModel = op.store
-        key = model.fill(time, call.work[op.column])
-        call.pc = op.to
-        if model.coalesce:
-            self._leaders.pop(call, None)
-            for waiter in model.land(key):
-                settle(waiter, time)
-                waiter.pc = waiter.plan.ops[waiter.pc].to  # past its own fallback
-                waiter.server.resume(time, waiter)
+        fill(self.leaders, time, call, op)
         self._advance(time, call)
 
     def resume(self, time: float, call: Call) -> None:
         """Go on with a call that waited for another's fallback."""
         self._advance(time, call)
 
-    def _abandon(self, time: float, call: Call) -> None:
+    def abandon(self, time: float, call: Call) -> None:
         """A call leading a fallback stops before the fill: a waiter takes over."""
-        model, key = self._leaders.pop(call)
-        heir = model.abandon(key)
-        if heir is not None:
-            settle(heir, time)
-            heir.pc += 1
-            heir.server.lead(time, heir, model, key)
+        hand_over(self.leaders, time, call)
 
     def lead(self, time: float, call: Call, model: CacheModel, key: int) -> None:
         """Run the fallback of ``key`` for the requests waiting on it."""
-        self._leaders[call] = (model, key)
+        self.leaders[call] = (model, key)
         self._advance(time, call)
 
     # ------------------------------------------------------------------ leaving
@@ -545,12 +467,12 @@ class Server:
         self.completed += 1
         call.code = COMPLETED_CODE
         plan = call.plan
-        if self._inside is not None or call.conn is not None or self.admission is not None:
-            self._exit(time, call)
+        if self.inside is not None or call.conn is not None or self.admission is not None:
+            self.exit(time, call)
         else:
             self.in_progress -= 1
             if self._watchers:
-                self._load_moved()
+                self.load_moved()
             ram = plan.ram_mb
             if ram:
                 resource = self.ram
@@ -566,9 +488,9 @@ class Server:
             call.state = SENDING
             call.site.replies[self.index](time, call)
 
-    def _error(self, time: float, call: Call, code: int, place: int) -> None:
+    def fail_step(self, time: float, call: Call, code: int, place: int) -> None:
         """The endpoint failed (a call it needed failed): answer with that error."""
-        self._exit(time, call)
+        self.exit(time, call)
         self.failed += 1
         call.code = code
         call.place = place
@@ -594,15 +516,15 @@ class Server:
         call.state = SENDING
         call.site.replies[self.index](time, call)
 
-    def _exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
+    def exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
         """The call leaves the server: its RAM and connection are freed."""
-        if self._leaders and call in self._leaders:
-            self._abandon(time, call)
+        if self.leaders and call in self.leaders:
+            self.abandon(time, call)
         self.in_progress -= 1
         if self._watchers:
-            self._load_moved()
-        if self._inside is not None:
-            del self._inside[call]
+            self.load_moved()
+        if self.inside is not None:
+            del self.inside[call]
         connection = call.conn
         if connection is not None:
             # The response is sent: the connection goes back to its pool or closes.
@@ -633,8 +555,8 @@ class Server:
     def _refuse(self, time: float, call: Call) -> None:
         """Refuse a call at admission (rate limited, shed): its error goes back."""
         self.failed += 1
-        self._refuse_connection(time, call)
-        self._fail(time, call, call.code, self._place, call.site.reply_edges[self.index])
+        self.give_back_connection(time, call)
+        self._fail(time, call, call.code, self.place, call.site.reply_edges[self.index])
 
     def _give_ram(self, time: float, mb: float) -> None:
         resource = self.ram
@@ -651,7 +573,7 @@ class Server:
             self._ram_d(-mb)
 
     @staticmethod
-    def _refuse_connection(time: float, call: Call) -> None:
+    def give_back_connection(time: float, call: Call) -> None:
         """A call that was never let in gives back the connection it came on."""
         connection = call.conn
         if connection is not None:
@@ -660,126 +582,28 @@ class Server:
                 call.held.remove(connection)
             connection.release(time)
 
-    # ------------------------------------------------------------------ cancelling
+    # ------------------------------------------------------------------ interrupts
+
+    def call_timed_out(self, time: float, child: Call, code: int) -> None:
+        """A call made here timed out (see :func:`~asyncflow.components.interrupts.timed_out`)."""
+        timed_out(self, time, child, code)
 
     def cancel(self, time: float, call: Call) -> None:
-        """Withdraw a call made here from wherever it is; it will answer nobody.
-
-        On its way (or opening its connection) it goes on and is dropped
-        where it arrives (the packet is on the wire); in a backlog it is
-        withdrawn; inside a server the server stops it. The connections it
-        holds are released once it is out.
-        """
-        state = call.state
-        if state == DONE or call.cancelled:
-            return
-        call.cancelled = True
-        if state == BACKLOG:
-            settle(call, time)
-            call.waiter.resource.withdraw(time, call.waiter)
-            call.state = DONE
-            release_held(time, call)
-            self.ctx.close_call(time, call, self._cancelled)
-        elif state in (SENDING, HANDSHAKING, FAILING, BACKING_OFF):
-            release_held(time, call)
-        elif state == POOL_WAITING:
-            call.pool.withdraw(time, call)
-            release_held(time, call)
-        else:
-            call.server.withdraw(time, call)
+        """Withdraw a call made here from wherever it is; it will answer nobody."""
+        cancel(self, time, call)
 
     def withdraw(self, time: float, call: Call) -> None:
         """Stop a cancelled call inside this server (CPU already running finishes first)."""
-        state = call.state
-        if state == ON_CPU:
-            return  # not pre-empted: it stops when its CPU operation ends
-        settle(call, time)
-        if state in (BODY_IN, BODY_OUT):
-            edge: Any = (
-                call.site.inbound[self.index]
-                if state == BODY_IN
-                else call.site.reply_edges[self.index]
-            )
-            edge.link.withdraw(time, call)
-            edge.leave_transit(time)
-        elif state == ADMITTING:
-            self.admission.withdraw(time, call)  # type: ignore[union-attr]
-            self._refuse_connection(time, call)
-            self.cancelled += 1
-        else:
-            self._stop(time, call)
-            self._exit(time, call, holds_ram=state != RAM_WAITING)
-            self.cancelled += 1
-        call.state = DONE
-        release_held(time, call)
-        self.ctx.close_call(time, call, self._cancelled)
-
-    def _stop(self, time: float, call: Call) -> None:
-        """Take a call out of the queue or pending event it is in, and its calls out too."""
-        state = call.state
-        if state in (RAM_WAITING, CPU_WAITING):
-            call.waiter.resource.withdraw(time, call.waiter)
-        elif state == IN_IO:
-            self.ctx.kernel.cancel(call.ev)
-            self._io_t(time)
-            self._io_d(-1.0)
-        elif state == AWAITING:
-            self._drop_kids(time, call, None)
-
-    # ------------------------------------------------------------------ faults
+        withdraw(self, time, call)
 
     def go_down(self, time: float, _: object = None) -> None:
         """Take the server down: every call inside fails now."""
-        self.up = False
-        self._load_moved()  # out of rotation before any call fails
-        inside = self._inside
-        if inside is None:
-            raise SimulationError(f"server {self.id!r} was built without crash tracking")
-        victims: list[Call] = []
-        if self.listener is not None:
-            # Every connection dies with the server; connections waiting to be accepted fail.
-            victims.extend(self.listener.crash(time))
-        kernel = self.ctx.kernel
-        for call in inside:
-            settle(call, time)
-            if call.state in (ON_CPU, IN_IO):
-                kernel.cancel(call.ev)
-            if call.cancelled:  # withdrawn while on CPU: it answers nobody
-                call.state = DONE
-                self.cancelled += 1
-                self.ctx.close_call(time, call, self._cancelled)
-                continue
-            if call.state == AWAITING:
-                fold_snapshot(call, time)  # what it waited for until now, for its totals
-                self._drop_kids(time, call, None)
-            call.conn = None  # died with the server
-            call.state = DONE
-            victims.append(call)
-        inside.clear()
-        for leader in list(self._leaders):  # every leader was inside: each is a victim
-            self._abandon(time, leader)
-        if self.admission is not None:
-            for call in self.admission.crash(time):
-                settle(call, time)
-                call.conn = None  # died with the server
-                call.state = DONE
-                victims.append(call)
-        # Every level of the server drops to zero; no unit is in use, nobody waits.
-        self.cores.clear(time)
-        self.ram.clear(time)
-        io = self._levels[2]
-        current = io.value + sum(io.deltas)
-        if current:
-            io.change(time, -current)
-        self.in_progress = 0
-        self.failed += len(victims)
-        for call in victims:
-            self._fail(time, call, self._down, self._place, call.site.reply_edges[self.index])
+        crash(self, time)
 
     def go_up(self, time: float, _: object = None) -> None:
         """Bring the server back into service."""
         self.up = True
-        self._load_moved()
+        self.load_moved()
 
 
 def _arm(op: Op, u: float) -> int:

@@ -101,10 +101,10 @@ class SharedDatabase(Database):
         call.pc += 1
         if call.cancelled:
             call.state = DONE
-            self._exit(time, call)
+            self.exit(time, call)
             self.cancelled += 1
             release_held(time, call)
-            self.ctx.close_call(time, call, self._cancelled)
+            self.ctx.close_call(time, call, self.cancelled_code)
             return
         self._advance(time, call)
 
