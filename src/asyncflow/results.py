@@ -75,9 +75,12 @@ class RequestTable:
         server: Index into ``Results.server_ids`` of the server that served
             it at its entry; -1 if it reached no server.
         endpoint: Index into that server's endpoints; -1 if none.
-        workload: Index into ``Results.workload_ids``.
-        failed_at: Where a failed request failed: index into
-            ``Results.places`` (a node or edge id); -1 otherwise.
+        workload: Index into ``Results.workload_ids`` (with one workload, a
+            read-only view of zeros that takes no memory).
+        failed_rows: The rows of failed requests, ascending.
+        failed_places: Where each of them failed: index into
+            ``Results.places`` (a node or edge id). ``failed_at`` gives the
+            whole column.
         slots: Seconds per phase slot (``asyncflow.metrics.phases``), float32,
             one column per slot of ``kept``, shape (n, len(kept)); the named
             columns below read it (zeros for a slot not kept).
@@ -93,10 +96,25 @@ class RequestTable:
     server: np.ndarray
     endpoint: np.ndarray
     workload: np.ndarray
-    failed_at: np.ndarray
+    failed_rows: np.ndarray
+    failed_places: np.ndarray
     slots: np.ndarray
     reason_names: tuple[str, ...]
     kept: tuple[int, ...] = ALL_SLOTS
+
+    @property
+    def failed_at(self) -> np.ndarray:
+        """Where each request failed: index into ``Results.places``; -1 if it did not fail.
+
+        Made when read (int16; a read-only view of -1 taking no memory when
+        nothing failed): the table keeps only the failed rows.
+        """
+        n = len(self)
+        if self.failed_rows.size == 0:
+            return np.broadcast_to(np.int16(-1), (n,))
+        column = np.full(n, -1, dtype=np.int16)
+        column[self.failed_rows] = self.failed_places
+        return column
 
     def slot(self, index: int) -> np.ndarray:
         """Seconds of phase slot ``index`` of each request (float32; zeros if not kept)."""
