@@ -29,6 +29,8 @@ import numpy as np
 
 from asyncflow.analysis.datastores import store_edges, store_seconds, store_utilizations
 from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
+from asyncflow.analysis.latencies import measured_values
+from asyncflow.analysis.lazy import LazyColumn
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
 
@@ -126,10 +128,12 @@ def event_affected_mask(results: Results) -> np.ndarray:
     A request in flight at the end is taken to live until the end of the run.
     """
     r = results.requests
-    finished = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
     affected = np.zeros(len(r), dtype=bool)
-    for window in results.fault_windows:
-        affected |= (r.generated_s <= window.end_s) & (finished >= window.start_s)
+    for start in range(0, len(r), CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        finished = np.where(np.isnan(r.finished_s[rows]), results.end_s, r.finished_s[rows])
+        for window in results.fault_windows:
+            affected[rows] |= (r.generated_s[rows] <= window.end_s) & (finished >= window.start_s)
     return affected
 
 
@@ -141,7 +145,7 @@ def _tail_mask(results: Results, mask: np.ndarray, percentile: float | None) -> 
     """
     if percentile is None or not mask.any():
         return mask
-    threshold = np.percentile(latencies_of(results, mask), percentile, overwrite_input=True)
+    threshold = measured_values(results, mask).percentiles([percentile])[0]
     tail = mask.copy()
     r = results.requests
     for start in range(0, mask.size, CHUNK_ROWS):
@@ -213,7 +217,7 @@ def breakdown(
     count = int(np.count_nonzero(group))
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
-    mean = float(latencies_of(results, group).mean())
+    mean = measured_values(results, group).sum_in_order() / count
     slot_means = _slot_sums_of(r.slots, r.kept, group) / count
     return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
@@ -350,14 +354,13 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     r = results.requests
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
-    codes[~mask] = -1
+    codes = path_codes(results, mask)
     own = slot_sums(codes, n_workloads * n_servers, r.slots, r.kept)
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
     if on_path.any():
-        path_codes = np.where(on_path, codes[crit.root], -1)
-        own -= slot_sums(path_codes, own.shape[0], crit.slots, crit.kept, totals=True)
+        by_path = np.where(on_path, codes[crit.root], -1)
+        own -= slot_sums(by_path, own.shape[0], crit.slots, crit.kept, totals=True)
     calls = None
     if on_path.any():
         n_sites = len(results.sites)
@@ -365,6 +368,19 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
         crit_codes[~on_path] = -1
         calls = slot_sums(crit_codes, n_sites * (n_servers + 1), crit.slots, crit.kept)
     return node_seconds_of(results, own, calls)
+
+
+def path_codes(results: Results, mask: np.ndarray) -> LazyColumn:
+    """``workload * servers + server`` of the requests of ``mask``, -1 for the others."""
+    r = results.requests
+    sizes = (max(1, len(results.workload_ids)), len(results.server_ids))
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        code = codes_of(r.workload[rows], r.server[rows], sizes=sizes)
+        code[~mask[rows]] = -1
+        return code
+
+    return LazyColumn(len(r), make)
 
 
 def call_edges(results: Results, code: int) -> tuple[str | None, ...]:
@@ -444,16 +460,12 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
 
     ``None`` for an edge that no measured request crossed.
     """
-    r = results.requests
     measured = measured_mask(results)
     seconds = node_phase_seconds(results, measured)
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
-    codes[~measured] = -1
-    crossed = sums(codes, n_workloads * n_servers)
-    del codes
+    crossed = sums(path_codes(results, measured), n_workloads * n_servers)
     paths = hop_edges(results)
     for code in np.flatnonzero(crossed).tolist():
         for edge in paths.get(divmod(code, n_servers), ()):

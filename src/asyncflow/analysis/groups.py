@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
+from asyncflow.analysis.lazy import LazyColumn
 from asyncflow.metrics.phases import CALLS_NETWORK, HOP_SLOTS, SLOTS
+
+Column: TypeAlias = np.ndarray | LazyColumn
+"""Codes or weights: an array, or a column made a chunk at a time."""
 
 CHUNK_ROWS = 1 << 16
 """Rows grouped at a time: the memory a grouped sum needs beside the table."""
@@ -39,7 +44,7 @@ def _bincount(
     )
 
 
-def _grouped(codes: np.ndarray, groups: int, weights: np.ndarray | None) -> np.ndarray:
+def _grouped(codes: Column, groups: int, weights: Column | None) -> np.ndarray:
     """Per-group totals (bin ``groups`` gathers the rows without a group), a chunk at a time."""
     total: np.ndarray | None = None
     for start in range(0, codes.shape[0], CHUNK_ROWS):
@@ -52,7 +57,7 @@ def _grouped(codes: np.ndarray, groups: int, weights: np.ndarray | None) -> np.n
     return total[:groups]
 
 
-def sums(codes: np.ndarray, groups: int, weights: np.ndarray | None = None) -> np.ndarray:
+def sums(codes: Column, groups: int, weights: Column | None = None) -> np.ndarray:
     """Per-group count (no ``weights``) or sum of ``weights``; codes < 0 are left out.
 
     A chunk of rows at a time: no copy of the codes or the weights.
@@ -66,7 +71,7 @@ ALL_SLOTS = tuple(range(SLOTS))
 
 
 def slot_sums(
-    codes: np.ndarray,
+    codes: Column,
     groups: int,
     slots: np.ndarray,
     kept: Sequence[int] = ALL_SLOTS,
