@@ -118,7 +118,17 @@ class ChunkedValues:
         chunk_rows: Rows made at a time.
     """
 
-    __slots__ = ("_hists", "_offsets", "_part", "_rows", "budget", "chunk_rows", "count", "max")
+    __slots__ = (
+        "_hists",
+        "_keys",
+        "_offsets",
+        "_part",
+        "_rows",
+        "budget",
+        "chunk_rows",
+        "count",
+        "max",
+    )
 
     def __init__(
         self,
@@ -133,14 +143,20 @@ class ChunkedValues:
         self.budget = max(_LEAF, budget if budget is not None else max(1 << 16, rows // 8))
         sizes = []
         top = -math.inf
+        low_key, high_key = (1 << 64) - 1, 0
         for start in range(0, rows, chunk_rows):
             values = part(start, min(rows, start + chunk_rows))
             sizes.append(values.size)
             if values.size:
                 top = max(top, float(values.max()))
+                keys = keys_of(values)
+                low_key, high_key = min(low_key, int(keys.min())), max(high_key, int(keys.max()))
         self._offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
         self.count = int(self._offsets[-1])
         self.max = top
+        self._keys = (low_key, high_key)  # the range of the keys: the first histogram's
+        # The first histogram, and the last of a bucket (a sum in sorted order reads
+        # its parts in rank order, so the same large bucket several times running).
         self._hists: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
     def _chunks(self) -> list[tuple[int, int]]:
@@ -196,8 +212,7 @@ class ChunkedValues:
         """The values of ranks ``lo:hi`` (ascending order), ``hi - lo <= budget``."""
         if hi - lo > self.budget:
             raise ValueError(f"at most {self.budget} values at a time (asked for {hi - lo})")
-        top = (1 << 64) - 1
-        return self._slice(lo, hi, 0, top, 0)
+        return self._slice(lo, hi, *self._keys, 0)
 
     def _hist(self, klo: int, khi: int) -> tuple[int, np.ndarray]:
         """Bucket width (as a shift) and counts of the keys in ``[klo, khi]``."""
@@ -213,6 +228,9 @@ class ChunkedValues:
             inside = keys[(keys >= low) & (keys <= high)]
             buckets = ((inside - low) >> np.uint64(shift)).astype(np.intp)
             counts += np.bincount(buckets, minlength=width)
+        if (klo, khi) != self._keys:
+            for key in [k for k in self._hists if k != self._keys]:
+                del self._hists[key]
         self._hists[(klo, khi)] = (shift, counts)
         return shift, counts
 
