@@ -78,6 +78,7 @@ def group_latency_stats(
     groups: int,
     percentiles: Sequence[int],
     skip: frozenset[int] = frozenset(),
+    budget: int | None = None,
 ) -> list[dict[str, float | None]]:
     """The latency statistics of each group's requests (codes -1: in no group).
 
@@ -85,11 +86,12 @@ def group_latency_stats(
     in ascending order). Groups small enough are read together, a batch of
     at most a quarter of the budget at a time, from one pass each; a larger
     group is read by rank (:class:`ChunkedValues`). Groups in ``skip`` are
-    left as :func:`no_stats`.
+    left as :func:`no_stats`. ``budget``: the most latencies held at once
+    (by default ``max(65536, requests // 8)``).
     """
     n = len(results.requests)
     counts = sums(codes, groups)
-    budget = max(1 << 16, n // 8)
+    budget = max(1 << 16, n // 8) if budget is None else budget
     out = [no_stats(percentiles) for _ in range(groups)]
     batch: list[int] = []
     held = 0
