@@ -23,14 +23,14 @@ lifetime touches no window, and the whole run's tail is reported beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from asyncflow.analysis.datastores import store_edges, store_seconds, store_utilizations
 from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
 from asyncflow.analysis.latencies import measured_values
-from asyncflow.analysis.lazy import LazyColumn
+from asyncflow.analysis.lazy import LazyColumn, count_rows
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
 
@@ -114,6 +114,9 @@ def phase_resource(phase: str) -> str:
 
 # --------------------------------------------------------------------------- masks
 
+Mask: TypeAlias = np.ndarray | LazyColumn
+"""A boolean mask of the requests: an array, or one made a part at a time."""
+
 
 def measured_mask(results: Results) -> np.ndarray:
     """Completed requests generated at or after the warm-up (a boolean mask)."""
@@ -137,39 +140,38 @@ def event_affected_mask(results: Results) -> np.ndarray:
     return affected
 
 
-def _tail_mask(results: Results, mask: np.ndarray, percentile: float | None) -> np.ndarray:
+def measured_rows(results: Results) -> LazyColumn:
+    """:func:`measured_mask` made a part at a time (no mask of every request held)."""
+    r = results.requests
+    warm_up = results.warm_up_s
+    return LazyColumn(
+        len(r), lambda rows: (r.outcome[rows] == COMPLETED) & (r.generated_s[rows] >= warm_up)
+    )
+
+
+def _both(first: Mask, second: Mask) -> LazyColumn:
+    """Rows in both masks, made a part at a time."""
+    return LazyColumn(len(first), lambda rows: first[rows] & second[rows])
+
+
+def _tail_mask(results: Results, mask: Mask, percentile: float | None) -> Mask:
     """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None).
 
-    No latency column of the whole run is made: the rows' latencies are
-    read a chunk at a time (the same values as ``finished_s - generated_s``).
+    No latency column of the whole run is made, nor a mask of every request:
+    the rows' latencies are read a chunk at a time (the same values as
+    ``finished_s - generated_s``) when the tail is read.
     """
-    if percentile is None or not mask.any():
+    if percentile is None:
         return mask
-    threshold = measured_values(results, mask).percentiles([percentile])[0]
-    tail = mask.copy()
+    values = measured_values(results, mask)
+    if values.count == 0:
+        return mask
+    threshold = values.percentiles([percentile])[0]
     r = results.requests
-    for start in range(0, mask.size, CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        tail[chunk] &= (r.finished_s[chunk] - r.generated_s[chunk]) >= threshold
-    return tail
-
-
-def latencies_of(results: Results, rows: np.ndarray) -> np.ndarray:
-    """The latencies of the ``rows`` mask, in row order, a chunk at a time.
-
-    The same values, in the same order, as ``(finished_s - generated_s)[rows]``
-    without the column of every request's latency.
-    """
-    r = results.requests
-    out = np.empty(int(np.count_nonzero(rows)))
-    at = 0
-    for start in range(0, rows.size, CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        keep = rows[chunk]
-        part = r.finished_s[chunk][keep] - r.generated_s[chunk][keep]
-        out[at : at + part.size] = part
-        at += part.size
-    return out
+    return LazyColumn(
+        len(r),
+        lambda rows: mask[rows] & ((r.finished_s[rows] - r.generated_s[rows]) >= threshold),
+    )
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -212,21 +214,23 @@ def breakdown(
         The breakdown of the group.
     """
     r = results.requests
-    group = measured_mask(results) if mask is None else mask & measured_mask(results)
-    group = _tail_mask(results, group, above)
-    count = int(np.count_nonzero(group))
+    measured = measured_rows(results) if mask is None else _both(mask, measured_rows(results))
+    group = _tail_mask(results, measured, above)
+    values = measured_values(results, group)
+    count = values.count
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
-    mean = measured_values(results, group).sum_in_order() / count
+    mean = values.sum_in_order() / count
     slot_means = _slot_sums_of(r.slots, r.kept, group) / count
     return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
 
-CHUNK_ROWS = 1 << 16
-"""Rows summed at a time: bounds the memory a breakdown needs beside the table."""
+CHUNK_ROWS = 1 << 13
+"""Rows summed at a time: bounds the memory a breakdown needs beside the table
+(a float64 copy of their slots, twice: half a megabyte with eight slots)."""
 
 
-def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: Mask) -> np.ndarray:
     """Float64 sums of every slot over the ``rows`` mask, shape (SLOTS,), a chunk at a time.
 
     Rows are added one after the other, in order, chunk after chunk: the
@@ -236,7 +240,7 @@ def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) ->
     if not kept:
         return out
     total = np.zeros(len(kept))
-    for start in range(0, rows.size, CHUNK_ROWS):
+    for start in range(0, len(rows), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
         block = slots[chunk][rows[chunk]].astype(np.float64)
         total = np.concatenate((total[np.newaxis], block)).sum(axis=0)
@@ -343,7 +347,7 @@ def hop_edges(results: Results) -> dict[tuple[int, int], tuple[str | None, ...]]
     return paths
 
 
-def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, str], float]:
+def node_phase_seconds(results: Results, mask: Mask) -> dict[tuple[str, str], float]:
     """Total seconds the requests of ``mask`` spent per ``(node, phase)``.
 
     Network time goes to the edge of each hop; every other phase to the
@@ -370,7 +374,7 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     return node_seconds_of(results, own, calls)
 
 
-def path_codes(results: Results, mask: np.ndarray) -> LazyColumn:
+def path_codes(results: Results, mask: Mask) -> LazyColumn:
     """``workload * servers + server`` of the requests of ``mask``, -1 for the others."""
     r = results.requests
     sizes = (max(1, len(results.workload_ids)), len(results.server_ids))
@@ -460,7 +464,7 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
 
     ``None`` for an edge that no measured request crossed.
     """
-    measured = measured_mask(results)
+    measured = measured_rows(results)
     seconds = node_phase_seconds(results, measured)
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
@@ -606,7 +610,7 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
     return uses
 
 
-def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
+def _top_share(results: Results, scope: Mask) -> NodeShare | None:
     """The phase with the largest share of the scope's p99 tail, and its main node.
 
     Phases are compared over all nodes together (two equal servers do not
@@ -614,9 +618,10 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     largest part of that phase.
     """
     tail = _tail_mask(results, scope, 99)
-    if not tail.any():
+    values = measured_values(results, tail)
+    if values.count == 0:
         return None
-    total_latency = float(latencies_of(results, tail).sum(dtype=np.float64))
+    total_latency = values.sum_in_order()
     totals = node_phase_seconds(results, tail)
     return top_share_of(results, totals, total_latency)
 
@@ -657,14 +662,14 @@ def find_bottleneck(results: Results) -> Bottleneck:
         The verdict, with a sentence such as "p99 is dominated by waiting for
         RAM on srv-1 (71%); the busiest resource is RAM on srv-1 (77% used)".
     """
-    measured = measured_mask(results)
+    measured = measured_rows(results)
     uses = resource_utilizations(results)
     busiest = max(uses, key=lambda u: u.utilization) if uses else None
     whole = _top_share(results, measured)
     scope, judged = "all requests", whole
     if results.fault_windows:
-        clean = measured & ~event_affected_mask(results)
-        if np.count_nonzero(clean) >= MIN_CLEAN_REQUESTS:
+        clean = _both(measured, ~event_affected_mask(results))
+        if count_rows(len(clean), lambda rows: clean[rows]) >= MIN_CLEAN_REQUESTS:
             scope, judged = "requests outside event windows", _top_share(results, clean)
     return verdict(judged, scope, whole, busiest)
 

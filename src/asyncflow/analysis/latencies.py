@@ -43,7 +43,7 @@ def latency_column(results: Results) -> LazyColumn:
     return LazyColumn(len(r), lambda rows: r.finished_s[rows] - r.generated_s[rows])
 
 
-def measured_values(results: Results, mask: np.ndarray) -> ChunkedValues:
+def measured_values(results: Results, mask: np.ndarray | LazyColumn) -> ChunkedValues:
     """The latencies of the rows of ``mask``, in row order (``(finished - generated)[mask]``)."""
     r = results.requests
 

@@ -167,14 +167,13 @@ def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
 class _RunView:
     """What every section reads: masks, latencies, own phases, endpoint groups."""
 
-    measured: np.ndarray
+    measured: LazyColumn  # made a part at a time: no mask of every request held
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
 
     @classmethod
     def of(cls, results: Results) -> _RunView:
-        r = results.requests
-        measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
+        measured = attribution.measured_rows(results)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         crit = results.critical
