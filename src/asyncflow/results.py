@@ -15,13 +15,16 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asyncflow.analysis.datastores import Datastores
+from asyncflow.analysis.groups import sums
+from asyncflow.analysis.latencies import group_sorted_latencies
+from asyncflow.analysis.lazy import LazyColumn
 from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
@@ -562,19 +565,19 @@ class Results:
         if self.stream is not None:
             return self._stream_throughput(self.stream, t, widths, width)
         r = self.requests
-        finished = r.finished_s
 
-        def rate(mask: np.ndarray) -> np.ndarray:
-            counts, _ = np.histogram(finished[mask], bins=edges)
+        def rate(code: int) -> np.ndarray:
+            counts = np.zeros(t.size, dtype=np.int64)
+            for start in range(0, len(r), SERIES_CHUNK_ROWS):
+                rows = slice(start, start + SERIES_CHUNK_ROWS)
+                counts += np.histogram(r.finished_s[rows][r.outcome[rows] == code], bins=edges)[0]
             rates: np.ndarray = counts / widths
             return rates
 
         failed = {
-            name: rate(r.outcome == code)
-            for code, name in enumerate(r.reason_names)
-            if code > COMPLETED
+            name: rate(code) for code, name in enumerate(r.reason_names) if code > COMPLETED
         }
-        return RateSeries(t, rate(r.outcome == COMPLETED), failed, width)
+        return RateSeries(t, rate(COMPLETED), failed, width)
 
     def latency_over_time(
         self, bin_s: float | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
@@ -584,21 +587,42 @@ class Results:
         t = self._bin_starts(width)
         if self.stream is not None:
             return self._stream_percentiles(self.stream, t, width, percentiles)
-        r = self.requests
-        mask = r.outcome == COMPLETED
-        finished = r.finished_s[mask]
-        latency = finished - r.generated_s[mask]
-        order = np.argsort(finished, kind="stable")
-        finished, latency = finished[order], latency[order]
-        bounds = np.searchsorted(finished, np.append(t, self.end_s + 1e-9), side="left")
         values = {p: np.full(t.size, np.nan) for p in percentiles}
-        for j in range(t.size):
-            chunk = latency[bounds[j] : bounds[j + 1]]
-            if chunk.size:
-                qs = np.percentile(chunk, percentiles)
-                for p, q in zip(percentiles, qs, strict=True):
-                    values[p][j] = q
+        for j, chunk in self._latency_bins(np.append(t, self.end_s + 1e-9)):
+            qs = np.percentile(chunk, percentiles)
+            for p, q in zip(percentiles, qs, strict=True):
+                values[p][j] = q
         return PercentileSeries(t, values, width)
+
+    def _latency_bins(self, edges: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Each non-empty bin's latencies of completed requests, by finish time.
+
+        Bin ``j`` holds the requests that finished in ``[edges[j], edges[j + 1])``.
+        Bins are read a batch at a time (at most ``max(65536, requests // 8)``
+        latencies held, besides a bin larger than that), each batch in one pass
+        over the rows: no column of every request is made.
+        """
+        r = self.requests
+        bins = edges.size - 1
+
+        def code(rows: slice | np.ndarray) -> np.ndarray:
+            j = np.searchsorted(edges, r.finished_s[rows], side="right") - 1
+            j[(r.outcome[rows] != COMPLETED) | (j >= bins)] = -1
+            return j
+
+        codes = LazyColumn(len(r), code)
+        counts = sums(codes, bins)
+        budget = max(1 << 16, len(r) // 8)
+        batch: list[int] = []
+        held = 0
+        for j in np.flatnonzero(counts).tolist():
+            if batch and held + int(counts[j]) > budget:
+                yield from group_sorted_latencies(self, codes, bins, batch).items()
+                batch, held = [], 0
+            batch.append(j)
+            held += int(counts[j])
+        if batch:
+            yield from group_sorted_latencies(self, codes, bins, batch).items()
 
     def stream_factor(self, width: float) -> int:
         """How many of the run's bins make one bin of ``width`` (streaming runs keep no finer)."""
@@ -766,6 +790,9 @@ class Results:
                 rows = self._table_rows(start, start + CSV_CHUNK_ROWS)
                 writer.writerows(zip(*_csv_columns(rows), strict=True))
 
+
+SERIES_CHUNK_ROWS = 1 << 16
+"""Rows counted at a time for the series over time."""
 
 CSV_CHUNK_ROWS = 1 << 15
 """Rows of the request table turned into text at a time (bounds the memory of the CSV)."""

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from asyncflow.analysis.datastores import store_edges, store_seconds, store_utilizations
-from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
-from asyncflow.analysis.latencies import measured_values
+from asyncflow.analysis.groups import codes_of, slot_sums, sums
+from asyncflow.analysis.latencies import group_latency_stats, latency_column, measured_values
 from asyncflow.analysis.lazy import LazyColumn, count_rows
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
@@ -281,37 +281,43 @@ def breakdowns_by_group(
     return _grouped(results, codes, names)
 
 
-def _group_codes(results: Results, by: str) -> tuple[np.ndarray, list[str]]:
-    """Each request's group code (-1: none) and the groups' names."""
+def _group_codes(results: Results, by: str) -> tuple[LazyColumn, list[str]]:
+    """Each request's group code (-1: none), made a part at a time, and the groups' names."""
     r = results.requests
     if by == "server":
-        return r.server.astype(np.int64), list(results.server_ids)
+        return LazyColumn(len(r), lambda rows: r.server[rows].astype(np.int64)), list(
+            results.server_ids
+        )
     if by == "endpoint":
         servers = results.scenario.topology_graph.nodes.servers
         names = [f"{s.id}/{e.endpoint_name}" for s in servers for e in s.endpoints]
         sizes = [len(s.endpoints) for s in servers]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        server = r.server.astype(np.int64)
-        valid = (server >= 0) & (r.endpoint >= 0)
-        return np.where(valid, offsets[np.maximum(server, 0)] + r.endpoint, -1), names
+
+        def make(rows: slice | np.ndarray) -> np.ndarray:
+            server, endpoint = r.server[rows].astype(np.int64), r.endpoint[rows]
+            valid = (server >= 0) & (endpoint >= 0)
+            return np.where(valid, offsets[np.maximum(server, 0)] + endpoint, -1)
+
+        return LazyColumn(len(r), make), names
     raise ValueError(f"by must be 'overall', 'server' or 'endpoint', not {by!r}")
 
 
 def _grouped(
-    results: Results, codes: np.ndarray, names: list[str]
+    results: Results, every: LazyColumn, names: list[str]
 ) -> dict[str, dict[str, PhaseBreakdown]]:
-    """Breakdowns of every group at once: grouped sums, one sort for the tails."""
+    """Breakdowns of every group at once: grouped sums, each group's tail thresholds by rank."""
     r = results.requests
     groups = len(names)
-    latency = r.finished_s - r.generated_s
-    codes = np.where(measured_mask(results), codes, -1)
-    ranked = Quantiles.of(codes, latency, groups)
-    variants: dict[str, np.ndarray] = {"all": codes}
+    latency = latency_column(results)
+    measured = measured_rows(results)
+    codes = LazyColumn(len(r), lambda rows: np.where(measured[rows], every[rows], -1))
+    stats = group_latency_stats(results, codes, groups, TAILS)
+    variants: dict[str, LazyColumn] = {"all": codes}
     for pct in TAILS:
-        threshold = np.full(groups + 1, np.inf)
-        for g in np.flatnonzero(np.diff(ranked.bounds)).tolist():
-            threshold[g] = np.percentile(ranked.group(g), pct)
-        variants[f"p{pct}"] = np.where(latency >= threshold[codes], codes, -1)
+        found = [stats[g][f"p{pct}"] for g in range(groups)]
+        threshold = np.array([np.inf if v is None else v for v in found] + [np.inf])
+        variants[f"p{pct}"] = _at_or_above(codes, latency, threshold)
     out: dict[str, dict[str, PhaseBreakdown]] = {}
     tables = {
         key: (sums(c, groups), sums(c, groups, latency), slot_sums(c, groups, r.slots, r.kept))
@@ -326,6 +332,16 @@ def _grouped(
             entry[key] = PhaseBreakdown(n, float(latency_sum[g]) / n, _phase_means(slot_sum[g] / n))
         out[name] = entry
     return out
+
+
+def _at_or_above(codes: LazyColumn, latency: LazyColumn, threshold: np.ndarray) -> LazyColumn:
+    """``codes`` of the requests at or above their group's threshold, -1 for the others."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        code = codes[rows]
+        return np.where(latency[rows] >= threshold[code], code, -1)
+
+    return LazyColumn(len(codes), make)
 
 
 # --------------------------------------------------------------------------- nodes
