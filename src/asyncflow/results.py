@@ -504,23 +504,44 @@ class Results:
     def path_rows(self, workload: int, server: int) -> np.ndarray:
         """Rows of the measured requests of ``workload`` served at ``server`` (entry), in order.
 
-        One sort of the requests by (workload, server), kept: reading every
-        path costs O(requests), whatever the number of servers.
+        One counting sort of the measured requests by (workload, server),
+        kept (32-bit row numbers below 2**31 rows): reading every path costs
+        O(requests), whatever the number of servers.
         """
         if self._paths is None:
             _rows_kept(self, "the requests of each path")
-            r = self.requests
-            servers = max(1, len(self.server_ids))
-            code = r.workload.astype(np.int64) * servers + r.server
-            code[(r.server < 0) | ~self._completed_mask()] = -1
-            order = np.argsort(code, kind="stable")
-            counts = np.bincount(code[code >= 0], minlength=len(self.workload_ids) * servers)
-            start = int(np.count_nonzero(code < 0))
-            bounds = np.concatenate(([0], np.cumsum(counts))) + start
-            self._paths = (order, bounds)
+            self._paths = self._sorted_paths()
         order, bounds = self._paths
         g = workload * max(1, len(self.server_ids)) + server
         return order[bounds[g] : bounds[g + 1]]
+
+    def _sorted_paths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the measured requests by path code (ascending within a path), and bounds."""
+        r = self.requests
+        servers = max(1, len(self.server_ids))
+        warm_up = self.warm_up_s
+
+        def code(rows: slice | np.ndarray) -> np.ndarray:
+            path: np.ndarray = r.workload[rows].astype(np.int64) * servers + r.server[rows]
+            measured = (r.outcome[rows] == COMPLETED) & (r.generated_s[rows] >= warm_up)
+            path[(r.server[rows] < 0) | ~measured] = -1
+            return path
+
+        codes = LazyColumn(len(r), code)
+        counts = sums(codes, len(self.workload_ids) * servers)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        order = np.empty(int(bounds[-1]), dtype=np.int32 if len(r) < 2**31 else np.int64)
+        place = bounds[:-1].copy()  # where each path's next row goes
+        for start in range(0, len(r), SERIES_CHUNK_ROWS):
+            part = codes[start : start + SERIES_CHUNK_ROWS]
+            rows = np.flatnonzero(part >= 0)
+            part = part[rows]
+            by_path = np.argsort(part, kind="stable")
+            rows, part = rows[by_path] + start, part[by_path]
+            paths, first, count = np.unique(part, return_index=True, return_counts=True)
+            order[place[part] + np.arange(part.size) - np.repeat(first, count)] = rows
+            place[paths] += count
+        return order, bounds
 
     # ------------------------------------------------------------------ levels
 
