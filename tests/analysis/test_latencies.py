@@ -89,3 +89,24 @@ def test_row_order_statistics_are_those_of_the_masked_latencies(
         PERCENTILES
     )
     assert count_rows(len(r), lambda rows: mask[rows]) == int(mask.sum())
+
+
+def test_a_lazy_column_makes_many_picked_rows_a_chunk_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncflow.analysis.lazy as lazy
+
+    monkeypatch.setattr(lazy, "CHUNK_ROWS", 10)
+    column = np.arange(100) * 3
+    calls: list[int] = []
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        part = column[rows]
+        calls.append(part.size)
+        return part
+
+    lazy_column = LazyColumn(100, make)
+    picked = np.array([5, 99, 0, 42] * 6)
+    assert lazy_column[picked].tolist() == column[picked].tolist()
+    assert calls == [10, 10, 4]
+    assert lazy_column[3:7].tolist() == [9, 12, 15, 18]

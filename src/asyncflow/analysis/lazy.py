@@ -38,7 +38,12 @@ class LazyColumn:
         return self.shape[0]
 
     def __getitem__(self, index: slice | np.ndarray) -> np.ndarray:
-        return self._make(index)
+        if isinstance(index, slice) or index.size <= CHUNK_ROWS:
+            return self._make(index)
+        # Many rows picked (the requests of the calls on critical paths): made a
+        # chunk at a time, so that the temporaries of ``make`` stay small.
+        parts = [self._make(index[at : at + CHUNK_ROWS]) for at in range(0, index.size, CHUNK_ROWS)]
+        return np.concatenate(parts)
 
 
 def count_rows(rows: int, test: Callable[[slice], np.ndarray]) -> int:
