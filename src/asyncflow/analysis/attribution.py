@@ -379,13 +379,12 @@ def node_phase_seconds(results: Results, mask: Mask) -> dict[tuple[str, str], fl
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
     if on_path.any():
-        by_path = np.where(on_path, codes[crit.root], -1)
+        by_path = on_path_codes(on_path, codes, crit.root)
         own -= slot_sums(by_path, own.shape[0], crit.slots, crit.kept, totals=True)
     calls = None
     if on_path.any():
         n_sites = len(results.sites)
-        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
-        crit_codes[~on_path] = -1
+        crit_codes = lazy_call_codes(crit.site, crit.server, n_sites, n_servers, on_path)
         calls = slot_sums(crit_codes, n_sites * (n_servers + 1), crit.slots, crit.kept)
     return node_seconds_of(results, own, calls)
 
@@ -423,6 +422,26 @@ def call_codes(site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: in
     server = server.astype(np.int64)
     served = codes_of(site, server, sizes=(n_sites, n_servers))
     return np.asarray(np.where(server >= 0, served, n_sites * n_servers + site))
+
+
+def on_path_codes(on_path: np.ndarray, codes: LazyColumn, root: np.ndarray) -> LazyColumn:
+    """The request codes of critical-path calls (by their ``root``) where ``on_path``, else -1."""
+    return LazyColumn(
+        on_path.size, lambda rows: np.where(on_path[rows], codes[root[rows]], -1)
+    )
+
+
+def lazy_call_codes(
+    site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: int, on_path: np.ndarray
+) -> LazyColumn:
+    """:func:`call_codes` of the calls ``on_path`` (-1 for the others), made a part at a time."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        code = call_codes(site[rows], server[rows], n_sites, n_servers)
+        code[~on_path[rows]] = -1
+        return code
+
+    return LazyColumn(on_path.size, make)
 
 
 def node_seconds_of(
@@ -495,8 +514,8 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     if len(crit):
         on_path = measured[crit.root]
         n_sites = len(results.sites)
-        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
-        calls = sums(np.where(on_path, crit_codes, -1), n_sites * (n_servers + 1))
+        crit_codes = lazy_call_codes(crit.site, crit.server, n_sites, n_servers, on_path)
+        calls = sums(crit_codes, n_sites * (n_servers + 1))
         for code in np.flatnonzero(calls).tolist():
             for edge in call_edges(results, code)[1:]:
                 if edge in counts:

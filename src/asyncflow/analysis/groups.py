@@ -9,9 +9,9 @@ group) and returns one total per group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -92,17 +92,29 @@ def slot_sums(
         if totals and slot in HOP_SLOTS:
             continue
         column = slots[:, k]
+        weights: Column
         if totals and slot == CALLS_NETWORK and hops:
-            weights = column.astype(np.float64)
-            weights += _row_sum(slots, hops)
+            weights = LazyColumn(len(column), _network_of(slots, k, hops))
         elif column.any():
             weights = column
         else:
             continue
         out[:, slot] = _grouped(codes, groups, weights)
     if totals and hops and CALLS_NETWORK not in kept:
-        out[:, CALLS_NETWORK] = _grouped(codes, groups, _row_sum(slots, hops))
+        row_sum = LazyColumn(len(slots), lambda rows: _row_sum(slots[rows], hops))
+        out[:, CALLS_NETWORK] = _grouped(codes, groups, row_sum)
     return out
+
+
+def _network_of(slots: np.ndarray, k: int, hops: list[int]) -> Callable[[Any], np.ndarray]:
+    """Column ``k`` (the calls' network) plus the hops, in float64, for the rows asked for."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        weights: np.ndarray = slots[rows, k].astype(np.float64)
+        weights += _row_sum(slots[rows], hops)
+        return weights
+
+    return make
 
 
 def _row_sum(slots: np.ndarray, columns: list[int]) -> np.ndarray:

@@ -210,7 +210,7 @@ class _RunView:
         totals = slot_sums(codes, groups, r.slots, r.kept)
         crit = results.critical
         if self.crit_measured.any():
-            crit_codes = np.where(self.crit_measured, codes[crit.root], -1)
+            crit_codes = attribution.on_path_codes(self.crit_measured, codes, crit.root)
             totals -= slot_sums(crit_codes, groups, crit.slots, crit.kept, totals=True)
         return totals
 
