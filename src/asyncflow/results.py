@@ -15,16 +15,14 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asyncflow.analysis.datastores import Datastores
-from asyncflow.analysis.groups import sums
-from asyncflow.analysis.latencies import group_sorted_latencies
-from asyncflow.analysis.lazy import LazyColumn
+from asyncflow.analysis.rows import latency_bins, path_order
 from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
@@ -510,38 +508,10 @@ class Results:
         """
         if self._paths is None:
             _rows_kept(self, "the requests of each path")
-            self._paths = self._sorted_paths()
+            self._paths = path_order(self)
         order, bounds = self._paths
         g = workload * max(1, len(self.server_ids)) + server
         return order[bounds[g] : bounds[g + 1]]
-
-    def _sorted_paths(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of the measured requests by path code (ascending within a path), and bounds."""
-        r = self.requests
-        servers = max(1, len(self.server_ids))
-        warm_up = self.warm_up_s
-
-        def code(rows: slice | np.ndarray) -> np.ndarray:
-            path: np.ndarray = r.workload[rows].astype(np.int64) * servers + r.server[rows]
-            measured = (r.outcome[rows] == COMPLETED) & (r.generated_s[rows] >= warm_up)
-            path[(r.server[rows] < 0) | ~measured] = -1
-            return path
-
-        codes = LazyColumn(len(r), code)
-        counts = sums(codes, len(self.workload_ids) * servers)
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        order = np.empty(int(bounds[-1]), dtype=np.int32 if len(r) < 2**31 else np.int64)
-        place = bounds[:-1].copy()  # where each path's next row goes
-        for start in range(0, len(r), SERIES_CHUNK_ROWS):
-            part = codes[start : start + SERIES_CHUNK_ROWS]
-            rows = np.flatnonzero(part >= 0)
-            part = part[rows]
-            by_path = np.argsort(part, kind="stable")
-            rows, part = rows[by_path] + start, part[by_path]
-            paths, first, count = np.unique(part, return_index=True, return_counts=True)
-            order[place[part] + np.arange(part.size) - np.repeat(first, count)] = rows
-            place[paths] += count
-        return order, bounds
 
     # ------------------------------------------------------------------ levels
 
@@ -609,41 +579,11 @@ class Results:
         if self.stream is not None:
             return self._stream_percentiles(self.stream, t, width, percentiles)
         values = {p: np.full(t.size, np.nan) for p in percentiles}
-        for j, chunk in self._latency_bins(np.append(t, self.end_s + 1e-9)):
+        for j, chunk in latency_bins(self, np.append(t, self.end_s + 1e-9)):
             qs = np.percentile(chunk, percentiles)
             for p, q in zip(percentiles, qs, strict=True):
                 values[p][j] = q
         return PercentileSeries(t, values, width)
-
-    def _latency_bins(self, edges: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        """Each non-empty bin's latencies of completed requests, by finish time.
-
-        Bin ``j`` holds the requests that finished in ``[edges[j], edges[j + 1])``.
-        Bins are read a batch at a time (at most ``max(65536, requests // 8)``
-        latencies held, besides a bin larger than that), each batch in one pass
-        over the rows: no column of every request is made.
-        """
-        r = self.requests
-        bins = edges.size - 1
-
-        def code(rows: slice | np.ndarray) -> np.ndarray:
-            j = np.searchsorted(edges, r.finished_s[rows], side="right") - 1
-            j[(r.outcome[rows] != COMPLETED) | (j >= bins)] = -1
-            return j
-
-        codes = LazyColumn(len(r), code)
-        counts = sums(codes, bins)
-        budget = max(1 << 16, len(r) // 8)
-        batch: list[int] = []
-        held = 0
-        for j in np.flatnonzero(counts).tolist():
-            if batch and held + int(counts[j]) > budget:
-                yield from group_sorted_latencies(self, codes, bins, batch).items()
-                batch, held = [], 0
-            batch.append(j)
-            held += int(counts[j])
-        if batch:
-            yield from group_sorted_latencies(self, codes, bins, batch).items()
 
     def stream_factor(self, width: float) -> int:
         """How many of the run's bins make one bin of ``width`` (streaming runs keep no finer)."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import asyncflow
+import asyncflow.analysis.rows as rows_module
 import asyncflow.results as results_module
 from asyncflow.metrics.requests import COMPLETED
 from asyncflow.results import Results
@@ -28,6 +29,7 @@ def two_workloads() -> Results:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(results_module, "SERIES_CHUNK_ROWS", 97)
+    monkeypatch.setattr(rows_module, "CHUNK_ROWS", 89)
 
 
 @pytest.mark.usefixtures("small_chunks")

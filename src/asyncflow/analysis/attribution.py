@@ -23,7 +23,7 @@ lifetime touches no window, and the whole run's tail is reported beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from asyncflow.analysis.datastores import store_edges, store_seconds, store_util
 from asyncflow.analysis.groups import codes_of, slot_sums, sums
 from asyncflow.analysis.latencies import group_latency_stats, latency_column, measured_values
 from asyncflow.analysis.lazy import LazyColumn, count_rows
+from asyncflow.analysis.rows import Mask, measured_rows, on_path_codes, path_codes
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
 
@@ -114,8 +115,6 @@ def phase_resource(phase: str) -> str:
 
 # --------------------------------------------------------------------------- masks
 
-Mask: TypeAlias = np.ndarray | LazyColumn
-"""A boolean mask of the requests: an array, or one made a part at a time."""
 
 
 def measured_mask(results: Results) -> np.ndarray:
@@ -138,15 +137,6 @@ def event_affected_mask(results: Results) -> np.ndarray:
         for window in results.fault_windows:
             affected[rows] |= (r.generated_s[rows] <= window.end_s) & (finished >= window.start_s)
     return affected
-
-
-def measured_rows(results: Results) -> LazyColumn:
-    """:func:`measured_mask` made a part at a time (no mask of every request held)."""
-    r = results.requests
-    warm_up = results.warm_up_s
-    return LazyColumn(
-        len(r), lambda rows: (r.outcome[rows] == COMPLETED) & (r.generated_s[rows] >= warm_up)
-    )
 
 
 def _both(first: Mask, second: Mask) -> LazyColumn:
@@ -389,19 +379,6 @@ def node_phase_seconds(results: Results, mask: Mask) -> dict[tuple[str, str], fl
     return node_seconds_of(results, own, calls)
 
 
-def path_codes(results: Results, mask: Mask) -> LazyColumn:
-    """``workload * servers + server`` of the requests of ``mask``, -1 for the others."""
-    r = results.requests
-    sizes = (max(1, len(results.workload_ids)), len(results.server_ids))
-
-    def make(rows: slice | np.ndarray) -> np.ndarray:
-        code = codes_of(r.workload[rows], r.server[rows], sizes=sizes)
-        code[~mask[rows]] = -1
-        return code
-
-    return LazyColumn(len(r), make)
-
-
 def call_edges(results: Results, code: int) -> tuple[str | None, ...]:
     """The edges of the calls of one :func:`call_codes` code (hop by hop)."""
     n_servers = len(results.server_ids)
@@ -422,13 +399,6 @@ def call_codes(site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: in
     server = server.astype(np.int64)
     served = codes_of(site, server, sizes=(n_sites, n_servers))
     return np.asarray(np.where(server >= 0, served, n_sites * n_servers + site))
-
-
-def on_path_codes(on_path: np.ndarray, codes: LazyColumn, root: np.ndarray) -> LazyColumn:
-    """The request codes of critical-path calls (by their ``root``) where ``on_path``, else -1."""
-    return LazyColumn(
-        on_path.size, lambda rows: np.where(on_path[rows], codes[root[rows]], -1)
-    )
 
 
 def lazy_call_codes(

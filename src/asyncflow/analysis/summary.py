@@ -32,6 +32,7 @@ from asyncflow.analysis.latencies import (
 )
 from asyncflow.analysis.lazy import LazyColumn, count_rows
 from asyncflow.analysis.replicas import replica_summary
+from asyncflow.analysis.rows import measured_rows, on_path_codes
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -173,7 +174,7 @@ class _RunView:
 
     @classmethod
     def of(cls, results: Results) -> _RunView:
-        measured = attribution.measured_rows(results)
+        measured = measured_rows(results)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         crit = results.critical
@@ -210,7 +211,7 @@ class _RunView:
         totals = slot_sums(codes, groups, r.slots, r.kept)
         crit = results.critical
         if self.crit_measured.any():
-            crit_codes = attribution.on_path_codes(self.crit_measured, codes, crit.root)
+            crit_codes = on_path_codes(self.crit_measured, codes, crit.root)
             totals -= slot_sums(crit_codes, groups, crit.slots, crit.kept, totals=True)
         return totals
 
