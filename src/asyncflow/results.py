@@ -465,6 +465,7 @@ class Results:
         self._summarize = summarize
         self._summary: dict[str, Any] | None = None
         self._paths: tuple[np.ndarray, np.ndarray] | None = None
+        self._metrics: dict[str, tuple[str, ...]] | None = None
 
     @property
     def load_balancer_id(self) -> str | None:
@@ -516,8 +517,13 @@ class Results:
     # ------------------------------------------------------------------ levels
 
     def level_metrics(self, node: str) -> tuple[str, ...]:
-        """The level metrics recorded for ``node``."""
-        return tuple(metric for (n, metric) in self._levels if n == node)
+        """The level metrics recorded for ``node`` (in the order they were recorded)."""
+        if self._metrics is None:  # indexed once: a fleet has thousands of nodes and levels
+            by_node: dict[str, list[str]] = {}
+            for n, metric in self._levels:
+                by_node.setdefault(n, []).append(metric)
+            self._metrics = {n: tuple(metrics) for n, metrics in by_node.items()}
+        return self._metrics.get(node, ())
 
     def _level(self, metric: str, node: str) -> LevelStats:
         try:

@@ -84,7 +84,7 @@ def group_latency_stats(
 
     Each group's figures are those of its latencies sorted (the mean added
     in ascending order). Groups small enough are read together, a batch of
-    at most a quarter of the budget at a time, from one pass each; a larger
+    at most half the budget at a time, from one pass each; a larger
     group is read by rank (:class:`ChunkedValues`). Groups in ``skip`` are
     left as :func:`no_stats`. ``budget``: the most latencies held at once
     (by default ``max(65536, requests // 8)``).
@@ -98,12 +98,12 @@ def group_latency_stats(
     wanted = [g for g in range(groups) if counts[g] and g not in skip]
     for g in wanted:
         size = int(counts[g])
-        if size > budget // 4:
+        if size > budget // 2:
             values = _group_values(results, codes, g, budget)
             figures = latency_figures(values, percentiles, sorted_mean=True)
             out[g] = stats_dict(*figures, percentiles)
             continue
-        if held + size > budget // 4:
+        if held + size > budget // 2:
             _batch_stats(results, codes, batch, groups, percentiles, out)
             batch, held = [], 0
         batch.append(g)
