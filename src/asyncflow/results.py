@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.datastores import Datastores
+from asyncflow.analysis.rows import latency_bins, path_order
 from asyncflow.errors import AsyncFlowError
 from asyncflow.metrics.phases import (
     CALLS_NETWORK,
@@ -75,9 +76,12 @@ class RequestTable:
         server: Index into ``Results.server_ids`` of the server that served
             it at its entry; -1 if it reached no server.
         endpoint: Index into that server's endpoints; -1 if none.
-        workload: Index into ``Results.workload_ids``.
-        failed_at: Where a failed request failed: index into
-            ``Results.places`` (a node or edge id); -1 otherwise.
+        workload: Index into ``Results.workload_ids`` (with one workload, a
+            read-only view of zeros that takes no memory).
+        failed_rows: The rows of failed requests, ascending.
+        failed_places: Where each of them failed: index into
+            ``Results.places`` (a node or edge id). ``failed_at`` gives the
+            whole column.
         slots: Seconds per phase slot (``asyncflow.metrics.phases``), float32,
             one column per slot of ``kept``, shape (n, len(kept)); the named
             columns below read it (zeros for a slot not kept).
@@ -93,10 +97,25 @@ class RequestTable:
     server: np.ndarray
     endpoint: np.ndarray
     workload: np.ndarray
-    failed_at: np.ndarray
+    failed_rows: np.ndarray
+    failed_places: np.ndarray
     slots: np.ndarray
     reason_names: tuple[str, ...]
     kept: tuple[int, ...] = ALL_SLOTS
+
+    @property
+    def failed_at(self) -> np.ndarray:
+        """Where each request failed: index into ``Results.places``; -1 if it did not fail.
+
+        Made when read (int16; a read-only view of -1 taking no memory when
+        nothing failed): the table keeps only the failed rows.
+        """
+        n = len(self)
+        if self.failed_rows.size == 0:
+            return np.broadcast_to(np.int16(-1), (n,))
+        column = np.full(n, -1, dtype=np.int16)
+        column[self.failed_rows] = self.failed_places
+        return column
 
     def slot(self, index: int) -> np.ndarray:
         """Seconds of phase slot ``index`` of each request (float32; zeros if not kept)."""
@@ -446,6 +465,7 @@ class Results:
         self._summarize = summarize
         self._summary: dict[str, Any] | None = None
         self._paths: tuple[np.ndarray, np.ndarray] | None = None
+        self._metrics: dict[str, tuple[str, ...]] | None = None
 
     @property
     def load_balancer_id(self) -> str | None:
@@ -483,20 +503,13 @@ class Results:
     def path_rows(self, workload: int, server: int) -> np.ndarray:
         """Rows of the measured requests of ``workload`` served at ``server`` (entry), in order.
 
-        One sort of the requests by (workload, server), kept: reading every
-        path costs O(requests), whatever the number of servers.
+        One counting sort of the measured requests by (workload, server),
+        kept (32-bit row numbers below 2**31 rows): reading every path costs
+        O(requests), whatever the number of servers.
         """
         if self._paths is None:
             _rows_kept(self, "the requests of each path")
-            r = self.requests
-            servers = max(1, len(self.server_ids))
-            code = r.workload.astype(np.int64) * servers + r.server
-            code[(r.server < 0) | ~self._completed_mask()] = -1
-            order = np.argsort(code, kind="stable")
-            counts = np.bincount(code[code >= 0], minlength=len(self.workload_ids) * servers)
-            start = int(np.count_nonzero(code < 0))
-            bounds = np.concatenate(([0], np.cumsum(counts))) + start
-            self._paths = (order, bounds)
+            self._paths = path_order(self)
         order, bounds = self._paths
         g = workload * max(1, len(self.server_ids)) + server
         return order[bounds[g] : bounds[g + 1]]
@@ -504,8 +517,13 @@ class Results:
     # ------------------------------------------------------------------ levels
 
     def level_metrics(self, node: str) -> tuple[str, ...]:
-        """The level metrics recorded for ``node``."""
-        return tuple(metric for (n, metric) in self._levels if n == node)
+        """The level metrics recorded for ``node`` (in the order they were recorded)."""
+        if self._metrics is None:  # indexed once: a fleet has thousands of nodes and levels
+            by_node: dict[str, list[str]] = {}
+            for n, metric in self._levels:
+                by_node.setdefault(n, []).append(metric)
+            self._metrics = {n: tuple(metrics) for n, metrics in by_node.items()}
+        return self._metrics.get(node, ())
 
     def _level(self, metric: str, node: str) -> LevelStats:
         try:
@@ -544,19 +562,19 @@ class Results:
         if self.stream is not None:
             return self._stream_throughput(self.stream, t, widths, width)
         r = self.requests
-        finished = r.finished_s
 
-        def rate(mask: np.ndarray) -> np.ndarray:
-            counts, _ = np.histogram(finished[mask], bins=edges)
+        def rate(code: int) -> np.ndarray:
+            counts = np.zeros(t.size, dtype=np.int64)
+            for start in range(0, len(r), SERIES_CHUNK_ROWS):
+                rows = slice(start, start + SERIES_CHUNK_ROWS)
+                counts += np.histogram(r.finished_s[rows][r.outcome[rows] == code], bins=edges)[0]
             rates: np.ndarray = counts / widths
             return rates
 
         failed = {
-            name: rate(r.outcome == code)
-            for code, name in enumerate(r.reason_names)
-            if code > COMPLETED
+            name: rate(code) for code, name in enumerate(r.reason_names) if code > COMPLETED
         }
-        return RateSeries(t, rate(r.outcome == COMPLETED), failed, width)
+        return RateSeries(t, rate(COMPLETED), failed, width)
 
     def latency_over_time(
         self, bin_s: float | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
@@ -566,20 +584,11 @@ class Results:
         t = self._bin_starts(width)
         if self.stream is not None:
             return self._stream_percentiles(self.stream, t, width, percentiles)
-        r = self.requests
-        mask = r.outcome == COMPLETED
-        finished = r.finished_s[mask]
-        latency = finished - r.generated_s[mask]
-        order = np.argsort(finished, kind="stable")
-        finished, latency = finished[order], latency[order]
-        bounds = np.searchsorted(finished, np.append(t, self.end_s + 1e-9), side="left")
         values = {p: np.full(t.size, np.nan) for p in percentiles}
-        for j in range(t.size):
-            chunk = latency[bounds[j] : bounds[j + 1]]
-            if chunk.size:
-                qs = np.percentile(chunk, percentiles)
-                for p, q in zip(percentiles, qs, strict=True):
-                    values[p][j] = q
+        for j, chunk in latency_bins(self, np.append(t, self.end_s + 1e-9)):
+            qs = np.percentile(chunk, percentiles)
+            for p, q in zip(percentiles, qs, strict=True):
+                values[p][j] = q
         return PercentileSeries(t, values, width)
 
     def stream_factor(self, width: float) -> int:
@@ -748,6 +757,9 @@ class Results:
                 rows = self._table_rows(start, start + CSV_CHUNK_ROWS)
                 writer.writerows(zip(*_csv_columns(rows), strict=True))
 
+
+SERIES_CHUNK_ROWS = 1 << 16
+"""Rows counted at a time for the series over time."""
 
 CSV_CHUNK_ROWS = 1 << 15
 """Rows of the request table turned into text at a time (bounds the memory of the CSV)."""

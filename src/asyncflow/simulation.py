@@ -526,10 +526,15 @@ def _request_table(ctx: RunContext) -> RequestTable:
     columns = log.columns()
     if log.ring is not None:
         columns = {name: column[:0] for name, column in columns.items()}
-    for column in columns.values():
+        rows, places = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16)
+    else:
+        rows, places = log.failures()
+    for column in (*columns.values(), rows, places):
         column.flags.writeable = False
     return RequestTable(
         **columns,
+        failed_rows=rows,
+        failed_places=places,
         slots=_read_only(log.phases.view()[: columns["outcome"].size]),
         reason_names=tuple(log.reasons.names),
         kept=log.phases.kept,

@@ -88,6 +88,9 @@ class FakeRequests:
     def hops_s(self) -> np.ndarray:
         return self.slots[:, :4]
 
+    def __len__(self) -> int:
+        return int(self.latency.size)
+
     def phases(self) -> dict[str, np.ndarray]:
         network = np.full(self.latency.size, 0.002)
         rest = self.latency - network

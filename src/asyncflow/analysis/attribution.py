@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asyncflow.analysis.datastores import store_edges, store_seconds, store_utilizations
-from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
+from asyncflow.analysis.groups import codes_of, slot_sums, sums
+from asyncflow.analysis.latencies import group_latency_stats, latency_column, measured_values
+from asyncflow.analysis.lazy import LazyColumn, count_rows
+from asyncflow.analysis.rows import Mask, measured_rows, on_path_codes, path_codes
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
 from asyncflow.metrics.requests import COMPLETED
 
@@ -113,6 +116,7 @@ def phase_resource(phase: str) -> str:
 # --------------------------------------------------------------------------- masks
 
 
+
 def measured_mask(results: Results) -> np.ndarray:
     """Completed requests generated at or after the warm-up (a boolean mask)."""
     r = results.requests
@@ -126,46 +130,38 @@ def event_affected_mask(results: Results) -> np.ndarray:
     A request in flight at the end is taken to live until the end of the run.
     """
     r = results.requests
-    finished = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
     affected = np.zeros(len(r), dtype=bool)
-    for window in results.fault_windows:
-        affected |= (r.generated_s <= window.end_s) & (finished >= window.start_s)
+    for start in range(0, len(r), CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        finished = np.where(np.isnan(r.finished_s[rows]), results.end_s, r.finished_s[rows])
+        for window in results.fault_windows:
+            affected[rows] |= (r.generated_s[rows] <= window.end_s) & (finished >= window.start_s)
     return affected
 
 
-def _tail_mask(results: Results, mask: np.ndarray, percentile: float | None) -> np.ndarray:
+def _both(first: Mask, second: Mask) -> LazyColumn:
+    """Rows in both masks, made a part at a time."""
+    return LazyColumn(len(first), lambda rows: first[rows] & second[rows])
+
+
+def _tail_mask(results: Results, mask: Mask, percentile: float | None) -> Mask:
     """Narrow ``mask`` to latencies at or above its ``percentile`` (all when None).
 
-    No latency column of the whole run is made: the rows' latencies are
-    read a chunk at a time (the same values as ``finished_s - generated_s``).
+    No latency column of the whole run is made, nor a mask of every request:
+    the rows' latencies are read a chunk at a time (the same values as
+    ``finished_s - generated_s``) when the tail is read.
     """
-    if percentile is None or not mask.any():
+    if percentile is None:
         return mask
-    threshold = np.percentile(latencies_of(results, mask), percentile, overwrite_input=True)
-    tail = mask.copy()
+    values = measured_values(results, mask)
+    if values.count == 0:
+        return mask
+    threshold = values.percentiles([percentile])[0]
     r = results.requests
-    for start in range(0, mask.size, CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        tail[chunk] &= (r.finished_s[chunk] - r.generated_s[chunk]) >= threshold
-    return tail
-
-
-def latencies_of(results: Results, rows: np.ndarray) -> np.ndarray:
-    """The latencies of the ``rows`` mask, in row order, a chunk at a time.
-
-    The same values, in the same order, as ``(finished_s - generated_s)[rows]``
-    without the column of every request's latency.
-    """
-    r = results.requests
-    out = np.empty(int(np.count_nonzero(rows)))
-    at = 0
-    for start in range(0, rows.size, CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        keep = rows[chunk]
-        part = r.finished_s[chunk][keep] - r.generated_s[chunk][keep]
-        out[at : at + part.size] = part
-        at += part.size
-    return out
+    return LazyColumn(
+        len(r),
+        lambda rows: mask[rows] & ((r.finished_s[rows] - r.generated_s[rows]) >= threshold),
+    )
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -208,21 +204,23 @@ def breakdown(
         The breakdown of the group.
     """
     r = results.requests
-    group = measured_mask(results) if mask is None else mask & measured_mask(results)
-    group = _tail_mask(results, group, above)
-    count = int(np.count_nonzero(group))
+    measured = measured_rows(results) if mask is None else _both(mask, measured_rows(results))
+    group = _tail_mask(results, measured, above)
+    values = measured_values(results, group)
+    count = values.count
     if count == 0:
         return PhaseBreakdown(0, float("nan"), {p.name: float("nan") for p in PHASES})
-    mean = float(latencies_of(results, group).mean())
+    mean = values.sum_in_order() / count
     slot_means = _slot_sums_of(r.slots, r.kept, group) / count
     return PhaseBreakdown(count, mean, _phase_means(slot_means))
 
 
-CHUNK_ROWS = 1 << 16
-"""Rows summed at a time: bounds the memory a breakdown needs beside the table."""
+CHUNK_ROWS = 1 << 13
+"""Rows summed at a time: bounds the memory a breakdown needs beside the table
+(a float64 copy of their slots, twice: half a megabyte with eight slots)."""
 
 
-def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: Mask) -> np.ndarray:
     """Float64 sums of every slot over the ``rows`` mask, shape (SLOTS,), a chunk at a time.
 
     Rows are added one after the other, in order, chunk after chunk: the
@@ -232,7 +230,7 @@ def _slot_sums_of(slots: np.ndarray, kept: tuple[int, ...], rows: np.ndarray) ->
     if not kept:
         return out
     total = np.zeros(len(kept))
-    for start in range(0, rows.size, CHUNK_ROWS):
+    for start in range(0, len(rows), CHUNK_ROWS):
         chunk = slice(start, start + CHUNK_ROWS)
         block = slots[chunk][rows[chunk]].astype(np.float64)
         total = np.concatenate((total[np.newaxis], block)).sum(axis=0)
@@ -273,37 +271,43 @@ def breakdowns_by_group(
     return _grouped(results, codes, names)
 
 
-def _group_codes(results: Results, by: str) -> tuple[np.ndarray, list[str]]:
-    """Each request's group code (-1: none) and the groups' names."""
+def _group_codes(results: Results, by: str) -> tuple[LazyColumn, list[str]]:
+    """Each request's group code (-1: none), made a part at a time, and the groups' names."""
     r = results.requests
     if by == "server":
-        return r.server.astype(np.int64), list(results.server_ids)
+        return LazyColumn(len(r), lambda rows: r.server[rows].astype(np.int64)), list(
+            results.server_ids
+        )
     if by == "endpoint":
         servers = results.scenario.topology_graph.nodes.servers
         names = [f"{s.id}/{e.endpoint_name}" for s in servers for e in s.endpoints]
         sizes = [len(s.endpoints) for s in servers]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        server = r.server.astype(np.int64)
-        valid = (server >= 0) & (r.endpoint >= 0)
-        return np.where(valid, offsets[np.maximum(server, 0)] + r.endpoint, -1), names
+
+        def make(rows: slice | np.ndarray) -> np.ndarray:
+            server, endpoint = r.server[rows].astype(np.int64), r.endpoint[rows]
+            valid = (server >= 0) & (endpoint >= 0)
+            return np.where(valid, offsets[np.maximum(server, 0)] + endpoint, -1)
+
+        return LazyColumn(len(r), make), names
     raise ValueError(f"by must be 'overall', 'server' or 'endpoint', not {by!r}")
 
 
 def _grouped(
-    results: Results, codes: np.ndarray, names: list[str]
+    results: Results, every: LazyColumn, names: list[str]
 ) -> dict[str, dict[str, PhaseBreakdown]]:
-    """Breakdowns of every group at once: grouped sums, one sort for the tails."""
+    """Breakdowns of every group at once: grouped sums, each group's tail thresholds by rank."""
     r = results.requests
     groups = len(names)
-    latency = r.finished_s - r.generated_s
-    codes = np.where(measured_mask(results), codes, -1)
-    ranked = Quantiles.of(codes, latency, groups)
-    variants: dict[str, np.ndarray] = {"all": codes}
+    latency = latency_column(results)
+    measured = measured_rows(results)
+    codes = LazyColumn(len(r), lambda rows: np.where(measured[rows], every[rows], -1))
+    stats = group_latency_stats(results, codes, groups, TAILS)
+    variants: dict[str, LazyColumn] = {"all": codes}
     for pct in TAILS:
-        threshold = np.full(groups + 1, np.inf)
-        for g in np.flatnonzero(np.diff(ranked.bounds)).tolist():
-            threshold[g] = np.percentile(ranked.group(g), pct)
-        variants[f"p{pct}"] = np.where(latency >= threshold[codes], codes, -1)
+        found = [stats[g][f"p{pct}"] for g in range(groups)]
+        threshold = np.array([np.inf if v is None else v for v in found] + [np.inf])
+        variants[f"p{pct}"] = _at_or_above(codes, latency, threshold)
     out: dict[str, dict[str, PhaseBreakdown]] = {}
     tables = {
         key: (sums(c, groups), sums(c, groups, latency), slot_sums(c, groups, r.slots, r.kept))
@@ -318,6 +322,16 @@ def _grouped(
             entry[key] = PhaseBreakdown(n, float(latency_sum[g]) / n, _phase_means(slot_sum[g] / n))
         out[name] = entry
     return out
+
+
+def _at_or_above(codes: LazyColumn, latency: LazyColumn, threshold: np.ndarray) -> LazyColumn:
+    """``codes`` of the requests at or above their group's threshold, -1 for the others."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        code = codes[rows]
+        return np.where(latency[rows] >= threshold[code], code, -1)
+
+    return LazyColumn(len(codes), make)
 
 
 # --------------------------------------------------------------------------- nodes
@@ -339,7 +353,7 @@ def hop_edges(results: Results) -> dict[tuple[int, int], tuple[str | None, ...]]
     return paths
 
 
-def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, str], float]:
+def node_phase_seconds(results: Results, mask: Mask) -> dict[tuple[str, str], float]:
     """Total seconds the requests of ``mask`` spent per ``(node, phase)``.
 
     Network time goes to the edge of each hop; every other phase to the
@@ -350,19 +364,17 @@ def node_phase_seconds(results: Results, mask: np.ndarray) -> dict[tuple[str, st
     r = results.requests
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
-    codes[~mask] = -1
+    codes = path_codes(results, mask)
     own = slot_sums(codes, n_workloads * n_servers, r.slots, r.kept)
     crit = results.critical
     on_path = mask[crit.root] if len(crit) else np.zeros(0, dtype=bool)
     if on_path.any():
-        path_codes = np.where(on_path, codes[crit.root], -1)
-        own -= slot_sums(path_codes, own.shape[0], crit.slots, crit.kept, totals=True)
+        by_path = on_path_codes(on_path, codes, crit.root)
+        own -= slot_sums(by_path, own.shape[0], crit.slots, crit.kept, totals=True)
     calls = None
     if on_path.any():
         n_sites = len(results.sites)
-        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
-        crit_codes[~on_path] = -1
+        crit_codes = lazy_call_codes(crit.site, crit.server, n_sites, n_servers, on_path)
         calls = slot_sums(crit_codes, n_sites * (n_servers + 1), crit.slots, crit.kept)
     return node_seconds_of(results, own, calls)
 
@@ -387,6 +399,19 @@ def call_codes(site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: in
     server = server.astype(np.int64)
     served = codes_of(site, server, sizes=(n_sites, n_servers))
     return np.asarray(np.where(server >= 0, served, n_sites * n_servers + site))
+
+
+def lazy_call_codes(
+    site: np.ndarray, server: np.ndarray, n_sites: int, n_servers: int, on_path: np.ndarray
+) -> LazyColumn:
+    """:func:`call_codes` of the calls ``on_path`` (-1 for the others), made a part at a time."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        code = call_codes(site[rows], server[rows], n_sites, n_servers)
+        code[~on_path[rows]] = -1
+        return code
+
+    return LazyColumn(on_path.size, make)
 
 
 def node_seconds_of(
@@ -444,16 +469,12 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
 
     ``None`` for an edge that no measured request crossed.
     """
-    r = results.requests
-    measured = measured_mask(results)
+    measured = measured_rows(results)
     seconds = node_phase_seconds(results, measured)
     counts = dict.fromkeys(results.edge_ids, 0)
     n_servers = len(results.server_ids)
     n_workloads = max(1, len(results.workload_ids))
-    codes = codes_of(r.workload, r.server, sizes=(n_workloads, n_servers))
-    codes[~measured] = -1
-    crossed = sums(codes, n_workloads * n_servers)
-    del codes
+    crossed = sums(path_codes(results, measured), n_workloads * n_servers)
     paths = hop_edges(results)
     for code in np.flatnonzero(crossed).tolist():
         for edge in paths.get(divmod(code, n_servers), ()):
@@ -463,8 +484,8 @@ def edge_transit_means(results: Results) -> dict[str, float | None]:
     if len(crit):
         on_path = measured[crit.root]
         n_sites = len(results.sites)
-        crit_codes = call_codes(crit.site, crit.server, n_sites, n_servers)
-        calls = sums(np.where(on_path, crit_codes, -1), n_sites * (n_servers + 1))
+        crit_codes = lazy_call_codes(crit.site, crit.server, n_sites, n_servers, on_path)
+        calls = sums(crit_codes, n_sites * (n_servers + 1))
         for code in np.flatnonzero(calls).tolist():
             for edge in call_edges(results, code)[1:]:
                 if edge in counts:
@@ -594,7 +615,7 @@ def resource_utilizations(results: Results) -> list[ResourceUse]:
     return uses
 
 
-def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
+def _top_share(results: Results, scope: Mask) -> NodeShare | None:
     """The phase with the largest share of the scope's p99 tail, and its main node.
 
     Phases are compared over all nodes together (two equal servers do not
@@ -602,9 +623,10 @@ def _top_share(results: Results, scope: np.ndarray) -> NodeShare | None:
     largest part of that phase.
     """
     tail = _tail_mask(results, scope, 99)
-    if not tail.any():
+    values = measured_values(results, tail)
+    if values.count == 0:
         return None
-    total_latency = float(latencies_of(results, tail).sum(dtype=np.float64))
+    total_latency = values.sum_in_order()
     totals = node_phase_seconds(results, tail)
     return top_share_of(results, totals, total_latency)
 
@@ -645,14 +667,14 @@ def find_bottleneck(results: Results) -> Bottleneck:
         The verdict, with a sentence such as "p99 is dominated by waiting for
         RAM on srv-1 (71%); the busiest resource is RAM on srv-1 (77% used)".
     """
-    measured = measured_mask(results)
+    measured = measured_rows(results)
     uses = resource_utilizations(results)
     busiest = max(uses, key=lambda u: u.utilization) if uses else None
     whole = _top_share(results, measured)
     scope, judged = "all requests", whole
     if results.fault_windows:
-        clean = measured & ~event_affected_mask(results)
-        if np.count_nonzero(clean) >= MIN_CLEAN_REQUESTS:
+        clean = _both(measured, ~event_affected_mask(results))
+        if count_rows(len(clean), lambda rows: clean[rows]) >= MIN_CLEAN_REQUESTS:
             scope, judged = "requests outside event windows", _top_share(results, clean)
     return verdict(judged, scope, whole, busiest)
 

@@ -9,12 +9,17 @@ group) and returns one total per group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 
+from asyncflow.analysis.lazy import LazyColumn
 from asyncflow.metrics.phases import CALLS_NETWORK, HOP_SLOTS, SLOTS
+
+Column: TypeAlias = np.ndarray | LazyColumn
+"""Codes or weights: an array, or a column made a chunk at a time."""
 
 CHUNK_ROWS = 1 << 16
 """Rows grouped at a time: the memory a grouped sum needs beside the table."""
@@ -39,7 +44,7 @@ def _bincount(
     )
 
 
-def _grouped(codes: np.ndarray, groups: int, weights: np.ndarray | None) -> np.ndarray:
+def _grouped(codes: Column, groups: int, weights: Column | None) -> np.ndarray:
     """Per-group totals (bin ``groups`` gathers the rows without a group), a chunk at a time."""
     total: np.ndarray | None = None
     for start in range(0, codes.shape[0], CHUNK_ROWS):
@@ -52,7 +57,7 @@ def _grouped(codes: np.ndarray, groups: int, weights: np.ndarray | None) -> np.n
     return total[:groups]
 
 
-def sums(codes: np.ndarray, groups: int, weights: np.ndarray | None = None) -> np.ndarray:
+def sums(codes: Column, groups: int, weights: Column | None = None) -> np.ndarray:
     """Per-group count (no ``weights``) or sum of ``weights``; codes < 0 are left out.
 
     A chunk of rows at a time: no copy of the codes or the weights.
@@ -66,7 +71,7 @@ ALL_SLOTS = tuple(range(SLOTS))
 
 
 def slot_sums(
-    codes: np.ndarray,
+    codes: Column,
     groups: int,
     slots: np.ndarray,
     kept: Sequence[int] = ALL_SLOTS,
@@ -87,17 +92,29 @@ def slot_sums(
         if totals and slot in HOP_SLOTS:
             continue
         column = slots[:, k]
+        weights: Column
         if totals and slot == CALLS_NETWORK and hops:
-            weights = column.astype(np.float64)
-            weights += _row_sum(slots, hops)
+            weights = LazyColumn(len(column), _network_of(slots, k, hops))
         elif column.any():
             weights = column
         else:
             continue
         out[:, slot] = _grouped(codes, groups, weights)
     if totals and hops and CALLS_NETWORK not in kept:
-        out[:, CALLS_NETWORK] = _grouped(codes, groups, _row_sum(slots, hops))
+        row_sum = LazyColumn(len(slots), lambda rows: _row_sum(slots[rows], hops))
+        out[:, CALLS_NETWORK] = _grouped(codes, groups, row_sum)
     return out
+
+
+def _network_of(slots: np.ndarray, k: int, hops: list[int]) -> Callable[[Any], np.ndarray]:
+    """Column ``k`` (the calls' network) plus the hops, in float64, for the rows asked for."""
+
+    def make(rows: slice | np.ndarray) -> np.ndarray:
+        weights: np.ndarray = slots[rows, k].astype(np.float64)
+        weights += _row_sum(slots[rows], hops)
+        return weights
+
+    return make
 
 
 def _row_sum(slots: np.ndarray, columns: list[int]) -> np.ndarray:

@@ -22,8 +22,17 @@ import numpy as np
 
 from asyncflow.analysis import attribution
 from asyncflow.analysis.datastores import datastore_blocks
-from asyncflow.analysis.groups import Quantiles, codes_of, slot_sums, sums
+from asyncflow.analysis.groups import codes_of, slot_sums, sums
+from asyncflow.analysis.latencies import (
+    group_latency_stats,
+    group_sorted_latencies,
+    latency_column,
+    latency_stats_of,
+    measured_values,
+)
+from asyncflow.analysis.lazy import LazyColumn, count_rows
 from asyncflow.analysis.replicas import replica_summary
+from asyncflow.analysis.rows import measured_rows, on_path_codes
 from asyncflow.metrics.phases import (
     CONNECTION_WAIT,
     HANDSHAKE,
@@ -54,10 +63,13 @@ def summarize(results: Results) -> dict[str, Any]:
 
         return summarize_stream(results, results.stream)
     r = results.requests
-    outcome = r.outcome
-    completed = int(np.count_nonzero(outcome == COMPLETED))
-    in_flight = int(np.count_nonzero(outcome == IN_FLIGHT))
-    measured = int(np.count_nonzero(r.finished_s[outcome == COMPLETED] >= results.warm_up_s))
+    outcome, n = r.outcome, len(r)
+    completed = count_rows(n, lambda rows: outcome[rows] == COMPLETED)
+    in_flight = count_rows(n, lambda rows: outcome[rows] == IN_FLIGHT)
+    warm_up = results.warm_up_s
+    measured = count_rows(
+        n, lambda rows: (outcome[rows] == COMPLETED) & (r.finished_s[rows] >= warm_up)
+    )
     view = _RunView.of(results)
     overall = attribution.breakdowns_by_group(results)["all"]
     summary = {
@@ -74,7 +86,7 @@ def summarize(results: Results) -> dict[str, Any]:
             "in_flight": in_flight,
             "failed_by_reason": results.failed_by_reason(),
         },
-        "latency_s": latency_stats(view.latencies(results), scratch=True),
+        "latency_s": latency_stats_of(measured_values(results, view.measured), PERCENTILES),
         "throughput_rps": {"mean": float(measured) / results.measured_s},
         "workloads": _workloads(results, view),
         "servers": _servers(results, view),
@@ -156,14 +168,13 @@ def _capacity(results: Results, summary: dict[str, Any]) -> dict[str, Any]:
 class _RunView:
     """What every section reads: masks, latencies, own phases, endpoint groups."""
 
-    measured: np.ndarray
+    measured: LazyColumn  # made a part at a time: no mask of every request held
     endpoint_offsets: np.ndarray
     crit_measured: np.ndarray  # rows of results.critical whose request is measured
 
     @classmethod
     def of(cls, results: Results) -> _RunView:
-        r = results.requests
-        measured = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
+        measured = measured_rows(results)
         sizes = [len(results.endpoint_names[i]) for i in range(len(results.server_ids))]
         offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         crit = results.critical
@@ -174,28 +185,33 @@ class _RunView:
             crit_measured=in_measured,
         )
 
-    def latencies(self, results: Results) -> np.ndarray:
-        """The measured requests' latencies, in row order (made when asked, not held)."""
-        return attribution.latencies_of(results, self.measured)
+    def only(self, codes: LazyColumn) -> LazyColumn:
+        """``codes`` of the measured requests, -1 for the others."""
+        keep = self.measured
+        return LazyColumn(len(codes), lambda rows: np.where(keep[rows], codes[rows], -1))
 
-    def endpoint_code(self, results: Results) -> np.ndarray:
-        """The server-endpoint code of each request, -1 if none (made when asked)."""
+    def endpoint_code(self, results: Results) -> LazyColumn:
+        """The server-endpoint code of each request, -1 if none (made a part at a time)."""
         r = results.requests
-        server = r.server.astype(np.int32)
-        valid = (server >= 0) & (r.endpoint >= 0)
-        code = self.endpoint_offsets.astype(np.int32)[np.maximum(server, 0)]
-        code += r.endpoint
-        code[~valid] = -1
-        return code
+        offsets = self.endpoint_offsets.astype(np.int32)
 
-    def own_sums(self, results: Results, codes: np.ndarray, groups: int) -> np.ndarray:
+        def make(rows: slice | np.ndarray) -> np.ndarray:
+            server, endpoint = r.server[rows].astype(np.int32), r.endpoint[rows]
+            code = offsets[np.maximum(server, 0)]
+            code += endpoint
+            code[(server < 0) | (endpoint < 0)] = -1
+            return code
+
+        return LazyColumn(len(r), make)
+
+    def own_sums(self, results: Results, codes: LazyColumn, groups: int) -> np.ndarray:
         """Per group: the measured requests' own slot sums (their calls' phases taken out)."""
         r = results.requests
-        codes = np.where(self.measured, codes, -1)
+        codes = self.only(codes)
         totals = slot_sums(codes, groups, r.slots, r.kept)
         crit = results.critical
         if self.crit_measured.any():
-            crit_codes = np.where(self.crit_measured, codes[crit.root], -1)
+            crit_codes = on_path_codes(self.crit_measured, codes, crit.root)
             totals -= slot_sums(crit_codes, groups, crit.slots, crit.kept, totals=True)
         return totals
 
@@ -209,17 +225,27 @@ def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     names = r.reason_names
     groups = len(results.workload_ids)
-    done = r.outcome == COMPLETED
-    counted_finish = done & (r.finished_s >= results.warm_up_s)
+    n, warm_up = len(r), results.warm_up_s
+    workload = LazyColumn(n, lambda rows: r.workload[rows])
+
+    def where(test: Any) -> LazyColumn:
+        return LazyColumn(n, lambda rows: np.where(test(rows), r.workload[rows], -1))
+
     generated = sums(r.workload, groups)
-    completed = sums(np.where(done, r.workload, -1), groups)
-    flying = sums(np.where(r.outcome == IN_FLIGHT, r.workload, -1), groups)
-    throughput = sums(np.where(counted_finish, r.workload, -1), groups)
-    latencies = Quantiles.of(r.workload[view.measured], view.latencies(results), groups)
-    failed_codes = codes_of(
-        r.workload, np.where(r.outcome > COMPLETED, r.outcome, -1), sizes=(groups, len(names))
+    completed = sums(where(lambda rows: r.outcome[rows] == COMPLETED), groups)
+    flying = sums(where(lambda rows: r.outcome[rows] == IN_FLIGHT), groups)
+    throughput = sums(
+        where(lambda rows: (r.outcome[rows] == COMPLETED) & (r.finished_s[rows] >= warm_up)),
+        groups,
     )
-    failed = sums(failed_codes, groups * len(names)).reshape(groups, len(names))
+    latencies = group_latency_stats(results, view.only(workload), groups, PERCENTILES)
+
+    def failed_code(rows: slice | np.ndarray) -> np.ndarray:
+        outcome = r.outcome[rows]
+        failure = np.where(outcome > COMPLETED, outcome, -1)
+        return codes_of(r.workload[rows], failure, sizes=(groups, len(names)))
+
+    failed = sums(LazyColumn(n, failed_code), groups * len(names)).reshape(groups, len(names))
     for w, wid in enumerate(results.workload_ids):
         by_reason = {names[c]: int(n) for c, n in enumerate(failed[w]) if n}
         out[wid] = {
@@ -230,7 +256,7 @@ def _workloads(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
                 "in_flight": int(flying[w]),
                 "failed_by_reason": by_reason,
             },
-            "latency_s": latency_stats(latencies.group(w), scratch=True),
+            "latency_s": latencies[w],
             "throughput_rps": {"mean": float(throughput[w]) / results.measured_s},
         }
     return out
@@ -240,11 +266,11 @@ def _servers(results: Results, view: _RunView) -> dict[str, dict[str, Any]]:
     """Per server: calls, levels, phase means over the calls it served."""
     r = results.requests
     n = len(results.server_ids)
-    server = r.server.astype(np.int32)
-    completed = sums(np.where(r.outcome == COMPLETED, server, -1), n)
-    measured = sums(np.where(view.measured, server, -1), n)
+    server = LazyColumn(len(r), lambda rows: r.server[rows].astype(np.int32))
+    completed = sums(_completed_only(results, server), n)
+    measured = sums(view.only(server), n)
     own = view.own_sums(results, server, n)
-    service = sums(server[view.measured], n, view.latencies(results))
+    service = sums(view.only(server), n, latency_column(results))
     service -= own[:, list(_OUTSIDE)].sum(axis=1)
     return server_blocks(results, completed, measured, own, service)
 
@@ -400,15 +426,16 @@ def edge_blocks(
 
 def _endpoints(results: Results, view: _RunView) -> dict[str, dict[str, dict[str, Any]]]:
     """Per server and endpoint: completions, latency statistics, service time."""
-    r = results.requests
     groups = int(view.endpoint_offsets[-1])
     code = view.endpoint_code(results)
-    completed = sums(np.where(r.outcome == COMPLETED, code, -1), groups)
-    measured_code = np.where(view.measured, code, -1)
+    completed = sums(_completed_only(results, code), groups)
+    measured_code = view.only(code)
     measured = sums(measured_code, groups)
-    latencies = Quantiles.of(code[view.measured], view.latencies(results), groups)
+    merged = _called_groups(results, view)
+    exact = group_sorted_latencies(results, measured_code, groups, sorted(merged))
+    latencies = group_latency_stats(results, measured_code, groups, PERCENTILES, merged)
     own = view.own_sums(results, code, groups)
-    service = sums(code[view.measured], groups, view.latencies(results))
+    service = sums(measured_code, groups, latency_column(results))
     service -= own[:, list(_OUTSIDE)].sum(axis=1)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for i, sid in enumerate(results.server_ids):
@@ -420,11 +447,30 @@ def _endpoints(results: Results, view: _RunView) -> dict[str, dict[str, dict[str
             served = float(service[g]) + (_service_time(called) if called else 0.0)
             entries[name] = {
                 "completed": int(completed[g]) + (called.answered if called else 0),
-                "latency_s": _merged_latency(latencies.group(g), called),
+                "latency_s": _merged_latency(exact[g], called) if g in exact else latencies[g],
                 "service_s_mean": served / count if count else None,
             }
         out[sid] = entries
     return out
+
+
+def _called_groups(results: Results, view: _RunView) -> frozenset[int]:
+    """The endpoint groups that answered calls (their latency merges requests and calls)."""
+    out = set()
+    for i, sid in enumerate(results.server_ids):
+        for j, name in enumerate(results.endpoint_names[i]):
+            tally = results.call_tallies.get((sid, name))
+            if tally is not None and tally.count:
+                out.add(int(view.endpoint_offsets[i]) + j)
+    return frozenset(out)
+
+
+def _completed_only(results: Results, codes: LazyColumn) -> LazyColumn:
+    """``codes`` of the completed requests, -1 for the others."""
+    outcome = results.requests.outcome
+    return LazyColumn(
+        len(codes), lambda rows: np.where(outcome[rows] == COMPLETED, codes[rows], -1)
+    )
 
 
 def _merged_latency(exact: np.ndarray, called: CallTally | None) -> dict[str, float | None]:

@@ -1,11 +1,13 @@
 """Records of requests and calls, kept as compact columns.
 
 :class:`RequestLog` holds one row per request (the root of its call tree):
-generation and finish times, outcome, workload, the server and endpoint that
-served it at its entry, where a failure happened, and the seconds of each
-phase slot (``metrics.phases``) as float32, packed row by row. For a
-completed request the phases add up to its latency, the calls it waited for
-included.
+generation and finish times, outcome, the server and endpoint that served
+it at its entry, and the seconds of each phase slot (``metrics.phases``) as
+float32, packed row by row. For a completed request the phases add up to
+its latency, the calls it waited for included. Two columns cost nothing
+where the scenario does not need them: the workload is stored only once a
+second workload opens rows (before, every row is workload 0), and where a
+failure happened is kept for failed requests only (:class:`SparseColumn`).
 
 :class:`CriticalPathLog` holds, for requests that waited for calls, one row
 per call on the critical path (the calls whose answers the request actually
@@ -125,12 +127,54 @@ class PhaseRows:
         return np.frombuffer(self.buffer, dtype="<f4").reshape(-1, len(self.kept))
 
 
+class SparseColumn:
+    """A column of small integers that is ``fill`` in most rows, kept as (row, value) pairs.
+
+    Written like an array (``column[row] = value``; a later write to a row
+    wins); :meth:`dense` gives the whole column.
+    """
+
+    __slots__ = ("fill", "rows", "values")
+
+    def __init__(self, fill: int = -1) -> None:
+        self.fill = fill
+        self.rows = array("q")
+        self.values = array("h")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __setitem__(self, row: int, value: int) -> None:
+        self.rows.append(row)
+        self.values.append(value)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows written (ascending, each once) and their last values."""
+        rows = np.frombuffer(self.rows, dtype=np.int64)
+        values = np.frombuffer(self.values, dtype=np.int16)
+        if rows.size == 0:
+            return rows.copy(), values.copy()
+        last = rows.size - 1 - np.unique(rows[::-1], return_index=True)[1]
+        return rows[last], values[last]
+
+    def dense(self, n: int) -> np.ndarray:
+        """The first ``n`` rows as an int16 column (``fill`` where nothing was written)."""
+        column = np.full(n, self.fill, dtype=np.int16)
+        rows, values = self.pairs()
+        inside = rows < n
+        column[rows[inside]] = values[inside]
+        return column
+
+
 class RequestLog:
     """One row per request (the root call of its tree).
 
     ``outcome`` is 0 (in flight), 1 (completed) or a failure code >= 2 whose
-    reason is ``reasons.names[code]``; ``failed_at`` indexes ``places``, the
-    node or edge where the failure happened.
+    reason is ``reasons.names[code]``; ``failed_at`` holds, for failed
+    requests only, the index into ``places`` of the node or edge where the
+    failure happened (a :class:`SparseColumn`; a streaming ring replaces it
+    with a column of its own). ``workload`` is empty while every row belongs
+    to workload 0.
     """
 
     __slots__ = (
@@ -156,7 +200,7 @@ class RequestLog:
         self.server = array("h")
         self.endpoint = array("h")
         self.workload = array("b")
-        self.failed_at = array("h")
+        self.failed_at: Any = SparseColumn()
         self.places: list[str] = []
         self.place_codes: dict[str, int] = {}  # a fleet registers thousands of places
         self.phases = PhaseRows(kept_slots)
@@ -189,22 +233,35 @@ class RequestLog:
         minus_one = np.full(n, -1, dtype=np.int16).tobytes()
         self.server.frombytes(minus_one)
         self.endpoint.frombytes(minus_one)
-        self.failed_at.frombytes(minus_one)
-        self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
+        if workload or len(self.workload):
+            if not len(self.workload):
+                self.workload.frombytes(bytes(first))  # the rows before: workload 0
+            self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
         self.phases.grow(n)
         return first
 
     def columns(self) -> dict[str, Any]:
-        """The columns as numpy arrays sharing memory with the log (call once, at the end)."""
+        """The columns as numpy arrays sharing memory with the log (call once, at the end).
+
+        ``workload`` is a read-only view of zeros taking no memory while every
+        row is workload 0. Where failures happened is not among them (see
+        :meth:`failures`).
+        """
+        n = len(self.generated)
+        workload = np.frombuffer(self.workload, dtype=np.int8)
         return {
             "generated_s": np.frombuffer(self.generated, dtype=np.float64),
             "finished_s": np.frombuffer(self.finished, dtype=np.float64),
             "outcome": np.frombuffer(self.outcome, dtype=np.int8),
             "server": np.frombuffer(self.server, dtype=np.int16),
             "endpoint": np.frombuffer(self.endpoint, dtype=np.int16),
-            "workload": np.frombuffer(self.workload, dtype=np.int8),
-            "failed_at": np.frombuffer(self.failed_at, dtype=np.int16),
+            "workload": workload if workload.size else np.broadcast_to(np.int8(0), (n,)),
         }
+
+    def failures(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of failed requests (ascending) and where each failed (indices into places)."""
+        pairs: tuple[np.ndarray, np.ndarray] = self.failed_at.pairs()
+        return pairs
 
 
 class CriticalPathLog:

@@ -1,0 +1,88 @@
+"""The request log stores only the columns a scenario needs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asyncflow.metrics.requests import Reasons, RequestLog, SparseColumn
+from asyncflow.scenario import Scenario, ScenarioBuilder
+from asyncflow.scenario.builder import cpu, endpoint, exponential
+from asyncflow.simulation import run
+
+
+def _log() -> RequestLog:
+    return RequestLog(Reasons(), ())
+
+
+def test_one_workload_stores_no_column_and_reads_zeros() -> None:
+    log = _log()
+    log.open_block(np.array([0.5, 1.0, 1.5]), 0)
+    log.open_block(np.array([2.0]), 0)
+    assert len(log.workload) == 0
+    column = log.columns()["workload"]
+    assert column.tolist() == [0, 0, 0, 0]
+    assert column.strides == (0,)
+    assert not column.flags.writeable
+
+
+def test_a_second_workload_stores_the_column_with_the_rows_before() -> None:
+    log = _log()
+    log.open_block(np.array([0.5, 1.0]), 0)
+    log.open_block(np.array([1.5]), 2)
+    log.open_block(np.array([2.0, 2.5]), 0)
+    assert log.columns()["workload"].tolist() == [0, 0, 2, 0, 0]
+    assert len(log.workload) == 5
+
+
+def test_sparse_column_keeps_written_rows_only_and_the_last_write_wins() -> None:
+    column = SparseColumn()
+    column[7] = 3
+    column[2] = 1
+    column[7] = 4
+    rows, values = column.pairs()
+    assert rows.tolist() == [2, 7]
+    assert values.tolist() == [1, 4]
+    assert column.dense(9).tolist() == [-1, -1, 1, -1, -1, -1, -1, 4, -1]
+    assert column.dense(5).tolist() == [-1, -1, 1, -1, -1]
+    assert SparseColumn().dense(3).tolist() == [-1, -1, -1]
+
+
+def test_failures_of_a_log_are_rows_and_places() -> None:
+    log = _log()
+    log.open_block(np.array([0.5, 1.0, 1.5, 2.0]), 0)
+    log.failed_at[3] = log.place_code("edge-1")
+    log.failed_at[1] = log.place_code("srv-1")
+    rows, places = log.failures()
+    assert rows.tolist() == [1, 3]
+    assert [log.places[p] for p in places.tolist()] == ["srv-1", "edge-1"]
+
+
+def _lossy(dropout_rate: float) -> Scenario:
+    return (
+        ScenarioBuilder("lossy")
+        .workload(users=20, requests_per_minute=60)
+        .client()
+        .server("srv-1", endpoints=[endpoint("/api", cpu(0.001))])
+        .wire(latency=exponential(0.002), dropout_rate=dropout_rate)
+        .settings(horizon_s=60, seed=3)
+        .build()
+    )
+
+
+def test_a_run_without_failures_reads_a_column_of_minus_ones() -> None:
+    r = run(_lossy(0.0)).requests
+    assert r.failed_rows.size == 0
+    assert r.failed_at.strides == (0,)
+    assert r.failed_at.tolist() == [-1] * len(r)
+
+
+def test_a_run_with_failures_keeps_their_rows_and_places() -> None:
+    results = run(_lossy(0.05))
+    r = results.requests
+    failed = np.flatnonzero(r.outcome > 1)
+    assert failed.size > 0
+    assert r.failed_rows.tolist() == failed.tolist()
+    column = r.failed_at
+    assert np.all(column[r.outcome <= 1] == -1)
+    assert {results.places[p] for p in column[failed].tolist()} <= set(results.edge_ids)
+    assert column[failed].tolist() == r.failed_places.tolist()
