@@ -368,7 +368,9 @@ class Simulation:
             return HOP_REPLY
         target = getattr(callback, "__self__", None)
         name = getattr(callback, "__name__", "")
-        if name == "on_reply":
+        if name == "on_reply" or call.server is not None:
+            # A call that reached a server is on its way back (whoever delivers
+            # the reply: its caller, or a balancer's watch of its replies).
             return HOP_REPLY
         if target is None:  # Client.forward: the hop from the workload
             return HOP_GENERATOR

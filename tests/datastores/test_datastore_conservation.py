@@ -134,3 +134,40 @@ def test_datastores_account_for_every_request_and_second(scenario: Any, seed: in
     assert waited == pytest.approx(queued, rel=1e-5, abs=1e-5 * max(1.0, len(calls) * 1e-3))
     summary = results.summary()
     assert set(summary["databases"]) == {"db-1"}
+
+
+def test_a_transaction_ends_when_its_request_leaves_the_server() -> None:
+    """``hold: request``: the connection is given back as the request leaves the server.
+
+    A reply recorded ahead of time (the client's hop) once gave it back at
+    the reply's arrival, after the horizon for the last requests, and the
+    query waiting for it was granted it there: its wait ran past the end.
+    """
+    data = stores()
+    nodes = data["topology_graph"]["nodes"]
+    server = nodes["servers"][0]
+    data["sim_settings"] = {"total_simulation_time": 7.779296875, "sample_period_s": 0.5}
+    data["rqs_input"]["avg_active_users"] = {"mean": 55}
+    nodes["databases"][0]["queries"][0]["latency"] = {"mean": 0.2, "distribution": "exponential"}
+    server["database_pools"] = [
+        {"database": "db-1", "size": 1, "acquire_timeout_s": 0.2, "hold": "request"}
+    ]
+    cache = nodes["caches"][0]
+    for key in ("capacity_items", "eviction", "ttl_s", "keys", "coalesce"):
+        cache.pop(key, None)
+    cache["hit_ratio"] = 0.1875
+    data["events"] = [
+        {
+            "event_id": "db-down",
+            "target_id": "db-1",
+            "start": {"kind": "server_down", "t_start": 0.0},
+            "end": {"kind": "server_up", "t_end": 3.84375},
+        }
+    ]
+    results = Simulation(parse_scenario(data), 294, record_calls=True).run()
+    r = results.requests
+    ended = np.where(np.isnan(r.finished_s), results.end_s, r.finished_s)
+    np.testing.assert_allclose(
+        sum(r.phases().values()), ended - r.generated_s, rtol=1e-5, atol=1e-5
+    )
+    assert np.count_nonzero(np.isnan(r.finished_s)) > 0  # requests were cut by the horizon

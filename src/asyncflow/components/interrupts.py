@@ -42,6 +42,7 @@ from asyncflow.components.calls import (
     snapshot,
 )
 from asyncflow.components.connections import release_held
+from asyncflow.components.pool import release_request_leases
 from asyncflow.errors import SimulationError
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def crash(server: Server, time: float) -> None:
             fold_snapshot(call, time)  # what it waited for until now, for its totals
             drop_kids(server, time, call, None)
         call.conn = None  # died with the server
+        release_request_leases(time, call)  # its transaction ends with the server
         call.state = DONE
         victims.append(call)
     inside.clear()

@@ -48,6 +48,21 @@ class Lease:
             self.pool.give_back(time)
 
 
+def release_request_leases(time: float, call: Call) -> None:
+    """Give back the connections of ``hold: request`` pools that ``call`` holds.
+
+    A request keeps such a connection until it leaves the server that took
+    it (a transaction), whether it answers, fails or is stopped there; not
+    until its answer reaches the client.
+    """
+    held = call.held
+    if held and any(isinstance(c, Lease) and c.pool.per_request for c in held):
+        call.held = [c for c in held if not (isinstance(c, Lease) and c.pool.per_request)]
+        for c in held:
+            if isinstance(c, Lease) and c.pool.per_request:
+                c.release(time)
+
+
 class _Timeout:
     """The pending end of a wait (kept off the call, so no event carries the call)."""
 
@@ -195,4 +210,4 @@ class DbPool:
         return (w.item for w in self.connections.waiters())
 
 
-__all__ = ["POOL_METRICS", "DbPool", "Lease"]
+__all__ = ["POOL_METRICS", "DbPool", "Lease", "release_request_leases"]

@@ -47,6 +47,7 @@ from asyncflow.components.interrupts import (
     timed_out,
     withdraw,
 )
+from asyncflow.components.pool import release_request_leases
 from asyncflow.components.program import (
     BRANCH_OP,
     CACHE_OP,
@@ -467,7 +468,12 @@ class Server:
         self.completed += 1
         call.code = COMPLETED_CODE
         plan = call.plan
-        if self.inside is not None or call.conn is not None or self.admission is not None:
+        if (
+            self.inside is not None
+            or call.conn is not None
+            or self.admission is not None
+            or call.held
+        ):
             self.exit(time, call)
         else:
             self.in_progress -= 1
@@ -517,7 +523,9 @@ class Server:
         call.site.replies[self.index](time, call)
 
     def exit(self, time: float, call: Call, holds_ram: bool = True) -> None:
-        """The call leaves the server: its RAM and connection are freed."""
+        """The call leaves the server: its RAM, connection and transaction are freed."""
+        if call.held:
+            release_request_leases(time, call)
         if self.leaders and call in self.leaders:
             self.abandon(time, call)
         self.in_progress -= 1
