@@ -14,6 +14,7 @@ from asyncflow.analysis.datastores import collect as collect_datastores
 from asyncflow.analysis.summary import summarize
 from asyncflow.collector import collector_paused
 from asyncflow.components.calls import (
+    BACKING_OFF,
     DONE,
     FAILING,
     HANDSHAKING,
@@ -33,6 +34,7 @@ from asyncflow.components.wiring import BuildOptions, Wiring
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.phases import (
+    FAILED_ATTEMPT,
     HANDSHAKE,
     HOP_BALANCER,
     HOP_GENERATOR,
@@ -336,6 +338,11 @@ class Simulation:
                 continue
             if arg.state in (SENDING, HANDSHAKING, FAILING) and time > self.end_s:
                 cut_transit(arg, self._transit_slot(callback, arg), time - self.end_s)
+            if arg.state == BACKING_OFF and arg.mark > self.end_s:
+                # Its failure reached the caller ahead of time, after the end: the
+                # failed attempt ends at the horizon, and no backoff has begun.
+                arg.ph[FAILED_ATTEMPT] -= arg.mark - self.end_s
+                arg.mark = self.end_s
             if arg.cancelled:  # answers nobody; still running on a CPU, or on its way
                 if calls_log is not None:
                     settle(arg, self.end_s)

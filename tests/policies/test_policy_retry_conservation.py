@@ -10,6 +10,8 @@ in servers equal to the area under the level that counts it.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,3 +98,18 @@ def test_retried_call_trees_account_for_every_request_and_second(
     r = assert_accounted(Simulation(scenario, seed, record_calls=True)).requests
     assert np.all(r.phase("backoff") >= 0.0)
     assert np.all(r.phase("failed_attempt") >= -1e-6)
+
+
+def test_a_failure_noticed_after_the_horizon_is_not_a_negative_backoff() -> None:
+    """A call tree whose client learns of a refusal ahead of time, after the end.
+
+    Its retry's backoff began after the horizon: the failed attempt was
+    counted to the refusal's arrival and the backoff came out negative (a
+    case found by the property test above). The failed attempt now ends at
+    the horizon and no backoff is counted.
+    """
+    data = json.loads((Path(__file__).parent / "data" / "retry_after_horizon.json").read_text())
+    r = assert_accounted(Simulation(parse_scenario(data), 0, record_calls=True)).requests
+    assert np.all(r.phase("backoff") >= 0.0)
+    cut = np.isnan(r.finished_s) & (r.phase("failed_attempt") > 0)
+    assert np.count_nonzero(cut) > 0  # some requests had failed and were in flight at the end
