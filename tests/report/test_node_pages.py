@@ -11,6 +11,9 @@ import pytest
 from matplotlib.figure import Figure
 from report_fakes import FakeResults
 
+from asyncflow.analysis.attribution import hop_edges
+from asyncflow.metrics.phases import HOP_SLOTS
+from asyncflow.report import charts
 from asyncflow.report.charts import (
     breakdown_rows,
     cdf_points,
@@ -61,6 +64,33 @@ def test_edge_page_and_unknown_node(lb_run: Results) -> None:
     ]
     with pytest.raises(KeyError, match="no server, edge or load balancer 'nope'"):
         build_node_page(lb_run, "nope")
+
+
+@pytest.mark.parametrize("chunk", [128, 500, 1 << 16])
+def test_hop_histogram_made_a_part_at_a_time_is_numpys_of_the_whole(
+    lb_run: Results, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(charts, "_EDGE_CHUNK", chunk)
+    whole = np.concatenate(  # client-lb is crossed on the way to either server: two paths
+        [
+            np.asarray(lb_run.requests.slot(HOP_SLOTS[j])[lb_run.path_rows(w, i)], dtype=float)
+            for (w, i), path in hop_edges(lb_run).items()
+            for j, edge in enumerate(path)
+            if edge == "client-lb"
+        ]
+    )
+    assert whole.size > 3 * 500
+    np.testing.assert_array_equal(charts.edge_durations(lb_run, "client-lb"), whole)
+
+    ax = charts.plot_hop_durations(lb_run, new_ax(), "client-lb")
+
+    reference = new_ax()  # the bars of every value binned at once
+    reference.hist(whole * 1000.0, bins=50)
+    assert len(ax.patches) == 50
+    for bar, expected in zip(ax.patches, reference.patches, strict=True):
+        assert bar.get_bbox().bounds == expected.get_bbox().bounds
+    mean_line = next(line for line in ax.get_lines() if line.get_label() == "mean")
+    assert mean_line.get_xdata()[0] == (whole * 1000.0).mean()
 
 
 def test_levels_chart_draws_whatever_a_node_records(lb_run: Results) -> None:

@@ -9,6 +9,7 @@ backlog) appear without changes here.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ from asyncflow.analysis.attribution import (
     measured_mask,
     node_phase_seconds,
 )
+from asyncflow.analysis.ranks import pairwise_sum
 from asyncflow.metrics.phases import HOP_SLOTS, PHASE_NAMES
 from asyncflow.report.axes import finish_time_axes, plain_log_axis, stacked_bars, write_empty
 from asyncflow.report.labels import PHASE_COLORS, endpoint_label, metric_words, phase_color
@@ -26,7 +28,7 @@ from asyncflow.report.plots import draw_levels, level_ylabel
 from asyncflow.report.safe import mpl_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from matplotlib.axes import Axes
 
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 _MS_PER_S = 1000.0
+_EDGE_CHUNK = 1 << 16  # hop times made at a time for an edge's histogram and mean
 _LOG_SPAN = 10.0
 
 
@@ -252,16 +255,53 @@ def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
     return ax
 
 
-def edge_durations(results: Results, edge_id: str) -> np.ndarray:
-    """Seconds each measured request spent crossing ``edge_id`` (empty if none)."""
+def _edge_segments(results: Results, edge_id: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rows, hop column) of each path that crosses ``edge_id``, in path order."""
     r = results.requests
-    parts = []
+    segments = []
     for (w, i), path in hop_edges(results).items():
         for j, edge in enumerate(path):
             if edge == edge_id:
-                rows = results.path_rows(w, i)
-                parts.append(np.asarray(r.slot(HOP_SLOTS[j])[rows], dtype=float))
-    return np.concatenate(parts) if parts else np.empty(0)
+                segments.append((results.path_rows(w, i), r.slot(HOP_SLOTS[j])))
+    return segments
+
+
+class _EdgeTimes:
+    """The seconds measured requests spent crossing one edge, made a part at a time.
+
+    The values are those of :func:`edge_durations`, in its order, each times
+    ``scale``; ``part(lo, hi)`` makes values ``lo:hi`` without holding the rest.
+    """
+
+    __slots__ = ("_offsets", "_segments", "count", "scale")
+
+    def __init__(self, results: Results, edge_id: str, scale: float = 1.0) -> None:
+        self._segments = _edge_segments(results, edge_id)
+        sizes = [rows.size for rows, _ in self._segments]
+        self._offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+        self.count = int(self._offsets[-1])
+        self.scale = scale
+
+    def part(self, lo: int, hi: int) -> np.ndarray:
+        out = np.empty(hi - lo)
+        at = 0
+        for k, (rows, column) in enumerate(self._segments):
+            begin = int(self._offsets[k])
+            a, b = max(lo, begin) - begin, min(hi, begin + rows.size) - begin
+            if a < b:
+                out[at : at + b - a] = np.asarray(column[rows[a:b]], dtype=float) * self.scale
+                at += b - a
+        return out
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        for lo in range(0, self.count, _EDGE_CHUNK):
+            yield self.part(lo, min(self.count, lo + _EDGE_CHUNK))
+
+
+def edge_durations(results: Results, edge_id: str) -> np.ndarray:
+    """Seconds each measured request spent crossing ``edge_id`` (empty if none)."""
+    times = _EdgeTimes(results, edge_id)
+    return times.part(0, times.count)
 
 
 def plot_hop_durations(results: Results, ax: Axes, edge_id: str, *, bins: int = 50) -> Axes:
@@ -276,16 +316,26 @@ def plot_hop_durations(results: Results, ax: Axes, edge_id: str, *, bins: int = 
     Returns:
         ``ax``.
     """
-    values_ms = edge_durations(results, edge_id) * _MS_PER_S
+    times = _EdgeTimes(results, edge_id, _MS_PER_S)
     ax.set_title(f"{mpl_text(edge_id)}: time on the edge")
     ax.set_xlabel("ms per request")
     ax.set_ylabel("requests")
-    if values_ms.size == 0:
+    if times.count == 0:
         write_empty(ax, "no measured request crossed it")
         return ax
-    ax.hist(values_ms, bins=bins, color="#7f7f7f", alpha=0.8)
+    # Counted a part at a time over the values' whole range, as numpy bins
+    # them all at once: the bars, and the mean's bits, are those of the whole.
+    low, high = math.inf, -math.inf
+    for values in times.chunks():
+        low, high = min(low, float(values.min())), max(high, float(values.max()))
+    counts = np.zeros(bins, dtype=np.int64)
+    edges = np.histogram_bin_edges(np.empty(0), bins=bins, range=(low, high))
+    for values in times.chunks():
+        counts += np.histogram(values, bins=bins, range=(low, high))[0]
+    ax.hist(edges[:-1], bins=edges.tolist(), weights=counts, color="#7f7f7f", alpha=0.8)
     ax.set_yscale("log")
     ax.set_ylim(bottom=0.7)
-    ax.axvline(float(values_ms.mean()), color="#d62728", linestyle="--", label="mean")
+    mean = pairwise_sum(times.count, _EDGE_CHUNK, times.part) / times.count
+    ax.axvline(mean, color="#d62728", linestyle="--", label="mean")
     ax.legend(loc="upper right", fontsize="small")
     return ax
