@@ -761,7 +761,7 @@ class Results:
 SERIES_CHUNK_ROWS = 1 << 16
 """Rows counted at a time for the series over time."""
 
-CSV_CHUNK_ROWS = 1 << 15
+CSV_CHUNK_ROWS = 1 << 12
 """Rows of the request table turned into text at a time (bounds the memory of the CSV)."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import asyncflow.results as results_module
 from asyncflow.report.tables import (
     timeseries_columns,
     write_requests_parquet,
@@ -48,6 +49,23 @@ def test_csv_has_a_header_and_one_row_per_bin(lb_run: Results, tmp_path: Path) -
     p99 = rows[0].index("latency_p99_s")
     for row, value in zip(rows[1:], columns["latency_p99_s"], strict=True):
         assert (row[p99] == "") == math.isnan(value)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000])
+def test_request_csv_made_a_chunk_at_a_time_is_the_whole_table(
+    lb_run: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    whole = tmp_path / "whole.csv"
+    monkeypatch.setattr(results_module, "CSV_CHUNK_ROWS", len(lb_run.requests) + 1)
+    lb_run.write_csv(whole)
+    monkeypatch.setattr(results_module, "CSV_CHUNK_ROWS", chunk)
+    lb_run.write_csv(tmp_path / "parts.csv")
+
+    assert (tmp_path / "parts.csv").read_bytes() == whole.read_bytes()
+    with whole.open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 1 + len(lb_run.requests)
+    assert [int(row[0]) for row in rows[1:]] == list(range(len(lb_run.requests)))
 
 
 def test_timeseries_parquet_matches_the_columns(lb_run: Results, tmp_path: Path) -> None:
