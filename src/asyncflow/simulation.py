@@ -373,12 +373,11 @@ class Simulation:
             return HANDSHAKE
         if call.state == FAILING:
             return HOP_REPLY
-        target = getattr(callback, "__self__", None)
-        name = getattr(callback, "__name__", "")
-        if name == "on_reply" or call.server is not None:
+        if call.server is not None:
             # A call that reached a server is on its way back (whoever delivers
             # the reply: its caller, or a balancer's watch of its replies).
             return HOP_REPLY
+        target = getattr(callback, "__self__", None)
         if target is None:  # Client.forward: the hop from the workload
             return HOP_GENERATOR
         if isinstance(target, Server) and call.site.target_id in self.balancers:

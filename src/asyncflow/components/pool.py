@@ -55,12 +55,19 @@ def release_request_leases(time: float, call: Call) -> None:
     it (a transaction), whether it answers, fails or is stopped there; not
     until its answer reaches the client.
     """
-    held = call.held
-    if held and any(isinstance(c, Lease) and c.pool.per_request for c in held):
-        call.held = [c for c in held if not (isinstance(c, Lease) and c.pool.per_request)]
-        for c in held:
-            if isinstance(c, Lease) and c.pool.per_request:
-                c.release(time)
+    if not call.held:
+        return
+    kept: list[Any] = []
+    given: list[Lease] = []
+    for c in call.held:
+        if isinstance(c, Lease) and c.pool.per_request:
+            given.append(c)
+        else:
+            kept.append(c)
+    if given:
+        call.held = kept
+        for lease in given:
+            lease.release(time)
 
 
 class _Timeout:
