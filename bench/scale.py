@@ -20,6 +20,13 @@ validation, the build and the final integration of every level) per server.
 
 ``--pure`` runs the pure-Python core even when the compiled one is built
 (from a copy of ``src/`` without the extension modules, see ``bench/cores.py``).
+``--control`` adds one case to each pass: a single server with as many
+cores as the largest fleet has servers, at that fleet's rate. It has the
+fleet's requests alive and events pending, on one server and two edges;
+the clock's cost per request, against one one-core server's, tells how
+much of the fleet's extra cost the concurrency explains and how much its
+per-server state does.
+
 ``--quick`` is a smoke run: 10,000 requests, one repeat, 1 and 100 servers.
 """
 
@@ -42,9 +49,9 @@ SERVICE_S = 0.010
 HOP_S = 0.001
 
 
-def scenario(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
-    """``servers`` one-core servers at 70% utilisation behind one balancer."""
-    rate = UTILISATION * servers / SERVICE_S
+def scenario(servers: int, algorithm: str, requests: int, cores: int = 1) -> dict[str, Any]:
+    """``servers`` servers of ``cores`` cores at 70% utilisation behind one balancer."""
+    rate = UTILISATION * servers * cores / SERVICE_S
     ids = [f"srv-{i}" for i in range(servers)]
     hop = {"mean": HOP_S, "distribution": "exponential"}
     cpu = {"mean": SERVICE_S, "distribution": "exponential"}
@@ -70,7 +77,7 @@ def scenario(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
                 "servers": [
                     {
                         "id": sid,
-                        "server_resources": {"cpu_cores": 1, "ram_mb": 1024},
+                        "server_resources": {"cpu_cores": cores, "ram_mb": 1024},
                         "endpoints": [{"endpoint_name": "/work", "steps": [step]}],
                     }
                     for sid in ids
@@ -82,12 +89,12 @@ def scenario(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
     }
 
 
-def measure_one(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
+def measure_one(servers: int, algorithm: str, requests: int, cores: int = 1) -> dict[str, Any]:
     """Run one case in this process (the steps of ``asyncflow.run``), timed step by step."""
     from asyncflow.scenario import Scenario
     from asyncflow.simulation import Simulation
 
-    spec = scenario(servers, algorithm, requests)
+    spec = scenario(servers, algorithm, requests, cores)
     t0 = time.process_time()
     simulation = Simulation(Scenario.model_validate(spec), seed=1)
     t1 = time.process_time()
@@ -106,8 +113,11 @@ def measure_one(servers: int, algorithm: str, requests: int) -> dict[str, Any]:
     }
 
 
-def _child(servers: int, algorithm: str, requests: int, pure: bool) -> dict[str, Any]:
+def _child(
+    servers: int, algorithm: str, requests: int, pure: bool, cores: int = 1
+) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", str(servers), algorithm, str(requests)]
+    cmd += ["--cores", str(cores)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=core_environment(pure))
     if done.returncode != 0:
         raise SystemExit(f"{servers} servers, {algorithm}: {done.stderr.strip().splitlines()[-1:]}")
@@ -116,6 +126,9 @@ def _child(servers: int, algorithm: str, requests: int, pure: bool) -> dict[str,
 
 
 Medians = dict[tuple[int, str], dict[str, float]]
+
+CONTROL = (0, "one server, many cores")
+"""The key of ``--control``'s case among the medians."""
 
 
 def run(args: argparse.Namespace) -> Medians:
@@ -131,6 +144,15 @@ def run(args: argparse.Namespace) -> Medians:
                     file=sys.stderr,
                     flush=True,
                 )
+        if args.control:
+            cores = max(args.servers)
+            figures = _child(1, args.algorithms[0], args.requests, args.pure, cores)
+            samples.setdefault(CONTROL, []).append(figures)
+            print(
+                f"  {1:>5} server, {cores} cores {figures['us_per_request']:14.1f} µs",
+                file=sys.stderr,
+                flush=True,
+            )
     return {
         key: {name: statistics.median(r[name] for r in runs) for name in runs[0]}
         for key, runs in samples.items()
@@ -168,10 +190,16 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS)
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cores", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="also one server with as many cores as the largest fleet has servers",
+    )
     args = parser.parse_args()
     if args.one:
         servers, algorithm, requests = args.one
-        print(json.dumps(measure_one(int(servers), algorithm, int(requests))))
+        print(json.dumps(measure_one(int(servers), algorithm, int(requests), args.cores)))
         return
     if args.quick:
         args.requests, args.repeats, args.servers = 10_000, 1, [1, 100]
@@ -184,6 +212,14 @@ def main() -> None:
     print(table(medians, args.servers, args.algorithms, split=False))
     print("\nThe clock alone per request, and the fixed part per server:")
     print(table(medians, args.servers, args.algorithms, split=True))
+    if args.control:
+        clock = medians[CONTROL]["clock_us_per_request"]
+        base = medians[(args.servers[0], args.algorithms[0])]["clock_us_per_request"]
+        print(
+            f"\nOne server with {max(args.servers):,} cores at the largest fleet's rate: "
+            f"the clock alone {clock:.1f} µs a request ({clock / base:.2f}× "
+            f"{args.servers[0]} server{'s' if args.servers[0] > 1 else ''}, {args.algorithms[0]})"
+        )
 
 
 def _core_name() -> str:
