@@ -391,9 +391,9 @@ ROW_BYTES = 24
 PEAK_PER_ROW = 3.0
 """The whole command's peak memory per byte of request rows, with a margin.
 
-Measured with ``bench/command.py``: 1.1 for ``two_servers_lb`` (57 bytes a
-request, with or without ``--out``), 2.2 for ``call_tree`` (whose calls'
-rows the row does not count) and about 3.4 for it with ``--out``.
+Measured with ``bench/command.py``: 1.0 for ``two_servers_lb`` (57 bytes a
+request, with or without ``--out``), 2.4 for ``call_tree`` (whose calls'
+rows the row does not count) and about 3.6 for it with ``--out``.
 """
 
 
