@@ -25,6 +25,7 @@ from asyncflow.report.dashboard import build_node_page, write_node_pages
 from asyncflow.report.labels import metric_words
 from asyncflow.report.plots import FAULT_GID
 from asyncflow.results import Results
+from asyncflow.simulation import Simulation
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -91,6 +92,18 @@ def test_hop_histogram_made_a_part_at_a_time_is_numpys_of_the_whole(
         assert bar.get_bbox().bounds == expected.get_bbox().bounds
     mean_line = next(line for line in ax.get_lines() if line.get_label() == "mean")
     assert mean_line.get_xdata()[0] == (whole * 1000.0).mean()
+
+
+def test_hop_histogram_without_phases_is_of_zeros(lb_run: Results) -> None:
+    bare = Simulation(lb_run.scenario, 4, record_phases=False).run()
+    assert bare.requests.kept == ()
+
+    times = charts.edge_durations(bare, "client-lb")
+    ax = charts.plot_hop_durations(bare, new_ax(), "client-lb")
+
+    assert times.size == charts.edge_durations(lb_run, "client-lb").size
+    assert not times.any()
+    assert sum(p.get_height() for p in ax.patches) == times.size
 
 
 def test_levels_chart_draws_whatever_a_node_records(lb_run: Results) -> None:

@@ -255,14 +255,19 @@ def plot_edge_transit(results: Results, ax: Axes, edge_id: str) -> Axes:
     return ax
 
 
-def _edge_segments(results: Results, edge_id: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(rows, hop column) of each path that crosses ``edge_id``, in path order."""
+def _edge_segments(results: Results, edge_id: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """(rows, hop column) of each path that crosses ``edge_id``, in path order.
+
+    The column is None for a hop slot the run did not keep (zeros): no
+    column of zeros is made per path.
+    """
     r = results.requests
-    segments = []
+    segments: list[tuple[np.ndarray, np.ndarray | None]] = []
     for (w, i), path in hop_edges(results).items():
         for j, edge in enumerate(path):
             if edge == edge_id:
-                segments.append((results.path_rows(w, i), r.slot(HOP_SLOTS[j])))
+                column = r.slot(HOP_SLOTS[j]) if HOP_SLOTS[j] in r.kept else None
+                segments.append((results.path_rows(w, i), column))
     return segments
 
 
@@ -289,7 +294,10 @@ class _EdgeTimes:
             begin = int(self._offsets[k])
             a, b = max(lo, begin) - begin, min(hi, begin + rows.size) - begin
             if a < b:
-                out[at : at + b - a] = np.asarray(column[rows[a:b]], dtype=float) * self.scale
+                if column is None:
+                    out[at : at + b - a] = 0.0
+                else:
+                    out[at : at + b - a] = np.asarray(column[rows[a:b]], dtype=float) * self.scale
                 at += b - a
         return out
 
