@@ -33,7 +33,6 @@ from asyncflow.analysis.latencies import group_latency_stats, latency_column, me
 from asyncflow.analysis.lazy import LazyColumn, count_rows
 from asyncflow.analysis.rows import Mask, measured_rows, on_path_codes, path_codes
 from asyncflow.metrics.phases import HOP_SLOTS, PHASES, SLOTS
-from asyncflow.metrics.requests import COMPLETED
 
 if TYPE_CHECKING:
     from asyncflow.results import Results
@@ -116,12 +115,9 @@ def phase_resource(phase: str) -> str:
 # --------------------------------------------------------------------------- masks
 
 
-
 def measured_mask(results: Results) -> np.ndarray:
     """Completed requests generated at or after the warm-up (a boolean mask)."""
-    r = results.requests
-    mask: np.ndarray = (r.outcome == COMPLETED) & (r.generated_s >= results.warm_up_s)
-    return mask
+    return measured_rows(results)[:]
 
 
 def event_affected_mask(results: Results) -> np.ndarray:

@@ -57,17 +57,8 @@ def on_path_codes(on_path: np.ndarray, codes: LazyColumn, root: np.ndarray) -> L
 def path_order(results: Results) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the measured requests by path code (ascending within a path), and bounds."""
     r = results.requests
-    servers = max(1, len(results.server_ids))
-    warm_up = results.warm_up_s
-
-    def code(rows: slice | np.ndarray) -> np.ndarray:
-        path: np.ndarray = r.workload[rows].astype(np.int64) * servers + r.server[rows]
-        measured = (r.outcome[rows] == COMPLETED) & (r.generated_s[rows] >= warm_up)
-        path[(r.server[rows] < 0) | ~measured] = -1
-        return path
-
-    codes = LazyColumn(len(r), code)
-    counts = sums(codes, len(results.workload_ids) * servers)
+    codes = path_codes(results, measured_rows(results))
+    counts = sums(codes, len(results.workload_ids) * max(1, len(results.server_ids)))
     bounds = np.concatenate(([0], np.cumsum(counts)))
     order = np.empty(int(bounds[-1]), dtype=np.int32 if len(r) < 2**31 else np.int64)
     place = bounds[:-1].copy()  # where each path's next row goes

@@ -188,7 +188,7 @@ class Retries:
                 label = (
                     policy.target
                     if policy.calls_to is None
-                    else (f"{policy.target}->{policy.calls_to}")
+                    else f"{policy.target}->{policy.calls_to}"
                 )
                 self.by_place[(policy.target, policy.calls_to)] = Retrier(ctx, policy, label)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from asyncflow.components.cache import fill, hand_over, look_up
+from asyncflow.components.cache import Leaders, fill, hand_over, look_up
 from asyncflow.components.calls import (
     AWAITING,
     BODY_IN,
@@ -144,7 +144,7 @@ class Server:
         self._fail = ctx.fail
         self._watchers: list[Callable[[], None]] = []
         # Calls running a cache miss's fallback that others wait for (coalescing).
-        self.leaders: dict[Call, tuple[CacheModel, int]] = {}
+        self.leaders: Leaders = {}
         self.admission: Admission | None = None
 
     def watch_load(self, callback: Callable[[], None]) -> None:
