@@ -164,6 +164,9 @@ class Simulation:
             if streaming:  # level buffers bounded in simulated time, not in shares of the horizon
                 self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
             kernel.schedule(self._flush_every_s, self._flush)
+        self._scanned: list[Level] = []
+        self._buffers: list[list[float]] = []
+        self._scanned_at = -1
         self._finished = False
 
     @property
@@ -176,9 +179,15 @@ class Simulation:
     def _flush(self, now: float, _: object = None) -> None:
         for group in self.groups.values():
             group.sync(now)  # replica groups read the buffers before they are emptied
-        for level in self.ctx.levels.values():
-            if len(level.times) >= FLUSH_MIN_CHANGES:
-                level.flush(now)
+        if self._scanned_at != self.ctx.levels_made:  # levels made since the last look
+            self._scanned_at = self.ctx.levels_made
+            self._scanned = list(self.ctx.levels.values())
+            self._buffers = [level.times for level in self._scanned]
+        # The buffers, not the levels: a fleet has thousands, and each look is a
+        # memory access that misses the cache (the lists are emptied in place).
+        for i, times in enumerate(self._buffers):
+            if len(times) >= FLUSH_MIN_CHANGES:
+                self._scanned[i].flush(now)
         for group in self.groups.values():
             group.rebase()
         nxt = now + self._flush_every_s
