@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time as wallclock
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -165,7 +166,7 @@ class Simulation:
                 self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
             kernel.schedule(self._flush_every_s, self._flush)
         self._scanned: list[Level] = []
-        self._buffers: list[list[float]] = []
+        self._buffers: list[array[float]] = []
         self._scanned_at = -1
         self._finished = False
 
@@ -184,7 +185,7 @@ class Simulation:
             self._scanned = list(self.ctx.levels.values())
             self._buffers = [level.times for level in self._scanned]
         # The buffers, not the levels: a fleet has thousands, and each look is a
-        # memory access that misses the cache (the lists are emptied in place).
+        # memory access that misses the cache (the buffers are emptied in place).
         for i, times in enumerate(self._buffers):
             if len(times) >= FLUSH_MIN_CHANGES:
                 self._scanned[i].flush(now)

@@ -13,6 +13,7 @@ reply).
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from heapq import heappush
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from asyncflow.scenario import Edge as EdgeSpec
 
 Deliver = Callable[[float, Call], None]
-_UP_DOWN = (1.0, -1.0)
+_UP_DOWN = array("d", (1.0, -1.0))
 
 
 class SpikeSchedule:

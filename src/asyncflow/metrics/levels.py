@@ -1,10 +1,8 @@
 """Exact level monitors: queue lengths, busy cores, RAM, requests in transit.
 
 A level is a step function of time. Components record each change as a
-``(time, delta)`` pair appended to two lists, the cheapest append on the hot
-path: an ``array('d')`` parses every float it is given (an append cost 70 ns
-against a list's 25 ns); the floats a list keeps are mostly event times that
-exist anyway and the constants ±1. Every so often (and at the end) :meth:`Level.flush` turns
+``(time, delta)`` pair appended to two ``array('d')`` buffers, a cheap append
+on the hot path. Every so often (and at the end) :meth:`Level.flush` turns
 the buffered changes up to a time into exact integrals with numpy: the area
 under the level in each time bin (so per-bin time-weighted means are exact),
 the maximum in each bin, and the area and maximum after the warm-up. Memory
@@ -18,6 +16,7 @@ the next flush.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 
 import numpy as np
@@ -66,8 +65,8 @@ class Level:
         bins: BinEdges | None = None,
     ) -> None:
         self.name = name
-        self.times: list[float] = []
-        self.deltas: list[float] = []
+        self.times = array("d")
+        self.deltas = array("d")
         self._bins = bins if bins is not None else BinEdges(n_bins, bin_s)
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
@@ -117,8 +116,8 @@ class Level:
         del self.times[:]
         del self.deltas[:]
         if keep_t is not None and keep_d is not None:
-            self.times.extend(keep_t.tolist())
-            self.deltas.extend(keep_d.tolist())
+            self.times.frombytes(keep_t.tobytes())
+            self.deltas.frombytes(keep_d.tobytes())
 
     def _integrate(self, t0: float, t1: float, t_chg: np.ndarray, values: np.ndarray) -> None:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""
