@@ -123,6 +123,12 @@ class Server:
         self._busy_t, self._busy_d = busy.times.append, busy.deltas.append
         self._io_t, self._io_d = io.times.append, io.deltas.append
         self._ram_t, self._ram_d = ram_used.times.append, ram_used.deltas.append
+        # The callbacks scheduled for every call, bound once: reading a method as a
+        # value looks it up in the class and makes a new bound method each time.
+        self._on_cpu_done: Callable[[float, Call], None] = self._cpu_done
+        self._on_io_done: Callable[[float, Call], None] = self._io_done
+        self._on_core: Callable[[float, Call, float], None] = self._core_granted
+        self._on_ram: Callable[[float, Call, float], None] = self._ram_granted
         # Calls inside, in arrival order (crash tracking only; a dict keeps the order).
         self.inside: dict[Call, None] | None = {} if tracks_crashes else None
         local = {c.id: float(c.hit_latency) for c in spec.local_caches}
@@ -251,7 +257,7 @@ class Server:
             if resource.waiting or ram > resource.free:
                 call.state = RAM_WAITING
                 call.mark = time
-                call.waiter = resource.wait(time, call, ram, self._ram_granted)
+                call.waiter = resource.wait(time, call, ram, self._on_ram)
                 return
             resource.free -= ram
             self._ram_t(time)
@@ -283,11 +289,11 @@ class Server:
                     call.state = ON_CPU
                     call.mark = time
                     call.ev = seq = self._next_seq()
-                    heappush(self._heap, (time + duration, seq, self._cpu_done, call))
+                    heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
                 else:
                     call.state = CPU_WAITING
                     call.mark = time
-                    call.waiter = cores.wait(time, call, 1.0, self._core_granted)
+                    call.waiter = cores.wait(time, call, 1.0, self._on_core)
                 return
             if kind == IO_OP:
                 duration = op.fixed
@@ -298,7 +304,7 @@ class Server:
                 self._io_t(time)
                 self._io_d(1.0)
                 call.ev = seq = self._next_seq()
-                heappush(self._heap, (time + duration, seq, self._io_done, call))
+                heappush(self._heap, (time + duration, seq, self._on_io_done, call))
                 return
             if kind == END_OP:
                 self._leave(time, call)
@@ -316,7 +322,7 @@ class Server:
         call.state = ON_CPU
         call.mark = time
         call.ev = seq = self._next_seq()
-        heappush(self._heap, (time + duration, seq, self._cpu_done, call))
+        heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
 
     def _core_granted(self, time: float, call: Call, waited: float) -> None:
         call.ph[CPU_WAIT] += waited
