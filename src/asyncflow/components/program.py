@@ -119,6 +119,30 @@ class Program:
     response_bytes: float = 0.0
 
 
+def shared_key(program: Program) -> tuple[Any, ...] | None:
+    """What makes two programs run the same, or None when one must stay a server's own.
+
+    Programs with the same key draw the same way (their ``signature``) and
+    do the same operations, so a site can give every server that compiled
+    such a program one plan. A program that makes calls or uses a cache is
+    its server's own: its calls are that server's, its cache model is set
+    on its operations.
+    """
+    if any(op.kind in (CALL_OP, CACHE_OP, FILL_OP) for op in program.ops):
+        return None
+    ops = tuple((op.kind, op.fixed, op.column, op.arms, op.to) for op in program.ops)
+    return (
+        program.name,
+        program.index,
+        program.weight,
+        program.ram_mb,
+        program.signature,
+        program.request_bytes,
+        program.response_bytes,
+        ops,
+    )
+
+
 @dataclass(slots=True)
 class _Builder:
     ops: list[Op] = field(default_factory=list)

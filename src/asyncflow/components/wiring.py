@@ -39,7 +39,7 @@ from asyncflow.components.generator import Generator
 from asyncflow.components.health import BalancerHealth
 from asyncflow.components.policies import BalancingPolicy, LeastConnection, ServerView
 from asyncflow.components.pool import DbPool
-from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program
+from asyncflow.components.program import CACHE_OP, CALL_OP, FILL_OP, Program, shared_key
 from asyncflow.components.replicas import ReplicaGroup, build_groups
 from asyncflow.components.retries import Retries
 from asyncflow.components.server import Server
@@ -201,6 +201,10 @@ class Wiring:
         self._senders: dict[tuple[str, str], Send] = {}
         self._replies: dict[str, Send] = {}
         self._tables: dict[str, WorkTable] = {}
+        # Plans and site entries that equal servers share (``program.shared_key``):
+        # a fleet's request touches one plan, not one of a thousand cold ones.
+        self._plans: dict[tuple[Any, ...], Plan] = {}
+        self._entries: dict[tuple[Any, ...], SiteEntry] = {}
         self.sites: list[CallSite] = []
         self.groups = build_groups(ctx, scenario, self.servers, options.groups)
         self.views = {r.server.id: r for g in self.groups.values() for r in g.replicas}
@@ -439,7 +443,7 @@ class Wiring:
         """The plans a server runs for a site: the endpoint named, or every endpoint."""
         reachable = [p for p in server.programs if site.endpoint is None or p.name == site.endpoint]
         plans = [self._plan(site, server, p) for p in reachable]
-        tls = None
+        tls: dict[int, Plan] | None = None
         if server.tls_programs is not None:
             tls = {
                 p.index: self._plan(site, server, server.tls_programs[p.index]) for p in reachable
@@ -447,9 +451,24 @@ class Wiring:
         fixed = plans[0] if len(plans) == 1 else None
         picks = None if fixed is not None else self._table(f"{site.key}:pick", PICK, "")
         bodies = site.inbound[server.index].link is not None
-        return SiteEntry(plans, fixed, picks, tls, bodies)
+        if tls is not None:
+            return SiteEntry(plans, fixed, picks, tls, bodies)
+        key = (site.index, bodies, *(id(p) for p in plans))  # the plans live in self._plans
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = SiteEntry(plans, fixed, picks, None, bodies)
+        return entry
 
     def _plan(self, site: CallSite, server: Server, program: Program) -> Plan:
+        key = shared_key(program)
+        if key is None:
+            return self._new_plan(site, server, program)
+        plan = self._plans.get((site.index, key))
+        if plan is None:
+            plan = self._plans[(site.index, key)] = self._new_plan(site, server, program)
+        return plan
+
+    def _new_plan(self, site: CallSite, server: Server, program: Program) -> Plan:
         table = None
         if program.columns:
             name = f"{site.key}:{program.name}"
