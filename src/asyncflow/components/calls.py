@@ -138,12 +138,30 @@ class Call:
         "work",
     )
 
+    # Declared in the order the compiled core lays them out: what every call
+    # touches at every event first (a fleet's calls are cold in the cache
+    # between their events), what only queues, calls, retries and connections
+    # use after.
     plan: Plan
     pc: int
     work: list[float]
     mark: float
     ev: int
+    state: int
+    ph: list[float]
+    server: Any
+    cancelled: bool
+    site: CallSite
+    root: int
+    parent: Call | None
+    code: int
+    crit: list[tuple[int, int, int, list[float]]] | None
+    cid: int
+    sent: float
     waiter: Any
+    held: list[Any] | None
+    conn: Any
+    pool: Any
     kids: list[Call]
     need: int
     spare: int
@@ -160,13 +178,13 @@ class Call:
         self.sent = sent
         self.state = SENDING
         self.ph = [0.0] * SLOTS
-        self.crit: list[tuple[int, int, int, list[float]]] | None = None
-        self.server: Any = None
+        self.crit = None
+        self.server = None
         self.code = 0
         self.cancelled = False
-        self.conn: Any = None
-        self.pool: Any = None
-        self.held: list[Any] | None = None
+        self.conn = None
+        self.pool = None
+        self.held = None
         self.cid = -1
 
 

@@ -79,6 +79,16 @@ class Resource:
         "waiting",
     )
 
+    # The compiled core lays attributes out in the order they are declared:
+    # the two every use reads first, then the queue's.
+    waiting: int
+    free: float
+    _queue: deque[Waiter]
+    _qt: Callable[[float], None] | None
+    _qd: Callable[[float], None] | None
+    granted: int
+    wait_s: float
+
     def __init__(
         self,
         capacity: float,
@@ -98,7 +108,7 @@ class Resource:
         self.waiting = 0
         self.wait_s = 0.0
         self.granted = 0
-        self._queue: deque[Waiter] = deque()
+        self._queue = deque()
         self._serving = False
         self._returned = 0.0
         self.gate: Callable[[float, Waiter], bool] | None = None
