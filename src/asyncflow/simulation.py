@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import time as wallclock
-from array import array
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -166,7 +165,6 @@ class Simulation:
                 self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
             kernel.schedule(self._flush_every_s, self._flush)
         self._scanned: list[Level] = []
-        self._buffers: list[array[float]] = []
         self._scanned_at = -1
         self._finished = False
 
@@ -183,12 +181,11 @@ class Simulation:
         if self._scanned_at != self.ctx.levels_made:  # levels made since the last look
             self._scanned_at = self.ctx.levels_made
             self._scanned = list(self.ctx.levels.values())
-            self._buffers = [level.times for level in self._scanned]
-        # The buffers, not the levels: a fleet has thousands, and each look is a
-        # memory access that misses the cache (the buffers are emptied in place).
-        for i, times in enumerate(self._buffers):
-            if len(times) >= FLUSH_MIN_CHANGES:
-                self._scanned[i].flush(now)
+        # A list, not the dictionary: a fleet has thousands of levels, and each
+        # look is a memory access that misses the cache.
+        for level in self._scanned:
+            if level.pending >= FLUSH_MIN_CHANGES:
+                level.flush(now)
         for group in self.groups.values():
             group.rebase()
         nxt = now + self._flush_every_s
@@ -238,6 +235,7 @@ class Simulation:
             group.sync(end)  # the groups' integrals reach the horizon before the flush
         for level in self.ctx.levels.values():
             level.flush(end)
+            level.release()
         log = self.ctx.log
         finished = np.frombuffer(log.finished, dtype=np.float64)
         late = np.flatnonzero(finished > end)

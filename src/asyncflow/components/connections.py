@@ -207,7 +207,7 @@ class Listener:
             call.mark = time
             waiting.append(call)
         self.sockets.clear(time)
-        memory = self._memory_level.value + sum(self._memory_level.deltas)
+        memory = self._memory_level.value + self._memory_level.pending_sum()
         if memory:
             self._memory_level.change(time, -memory)
         self.idle = 0

@@ -13,7 +13,6 @@ reply).
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from heapq import heappush
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from asyncflow.scenario import Edge as EdgeSpec
 
 Deliver = Callable[[float, Call], None]
-_UP_DOWN = array("d", (1.0, -1.0))
 
 
 class SpikeSchedule:
@@ -126,8 +124,7 @@ class Edge:
 
     def record_transit(self, start: float, end: float) -> None:
         """Count a call as on this link from ``start`` to ``end`` (a handshake)."""
-        self._level.times.extend((start, end))
-        self._level.deltas.extend(_UP_DOWN)
+        self._level.span(start, end)
 
     def notice_delay(self, time: float) -> float:
         """The time an error sent back at ``time`` takes to cross this edge.
@@ -162,15 +159,13 @@ class Edge:
         if self._drop_p or self._spikes is not None:
             return self._checked(arrive, as_event=True)
         latency = self._latency
-        t_extend = self._level.times.extend
-        d_extend = self._level.deltas.extend
+        level = self._level
         slot = self.slot
 
         def send(time: float, call: Call) -> None:
             delay = latency()
             arrival = time + delay
-            t_extend((time, arrival))
-            d_extend(_UP_DOWN)
+            level.span(time, arrival)
             call.ph[slot] += delay
             heappush(heap, (arrival, next_seq(), arrive, call))
 
@@ -190,8 +185,7 @@ class Edge:
         heap = self.ctx.kernel.heap
         next_seq = self.ctx.kernel.next_seq
         latency = self._latency
-        t_extend = self._level.times.extend
-        d_extend = self._level.deltas.extend
+        level = self._level
         drop_p, u = self._drop_p, self._u
         fail, drop, place = self.ctx.fail, self._drop, self._place
         spike_at = self._spikes.at if self._spikes is not None else None
@@ -205,8 +199,7 @@ class Edge:
             if spike_at is not None:
                 delay += spike_at(time)
             arrival = time + delay
-            t_extend((time, arrival))
-            d_extend(_UP_DOWN)
+            level.span(time, arrival)
             call.ph[slot] += delay
             if as_event:
                 heappush(heap, (arrival, next_seq(), target, call))

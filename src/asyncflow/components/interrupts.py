@@ -107,9 +107,7 @@ def _stop(server: Server, time: float, call: Call) -> None:
         call.waiter.resource.withdraw(time, call.waiter)
     elif state == IN_IO:
         server.ctx.kernel.cancel(call.ev)
-        io = server.io_level
-        io.times.append(time)
-        io.deltas.append(-1.0)
+        server.io_level.change(time, -1.0)
     elif state == AWAITING:
         drop_kids(server, time, call, None)
 
@@ -163,7 +161,7 @@ def crash(server: Server, time: float) -> None:
     server.cores.clear(time)
     server.ram.clear(time)
     io = server.io_level
-    current = io.value + sum(io.deltas)
+    current = io.value + io.pending_sum()
     if current:
         io.change(time, -current)
     server.in_progress = 0

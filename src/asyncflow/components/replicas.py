@@ -127,18 +127,21 @@ class Integral:
 
     def advance(self, now: float) -> float:
         """Integrate up to ``now``; return the area added since the last call."""
-        times, deltas = self._level.times, self._level.deltas
-        n = len(times)
-        i, t, v = self._cursor, self._t, self._value
+        level = self._level
+        start, t, v = self._cursor, self._t, self._value
+        # The unread changes, as Python floats (the buffers are float64 arrays).
+        times: list[float] = level.times[start:].tolist()
+        deltas: list[float] = level.deltas[start:].tolist()
         now = max(now, t)
         area = 0.0
-        while i < n and times[i] <= now:
+        i = 0
+        while i < len(times) and times[i] <= now:
             area += v * (times[i] - t)
             t = times[i]
             v += deltas[i]
             i += 1
         area += v * (now - t)
-        self._cursor, self._t, self._value = i, now, v
+        self._cursor, self._t, self._value = start + i, now, v
         self.area += area
         return area
 
@@ -154,7 +157,7 @@ class Integral:
 
     def rebase(self) -> None:
         """The level was maybe flushed: its buffer starts again at the first unread change."""
-        if len(self._level.times) < self._cursor:
+        if self._level.pending < self._cursor:
             self._cursor = 0
 
 

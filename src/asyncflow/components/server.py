@@ -63,6 +63,7 @@ from asyncflow.components.program import (
 )
 from asyncflow.components.sites import Plan, SiteEntry
 from asyncflow.engine.resource import Resource
+from asyncflow.metrics.levels import Level
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
 
 if TYPE_CHECKING:
@@ -107,8 +108,7 @@ class Server:
     _log_server: array[int]
     _log_endpoint: array[int]
     cores: Resource
-    _busy_t: Callable[[float], None]
-    _busy_d: Callable[[float], None]
+    _busy: Level
     _heap: list[tuple[float, int, Callable[[float, Any], None], Any]]
     _next_seq: Callable[[], int]
     _on_cpu_done: Callable[[float, Call], None]
@@ -142,9 +142,8 @@ class Server:
         self.cores = Resource(float(resources.cpu_cores), busy, ready)
         self.ram = Resource(float(resources.ram_mb), ram_used, ram_queue)
         self.io_level = io
-        self._busy_t, self._busy_d = busy.times.append, busy.deltas.append
-        self._io_t, self._io_d = io.times.append, io.deltas.append
-        self._ram_t, self._ram_d = ram_used.times.append, ram_used.deltas.append
+        self._busy = busy
+        self._ram_level = ram_used
         # The callbacks scheduled for every call, bound once: reading a method as a
         # value looks it up in the class and makes a new bound method each time.
         self._on_cpu_done = self._cpu_done
@@ -282,8 +281,7 @@ class Server:
                 call.waiter = resource.wait(time, call, ram, self._on_ram)
                 return
             resource.free -= ram
-            self._ram_t(time)
-            self._ram_d(ram)
+            self._ram_level.change(time, ram)
         self._advance(time, call)
 
     def _ram_granted(self, time: float, call: Call, waited: float) -> None:
@@ -302,8 +300,7 @@ class Server:
                 cores = self.cores
                 if not cores.waiting and cores.free >= 1.0:
                     cores.free -= 1.0
-                    self._busy_t(time)
-                    self._busy_d(1.0)
+                    self._busy.change(time, 1.0)
                     # Inlined _start_cpu: a Python call less per request (bench/run.py).
                     duration = op.fixed
                     if duration < 0.0:
@@ -323,8 +320,7 @@ class Server:
                     duration = call.work[op.column]
                 call.state = IN_IO
                 call.mark = time
-                self._io_t(time)
-                self._io_d(1.0)
+                self.io_level.change(time, 1.0)
                 call.ev = seq = self._next_seq()
                 heappush(self._heap, (time + duration, seq, self._on_io_done, call))
                 return
@@ -364,8 +360,7 @@ class Server:
             cores.pass_unit(time)  # the core goes straight to the head of the ready queue
         else:
             cores.free += 1.0
-            self._busy_t(time)
-            self._busy_d(-1.0)
+            self._busy.change(time, -1.0)
         if call.cancelled:
             call.mark = time
             call.state = DONE
@@ -390,8 +385,7 @@ class Server:
 
     def _io_done(self, time: float, call: Call) -> None:
         call.ph[IO] += time - call.mark
-        self._io_t(time)
-        self._io_d(-1.0)
+        self.io_level.change(time, -1.0)
         call.pc += 1
         self._advance(time, call)
 
@@ -514,8 +508,7 @@ class Server:
                     self._give_ram(time, ram)
                 else:
                     resource.free += ram
-                    self._ram_t(time)
-                    self._ram_d(-ram)
+                    self._ram_level.change(time, -ram)
         if plan.program.response_bytes:
             self._reply(time, call)
         else:
@@ -605,8 +598,7 @@ class Server:
             resource.give(time, mb)
         else:
             resource.free += mb
-            self._ram_t(time)
-            self._ram_d(-mb)
+            self._ram_level.change(time, -mb)
 
     @staticmethod
     def give_back_connection(time: float, call: Call) -> None:

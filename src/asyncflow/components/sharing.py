@@ -84,8 +84,7 @@ class SharedDatabase(Database):
         busy, beyond = min(n, self.workers), max(0, n - self.workers)
         old_busy, old_beyond = self._shown
         if busy != old_busy:
-            self._busy_t(time)
-            self._busy_d(float(busy - old_busy))
+            self._busy.change(time, float(busy - old_busy))
         if beyond != old_beyond:
             self.cores.queue_level.change(time, float(beyond - old_beyond))  # type: ignore[union-attr]
         self._shown = (busy, beyond)

@@ -63,8 +63,6 @@ class Resource:
     """
 
     __slots__ = (
-        "_qd",
-        "_qt",
         "_queue",
         "_returned",
         "_serving",
@@ -84,8 +82,7 @@ class Resource:
     waiting: int
     free: float
     _queue: deque[Waiter]
-    _qt: Callable[[float], None] | None
-    _qd: Callable[[float], None] | None
+    queue_level: Level | None
     granted: int
     wait_s: float
 
@@ -101,9 +98,6 @@ class Resource:
         self.free = capacity
         self.in_use_level = in_use_level
         self.queue_level = queue_level
-        # The queue level's buffers, appended to directly on the hot paths.
-        self._qt = queue_level.times.append if queue_level is not None else None
-        self._qd = queue_level.deltas.append if queue_level is not None else None
         self.max_queue = max_queue
         self.waiting = 0
         self.wait_s = 0.0
@@ -140,10 +134,9 @@ class Resource:
         waiter = Waiter(self, item, amount, time, granted)
         self._queue.append(waiter)
         self.waiting += 1
-        qt = self._qt
-        if qt is not None:
-            qt(time)
-            self._qd(1.0)  # type: ignore[misc]
+        queue_level = self.queue_level
+        if queue_level is not None:
+            queue_level.change(time, 1.0)
         return waiter
 
     def acquire(self, time: float, item: Any, amount: float, granted: Granted) -> Waiter | None:
@@ -189,10 +182,9 @@ class Resource:
             head = queue.popleft()
         head.live = False
         self.waiting -= 1
-        qt = self._qt
-        if qt is not None:
-            qt(time)
-            self._qd(-1.0)  # type: ignore[misc]
+        queue_level = self.queue_level
+        if queue_level is not None:
+            queue_level.change(time, -1.0)
         waited = time - head.mark
         self.wait_s += waited
         self.granted += 1

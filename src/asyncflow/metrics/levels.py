@@ -1,12 +1,18 @@
 """Exact level monitors: queue lengths, busy cores, RAM, requests in transit.
 
 A level is a step function of time. Components record each change as a
-``(time, delta)`` pair appended to two ``array('d')`` buffers, a cheap append
-on the hot path. Every so often (and at the end) :meth:`Level.flush` turns
-the buffered changes up to a time into exact integrals with numpy: the area
-under the level in each time bin (so per-bin time-weighted means are exact),
-the maximum in each bin, and the area and maximum after the warm-up. Memory
-stays bounded by the flush period, not by the run length.
+``(time, delta)`` pair (:meth:`Level.change`, :meth:`Level.span`) written in
+place into one ``array('d')``, time and delta side by side (one buffer, one
+cache line touched a change). The buffer doubles when full and keeps its size
+when it is emptied: appended to, an ``array`` grows by a sixteenth at a time,
+so each change was copied many times by reallocations, and a fleet's
+thousands of growing buffers made those copies the largest source of cache
+misses at 1,000 servers (``bench/cachesim.py``). Every so often (and at the
+end) :meth:`Level.flush` turns the buffered changes up to a time into exact
+integrals with numpy: the area under the level in each time bin (so per-bin
+time-weighted means are exact), the maximum in each bin, and the area and
+maximum after the warm-up. Memory stays bounded by the flush period, not by
+the run length.
 
 Changes may be recorded ahead of time (an edge knows when a request will
 arrive when it sends it); changes later than the flush time are carried to
@@ -39,22 +45,37 @@ class BinEdges:
         self.list: list[float] = self.array.tolist()
 
 
+FIRST_CAPACITY = 16
+"""Changes a level's buffers hold before they first double."""
+
+
+def _buffer(changes: int) -> array[float]:
+    """Room for ``changes`` changes, interleaved: ``time, delta, time, delta, ...``."""
+    return array("d", bytes(16 * changes))
+
+
 class Level:
     """One level's change buffer and its exact binned integrals."""
 
     __slots__ = (
         "_bins",
+        "_buf",
+        "_cap",
+        "_n",
         "_t_last",
         "_value",
         "_warm_up_s",
         "area_after_warm_up",
         "bin_area",
         "bin_max",
-        "deltas",
         "max_after_warm_up",
         "name",
-        "times",
     )
+
+    # The compiled core lays attributes out in this order: the writers' first.
+    _n: int
+    _cap: int
+    _buf: array[float]
 
     def __init__(
         self,
@@ -65,8 +86,9 @@ class Level:
         bins: BinEdges | None = None,
     ) -> None:
         self.name = name
-        self.times = array("d")
-        self.deltas = array("d")
+        self._n = 0  # values written: two a change
+        self._cap = FIRST_CAPACITY
+        self._buf = _buffer(FIRST_CAPACITY)
         self._bins = bins if bins is not None else BinEdges(n_bins, bin_s)
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
@@ -81,24 +103,81 @@ class Level:
         """The level at the last flush time."""
         return self._value
 
+    def _pairs(self) -> np.ndarray:
+        """The pending changes as rows ``(time, delta)``: a view of the buffer."""
+        return np.frombuffer(self._buf, dtype=np.float64, count=self._n).reshape(-1, 2)
+
+    @property
+    def times(self) -> np.ndarray:
+        """The times of the changes not yet flushed, in the order recorded (a view)."""
+        return self._pairs()[:, 0]
+
+    @property
+    def deltas(self) -> np.ndarray:
+        """Their deltas (a view)."""
+        return self._pairs()[:, 1]
+
+    @property
+    def pending(self) -> int:
+        """Changes recorded and not yet flushed."""
+        return self._n >> 1
+
+    def pending_sum(self) -> float:
+        """The sum of the pending deltas, added in the order recorded."""
+        return float(sum(self._buf[1 : self._n : 2]))
+
     def change(self, time: float, delta: float) -> None:
-        """Record a change (convenience; hot paths append to the buffers directly)."""
-        self.times.append(time)
-        self.deltas.append(delta)
+        """Record that the level moves by ``delta`` at ``time``."""
+        n = self._n
+        if n == 2 * self._cap:
+            self._grow()
+        buf = self._buf
+        buf[n] = time
+        buf[n + 1] = delta
+        self._n = n + 2
+
+    def span(self, start: float, end: float) -> None:
+        """Record one more from ``start`` to ``end`` (a call in transit)."""
+        n = self._n
+        if n + 4 > 2 * self._cap:
+            self._grow()
+        buf = self._buf
+        buf[n] = start
+        buf[n + 1] = 1.0
+        buf[n + 2] = end
+        buf[n + 3] = -1.0
+        self._n = n + 4
+
+    def _grow(self) -> None:
+        self._resize(2 * self._cap)
+
+    def _resize(self, changes: int) -> None:
+        buf = _buffer(changes)
+        buf[: self._n] = self._buf[: self._n]
+        self._buf, self._cap = buf, changes
+
+    def release(self) -> None:
+        """Give the buffer's memory back (at the end of a run; changes pending are kept)."""
+        changes = max(FIRST_CAPACITY, self.pending)
+        if changes < self._cap:
+            self._resize(changes)
 
     def flush(self, until: float) -> None:
         """Integrate every buffered change with ``time <= until``."""
         t0 = self._t_last
         if until < t0:
             raise ValueError(f"flush back in time: {until} < {t0}")
-        if not self.times and self._value == 0.0:
+        n = self._n
+        if not n and self._value == 0.0:
             # Nothing changed and the level is 0: no area, no new maximum (levels
             # are >= 0). Most levels of a large fleet are like that (unused RAM).
             self._t_last = until
             return
-        # Copies (the buffers are emptied below), so they are used as they are.
-        t_chg = np.array(self.times, dtype=np.float64)
-        d_chg = np.array(self.deltas, dtype=np.float64)
+        # Views of the buffer: every step below makes new arrays before it is
+        # written again.
+        pairs = self._pairs()
+        t_chg = pairs[:, 0]
+        d_chg = pairs[:, 1]
         keep_t: np.ndarray | None = None
         keep_d: np.ndarray | None = None
         if t_chg.size and t_chg.max() > until:
@@ -112,12 +191,13 @@ class Level:
         if values.size:
             self._value = float(values[-1])
         self._t_last = until
-        # Emptied in place: components hold the buffers' bound append methods.
-        del self.times[:]
-        del self.deltas[:]
+        # Emptied, keeping their size; the changes still ahead go back in front.
+        self._n = 0
         if keep_t is not None and keep_d is not None:
-            self.times.frombytes(keep_t.tobytes())
-            self.deltas.frombytes(keep_d.tobytes())
+            self._n = 2 * keep_t.size
+            kept = self._pairs()
+            kept[:, 0] = keep_t
+            kept[:, 1] = keep_d
 
     def _integrate(self, t0: float, t1: float, t_chg: np.ndarray, values: np.ndarray) -> None:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""
