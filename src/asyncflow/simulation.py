@@ -33,6 +33,7 @@ from asyncflow.components.server import Server
 from asyncflow.components.wiring import BuildOptions, Wiring
 from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
+from asyncflow.metrics.levels import DUE_CHANGES
 from asyncflow.metrics.phases import (
     FAILED_ATTEMPT,
     HANDSHAKE,
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
 MAX_BINS = 1000
 FLUSHES = 64  # times a run the level buffers are looked at (bounds their memory)
 STREAM_FLUSH_S = 60.0  # in streaming mode, level buffers are looked at this often at least
-FLUSH_MIN_CHANGES = 2048  # smaller buffers wait: a flush costs ~30 µs of numpy calls
 
 
 def series_bin_s(end_s: float, finest_s: float) -> float:
@@ -164,8 +164,6 @@ class Simulation:
             if streaming:  # level buffers bounded in simulated time, not in shares of the horizon
                 self._flush_every_s = min(self._flush_every_s, STREAM_FLUSH_S)
             kernel.schedule(self._flush_every_s, self._flush)
-        self._scanned: list[Level] = []
-        self._scanned_at = -1
         self._finished = False
 
     @property
@@ -178,13 +176,14 @@ class Simulation:
     def _flush(self, now: float, _: object = None) -> None:
         for group in self.groups.values():
             group.sync(now)  # replica groups read the buffers before they are emptied
-        if self._scanned_at != self.ctx.levels_made:  # levels made since the last look
-            self._scanned_at = self.ctx.levels_made
-            self._scanned = list(self.ctx.levels.values())
-        # A list, not the dictionary: a fleet has thousands of levels, and each
-        # look is a memory access that misses the cache.
-        for level in self._scanned:
-            if level.pending >= FLUSH_MIN_CHANGES:
+        # Only the levels that reached DUE_CHANGES since their last flush: a
+        # fleet has thousands, and a look at each is a miss of the cache.
+        # A level whose changes still ahead are that many lists itself again
+        # while it is flushed: for the next flush, from a fresh list.
+        listed = self.ctx.due[:]
+        self.ctx.due.clear()
+        for level in listed:
+            if level.pending >= DUE_CHANGES:  # (not flushed since it was listed)
                 level.flush(now)
         for group in self.groups.values():
             group.rebase()

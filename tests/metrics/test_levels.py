@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncflow.metrics.levels import Level
+from asyncflow.metrics.levels import DUE_CHANGES, Level
 
 HORIZON = 10.0
 
@@ -74,3 +74,61 @@ def test_flush_back_in_time_is_refused() -> None:
     level.flush(5.0)
     with pytest.raises(ValueError, match="flush back in time"):
         level.flush(4.0)
+
+
+def test_the_buffer_keeps_every_change_through_doublings_flushes_and_release() -> None:
+    level = Level("x", 10, 1.0)
+    recorded: list[tuple[float, float]] = []
+    for i in range(100):  # past 16, 32 and 64 changes: three doublings, odd and even fills
+        t = i * 0.01
+        if i % 3:
+            level.change(t, 0.5)
+            recorded.append((t, 0.5))
+        else:
+            level.span(t, t + 5.0)  # one in transit until 5 s later
+            recorded += [(t, 1.0), (t + 5.0, -1.0)]
+    assert level.pending == len(recorded)
+    assert list(zip(level.times.tolist(), level.deltas.tolist(), strict=True)) == recorded
+    assert level.pending_sum() == sum(d for _, d in recorded)
+    level.flush(2.0)  # the spans' ends (after 2 s) are carried, first in the buffer
+    ahead = [(t, d) for t, d in recorded if t > 2.0]
+    assert list(zip(level.times.tolist(), level.deltas.tolist(), strict=True)) == ahead
+    level.release()
+    level.change(2.5, 1.0)
+    assert level.times.tolist() == [t for t, _ in ahead] + [2.5]
+    level.flush(10.0)
+    assert level.pending == 0
+    # The area up to 10 s: every change counted once, the spans closed at their ends.
+    expected = sum(d * (10.0 - t) for t, d in [*recorded, (2.5, 1.0)])
+    assert level.bin_area.sum() == pytest.approx(expected)
+
+
+def test_a_level_joins_the_due_list_once_when_enough_changes_are_pending() -> None:
+    due: list[Level] = []
+    level = Level("x", 10, 1.0, due=due)
+    for i in range(DUE_CHANGES - 2):
+        level.change(i * 1e-4, 1.0)
+    assert due == []
+    level.span(0.5, 0.6)  # two changes at once: the last two before it is due
+    assert due == [level]
+    level.change(0.7, -1.0)
+    level.span(0.8, 0.9)
+    assert due == [level]  # listed once
+    due.clear()
+    level.flush(1.0)
+    assert level.pending == 0
+    assert due == []
+    # Changes still ahead when it is flushed, as many as make it due: listed again.
+    for i in range(DUE_CHANGES):
+        level.change(2.0 + i * 1e-4, 1.0)
+    due.clear()
+    level.flush(1.5)
+    assert level.pending == DUE_CHANGES
+    assert due == [level]
+
+
+def test_a_level_without_a_due_list_just_grows() -> None:
+    level = Level("x", 10, 1.0)
+    for i in range(3 * DUE_CHANGES):
+        level.change(i * 1e-4, 1.0)
+    assert level.pending == 3 * DUE_CHANGES

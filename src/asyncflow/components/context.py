@@ -45,8 +45,8 @@ class RunContext:
         calls: One row per call, or None when calls are not recorded.
         end_s, bin_s, warm_up_s: Horizon, width of series bins, warm-up.
         levels: Every level of the run, by ``(node, metric)``.
-        levels_made: Levels registered so far (a level registered again under
-            its key counts too: a cached list of the levels is stale when it changes).
+        due: The levels with enough changes pending to be flushed before the
+            end (``metrics.levels.DUE_CHANGES``), in the order they got there.
         tallies: Calls made by servers and answered, by ``(server, endpoint)``
             index.
         watch: The run's timeouts, when it has any: a drop of a call with a
@@ -66,7 +66,7 @@ class RunContext:
     tallies: dict[tuple[int, int], CallTally] = field(default_factory=dict)
     watch: Watch | None = None
     bins: BinEdges | None = None  # the series bins' starts, shared by every level
-    levels_made: int = 0
+    due: list[Level] = field(default_factory=list)
 
     @property
     def n_bins(self) -> int:
@@ -77,9 +77,9 @@ class RunContext:
         """Create and register the level ``metric`` of ``node``."""
         if self.bins is None:
             self.bins = BinEdges(self.n_bins, self.bin_s)
-        level = Level(f"{node}.{metric}", self.n_bins, self.bin_s, self.warm_up_s, self.bins)
+        name = f"{node}.{metric}"
+        level = Level(name, self.n_bins, self.bin_s, self.warm_up_s, self.bins, self.due)
         self.levels[(node, metric)] = level
-        self.levels_made += 1
         return level
 
     def code(self, reason: str) -> int:

@@ -46,7 +46,11 @@ class BinEdges:
 
 
 FIRST_CAPACITY = 16
-"""Changes a level's buffers hold before they first double."""
+"""Changes a level's buffer holds before it first doubles."""
+
+DUE_CHANGES = 2048
+"""Pending changes that make a level due for flushing (a flush costs ~30 µs of
+numpy calls: smaller buffers wait for the end of the run)."""
 
 
 def _buffer(changes: int) -> array[float]:
@@ -61,6 +65,9 @@ class Level:
         "_bins",
         "_buf",
         "_cap",
+        "_due",
+        "_limit",
+        "_listed",
         "_n",
         "_t_last",
         "_value",
@@ -74,7 +81,7 @@ class Level:
 
     # The compiled core lays attributes out in this order: the writers' first.
     _n: int
-    _cap: int
+    _limit: int
     _buf: array[float]
 
     def __init__(
@@ -84,11 +91,18 @@ class Level:
         bin_s: float,
         warm_up_s: float = 0.0,
         bins: BinEdges | None = None,
+        due: list[Level] | None = None,
     ) -> None:
         self.name = name
         self._n = 0  # values written: two a change
         self._cap = FIRST_CAPACITY
         self._buf = _buffer(FIRST_CAPACITY)
+        # The level joins ``due`` (once) when DUE_CHANGES are pending: whoever
+        # flushes during the run looks there instead of at every level.
+        self._due = due
+        self._listed = False
+        self._limit = 0  # values that fit before _make_room must run: see _set_limit
+        self._set_limit()
         self._bins = bins if bins is not None else BinEdges(n_bins, bin_s)
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
@@ -129,8 +143,8 @@ class Level:
     def change(self, time: float, delta: float) -> None:
         """Record that the level moves by ``delta`` at ``time``."""
         n = self._n
-        if n == 2 * self._cap:
-            self._grow()
+        if n + 2 > self._limit:
+            self._make_room(n + 2)
         buf = self._buf
         buf[n] = time
         buf[n + 1] = delta
@@ -139,8 +153,8 @@ class Level:
     def span(self, start: float, end: float) -> None:
         """Record one more from ``start`` to ``end`` (a call in transit)."""
         n = self._n
-        if n + 4 > 2 * self._cap:
-            self._grow()
+        if n + 4 > self._limit:
+            self._make_room(n + 4)
         buf = self._buf
         buf[n] = start
         buf[n + 1] = 1.0
@@ -148,13 +162,26 @@ class Level:
         buf[n + 3] = -1.0
         self._n = n + 4
 
-    def _grow(self) -> None:
-        self._resize(2 * self._cap)
+    def _make_room(self, values: int) -> None:
+        """``values`` values are about to be pending: grow, and join the due list."""
+        if values >= 2 * DUE_CHANGES and not self._listed and self._due is not None:
+            self._due.append(self)
+            self._listed = True
+        while values > 2 * self._cap:
+            self._resize(2 * self._cap)
+        self._set_limit()
+
+    def _set_limit(self) -> None:
+        limit = 2 * self._cap
+        if not self._listed and self._due is not None:
+            limit = min(limit, 2 * DUE_CHANGES - 1)
+        self._limit = limit
 
     def _resize(self, changes: int) -> None:
         buf = _buffer(changes)
         buf[: self._n] = self._buf[: self._n]
         self._buf, self._cap = buf, changes
+        self._set_limit()
 
     def release(self) -> None:
         """Give the buffer's memory back (at the end of a run; changes pending are kept)."""
@@ -193,11 +220,16 @@ class Level:
         self._t_last = until
         # Emptied, keeping their size; the changes still ahead go back in front.
         self._n = 0
+        self._listed = False
         if keep_t is not None and keep_d is not None:
             self._n = 2 * keep_t.size
             kept = self._pairs()
             kept[:, 0] = keep_t
             kept[:, 1] = keep_d
+            if self._n >= 2 * DUE_CHANGES and self._due is not None:
+                self._due.append(self)
+                self._listed = True
+        self._set_limit()
 
     def _integrate(self, t0: float, t1: float, t_chg: np.ndarray, values: np.ndarray) -> None:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""
