@@ -26,6 +26,7 @@ request the same demand, so their comparison is sharp.
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import ClassVar
@@ -100,7 +101,10 @@ class BlockSampler:
 
     One object with its current block and a position: a large fleet has
     thousands of samplers, and a call touches nothing else (a generator
-    would touch its frame and a list iterator as well).
+    would touch its frame and a list iterator as well). The block is an
+    ``array('d')``: a value read from it is one line of its buffer, where a
+    list's was a line of pointers and the float object it points to (a
+    fleet's samplers are cold in the cache: ``bench/cachesim.py``).
     """
 
     __slots__ = ("_draw", "_n", "_next", "_size", "_values", "_what")
@@ -109,7 +113,7 @@ class BlockSampler:
         self._draw = draw_block
         self._what = what
         self._size = first_size
-        self._values: list[float] = []
+        self._values: array[float] = array("d")
         self._next = 0
         self._n = 0
 
@@ -123,9 +127,9 @@ class BlockSampler:
         return self._values[i]
 
     def _refill(self) -> None:
-        values: list[float] = checked(self._draw(self._size), self._what).tolist()
-        self._values = values
-        self._n = len(values)
+        drawn = np.asarray(checked(self._draw(self._size), self._what), dtype=np.float64)
+        self._values = array("d", drawn.tobytes())
+        self._n = drawn.size
         self._next = 0
         self._size = min(2 * self._size, BLOCK)
 
