@@ -3,16 +3,16 @@
 A level is a step function of time. Components record each change as a
 ``(time, delta)`` pair (:meth:`Level.change`, :meth:`Level.span`) written in
 place into one ``array('d')``, time and delta side by side (one buffer, one
-cache line touched a change). The buffer doubles when full and keeps its size
-when it is emptied: appended to, an ``array`` grows by a sixteenth at a time,
-so each change was copied many times by reallocations, and a fleet's
-thousands of growing buffers made those copies the largest source of cache
-misses at 1,000 servers (``bench/cachesim.py``). Every so often (and at the
-end) :meth:`Level.flush` turns the buffered changes up to a time into exact
-integrals with numpy: the area under the level in each time bin (so per-bin
-time-weighted means are exact), the maximum in each bin, and the area and
-maximum after the warm-up. Memory stays bounded by the flush period, not by
-the run length.
+cache line touched a change). The buffer doubles when full (grows by an
+eighth once large) and keeps its size when it is emptied: appended to, an
+``array`` grows by a sixteenth at a time, so each change was copied many
+times by reallocations, and a fleet's thousands of growing buffers made
+those copies the largest source of cache misses at 1,000 servers
+(``bench/cachesim.py``). Every so often (and at the end) :meth:`Level.flush`
+turns the buffered changes up to a time into exact integrals with numpy: the
+area under the level in each time bin (so per-bin time-weighted means are
+exact), the maximum in each bin, and the area and maximum after the warm-up.
+Memory stays bounded by the flush period, not by the run length.
 
 Changes may be recorded ahead of time (an edge knows when a request will
 arrive when it sends it); changes later than the flush time are carried to
@@ -46,7 +46,7 @@ class BinEdges:
 
 
 FIRST_CAPACITY = 16
-"""Changes a level's buffer holds before it first doubles."""
+"""Changes a level's buffer holds before it first grows."""
 
 DUE_CHANGES = 2048
 """Pending changes that make a level due for flushing (a flush costs ~30 µs of
@@ -168,7 +168,11 @@ class Level:
             self._due.append(self)
             self._listed = True
         while values > 2 * self._cap:
-            self._resize(2 * self._cap)
+            # Doubled while small (a fleet's levels stay small until the end),
+            # an eighth at a time past DUE_CHANGES: a large buffer's spare room
+            # is memory the whole run holds (the run's peak, when streaming).
+            cap = self._cap
+            self._resize(2 * cap if cap < DUE_CHANGES else cap + cap // 8)
         self._set_limit()
 
     def _set_limit(self) -> None:
