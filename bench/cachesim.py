@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cores import core_environment
+from cores import core_environment, installed_core
 from scale import scenario
 
 CLOCK_SYMBOL = "CPyDef_kernel___Kernel___run"  # the compiled Kernel.run
@@ -104,12 +104,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("bench/cachesim.py needs valgrind (apt install valgrind)")
-    core = subprocess.run(
-        [sys.executable, "-c", "from asyncflow.cli.app import core_name; print(core_name())"],
-        capture_output=True,
-        text=True,
-        env=core_environment(False),
-    ).stdout.strip()
+    core = installed_core().stdout.strip()
     if core != "compiled":
         raise SystemExit(f"bench/cachesim.py counts inside the compiled clock; this is the {core}")
     rows = []

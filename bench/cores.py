@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +37,13 @@ def core_environment(pure: bool) -> dict[str, str]:
             p for p in (str(pure_source()), env.get("PYTHONPATH", "")) if p
         )
     return env
+
+
+def installed_core() -> subprocess.CompletedProcess[str]:
+    """Ask a child process which core it runs: ``compiled`` or ``pure-Python`` on stdout."""
+    return subprocess.run(
+        [sys.executable, "-c", "from asyncflow.cli.app import core_name; print(core_name())"],
+        capture_output=True,
+        text=True,
+        env=core_environment(False),
+    )

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cores import core_environment
+from cores import core_environment, installed_core
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -250,12 +250,7 @@ def _table(entries: list[dict[str, Any]]) -> str:
 
 def _core() -> str:
     """Which core our side runs when not told to run the pure one."""
-    done = subprocess.run(
-        [sys.executable, "-c", "from asyncflow.cli.app import core_name; print(core_name())"],
-        capture_output=True,
-        text=True,
-        env=core_environment(False),
-    )
+    done = installed_core()
     return done.stdout.strip() or f"unknown ({_error_line(done.stderr, done.returncode)})"
 
 

@@ -40,7 +40,7 @@ import sys
 import time
 from typing import Any
 
-from cores import core_environment
+from cores import core_environment, installed_core
 
 ALGORITHMS = ("round_robin", "random", "least_connection", "power_of_two_choices")
 SERVERS = (1, 10, 100, 1000)
@@ -204,7 +204,7 @@ def main() -> None:
     if args.quick:
         args.requests, args.repeats, args.servers = 10_000, 1, [1, 100]
     medians = run(args)
-    core = "pure-Python" if args.pure else _core_name()
+    core = "pure-Python" if args.pure else installed_core().stdout.strip() or "unknown"
     print(
         f"CPU time of the run per completed request ({core} core, "
         f"{args.requests:,} requests per run, median of {args.repeats}):"
@@ -220,16 +220,6 @@ def main() -> None:
             f"the clock alone {clock:.1f} µs a request ({clock / base:.2f}× "
             f"{args.servers[0]} server{'s' if args.servers[0] > 1 else ''}, {args.algorithms[0]})"
         )
-
-
-def _core_name() -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", "from asyncflow.cli.app import core_name; print(core_name())"],
-        capture_output=True,
-        text=True,
-        env=core_environment(False),
-    )
-    return done.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":
