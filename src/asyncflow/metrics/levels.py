@@ -163,7 +163,7 @@ class Level:
         self._n = n + 4
 
     def _make_room(self, values: int) -> None:
-        """``values`` values are about to be pending: grow, and join the due list."""
+        """``values`` values are (about to be) pending: grow, and join the due list."""
         if values >= 2 * DUE_CHANGES and not self._listed and self._due is not None:
             self._due.append(self)
             self._listed = True
@@ -222,7 +222,8 @@ class Level:
         if values.size:
             self._value = float(values[-1])
         self._t_last = until
-        # Emptied, keeping their size; the changes still ahead go back in front.
+        # Emptied, keeping its size; the changes still ahead go back in front
+        # (as many as make it due list it again).
         self._n = 0
         self._listed = False
         if keep_t is not None and keep_d is not None:
@@ -230,10 +231,7 @@ class Level:
             kept = self._pairs()
             kept[:, 0] = keep_t
             kept[:, 1] = keep_d
-            if self._n >= 2 * DUE_CHANGES and self._due is not None:
-                self._due.append(self)
-                self._listed = True
-        self._set_limit()
+        self._make_room(self._n)
 
     def _integrate(self, t0: float, t1: float, t_chg: np.ndarray, values: np.ndarray) -> None:
         """Add the step function on [t0, t1] to the bins and warm-up totals."""
