@@ -182,9 +182,15 @@ class Level:
         self._limit = limit
 
     def _resize(self, changes: int) -> None:
-        buf = _buffer(changes)
-        buf[: self._n] = self._buf[: self._n]
-        self._buf, self._cap = buf, changes
+        # In place: the allocator extends or moves the block (one copy at most,
+        # none when it can grow where it is); a new buffer and a slice copy
+        # cost three, each reading a cold buffer at 1,000 servers.
+        buf = self._buf
+        if changes > self._cap:
+            buf.frombytes(bytes(16 * (changes - self._cap)))
+        else:
+            del buf[2 * changes :]
+        self._cap = changes
         self._set_limit()
 
     def release(self) -> None:
