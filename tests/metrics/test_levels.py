@@ -132,3 +132,22 @@ def test_a_level_without_a_due_list_just_grows() -> None:
     for i in range(3 * DUE_CHANGES):
         level.change(i * 1e-4, 1.0)
     assert level.pending == 3 * DUE_CHANGES
+
+
+def test_a_buffer_grows_and_shrinks_while_a_view_of_it_is_held() -> None:
+    # A frame kept alive after a flush (a profiler's sample) holds views of
+    # the buffer: the array cannot be resized in place, so it is copied.
+    level = Level("x", 10, 1.0)
+    for i in range(10):
+        level.change(i * 0.1, 1.0)
+    held = level.times
+    for i in range(10, 40):  # past 16 and 32 changes
+        level.change(i * 0.1, 1.0)
+    assert level.times.tolist() == [i * 0.1 for i in range(40)]
+    assert held.tolist() == [i * 0.1 for i in range(10)]  # the view still reads the old buffer
+    level.flush(2.0)
+    held = level.times
+    level.release()
+    ahead = [i * 0.1 for i in range(40) if i * 0.1 > 2.0]
+    assert level.pending == len(ahead) == 19
+    assert level.times.tolist() == held.tolist() == ahead

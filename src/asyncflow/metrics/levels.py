@@ -186,10 +186,17 @@ class Level:
         # none when it can grow where it is); a new buffer and a slice copy
         # cost three, each reading a cold buffer at 1,000 servers.
         buf = self._buf
-        if changes > self._cap:
-            buf.frombytes(bytes(16 * (changes - self._cap)))
-        else:
-            del buf[2 * changes :]
+        try:
+            if changes > self._cap:
+                buf.frombytes(bytes(16 * (changes - self._cap)))
+            else:
+                del buf[2 * changes :]
+        except BufferError:
+            # A view of the buffer is still alive (a profiler holding the frame
+            # of a flush, say): the array cannot move; copy it to a new one.
+            moved = _buffer(changes)
+            moved[: self._n] = buf[: self._n]
+            self._buf = moved
         self._cap = changes
         self._set_limit()
 
