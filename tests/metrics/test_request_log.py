@@ -7,7 +7,7 @@ import numpy as np
 from asyncflow.metrics.requests import Reasons, RequestLog, SparseColumn
 from asyncflow.scenario import Scenario, ScenarioBuilder
 from asyncflow.scenario.builder import cpu, endpoint, exponential
-from asyncflow.simulation import run
+from asyncflow.simulation import Simulation, run
 
 
 def _log() -> RequestLog:
@@ -86,3 +86,42 @@ def test_a_run_with_failures_keeps_their_rows_and_places() -> None:
     assert np.all(column[r.outcome <= 1] == -1)
     assert {results.places[p] for p in column[failed].tolist()} <= set(results.edge_ids)
     assert column[failed].tolist() == r.failed_places.tolist()
+
+
+def test_columns_grow_ahead_of_the_rows_by_a_quarter_and_trim_to_them() -> None:
+    log = RequestLog(Reasons(), (0, 3))
+    lengths = set()
+    for block in range(400):
+        times = np.arange(block * 64, (block + 1) * 64, dtype=np.float64)
+        assert log.open_block(times, 0) == block * 64
+        lengths.add(len(log.generated))
+        assert len(log.generated) >= len(log) == (block + 1) * 64
+    # 25,600 rows opened 64 at a time; grown by a quarter at least each time,
+    # the columns moved at most log(25,600 / 64) / log(1.25) + 1 = 28 times.
+    assert len(lengths) <= 28
+    assert len(log.generated) > len(log)  # rows ahead, holding a free row's values
+    ahead = np.frombuffer(log.finished)[len(log) :]
+    assert np.isnan(ahead).all()
+    assert (np.frombuffer(log.server, dtype=np.int16)[len(log) :] == -1).all()
+    columns = log.columns()
+    assert {c.size for c in columns.values()} == {len(log)}
+    assert columns["generated_s"].tolist() == list(range(len(log)))
+    assert log.phases.view().shape == (len(log), 2)
+    del columns, ahead  # a view held keeps its column as it is
+    log.trim()
+    assert len(log.generated) == len(log.finished) == len(log.outcome) == len(log)
+    assert len(log.server) == len(log.endpoint) == len(log)
+    assert len(log.phases.buffer) == 4 * 2 * len(log)
+
+
+def test_a_finished_run_holds_exactly_its_rows() -> None:
+    simulation = Simulation(_lossy(0.0), seed=3)
+    simulation.advance(simulation.end_s)
+    log = simulation.ctx.log
+    assert len(log.generated) > len(log) > 1000  # grown ahead during the run
+    simulation.finish()
+    assert len(log.generated) == len(log.finished) == len(log.outcome) == len(log)
+    assert len(log.phases.buffer) == 4 * len(log.phases.kept) * len(log)
+    table = simulation.results(0.0).requests
+    assert table.generated_s.size == len(log)
+    assert (np.diff(table.generated_s) >= 0).all()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from contextlib import suppress
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -78,10 +79,23 @@ class PhaseRows:
         self.mask = -1
 
     def grow(self, rows: int) -> None:
-        """Add ``rows`` rows of zeros."""
+        """Add ``rows`` rows of zeros.
+
+        The buffer grows by a quarter or more at a time and may hold more rows
+        than there are (zeros, never read): grown by exactly the rows added,
+        it was moved and copied every eighth of growth.
+        """
         self.rows += rows
         if self.kept:
-            self.buffer.extend(bytes(4 * len(self.kept) * rows))
+            buffer = self.buffer
+            short = 4 * len(self.kept) * self.rows - len(buffer)
+            if short > 0:
+                buffer.extend(bytes(max(short, len(buffer) // 4)))
+
+    def trim(self) -> None:
+        """Hold exactly the rows there are (kept as it is while a view of it is held)."""
+        with suppress(BufferError):
+            del self.buffer[4 * len(self.kept) * self.rows :]
 
     def write(self, row: int, ph: Sequence[float]) -> None:
         """Store a call's slots in ``row``."""
@@ -124,7 +138,8 @@ class PhaseRows:
         """The kept slots without a copy, shape ``(rows, len(kept))``."""
         if not self.kept:
             return np.zeros((self.rows, 0), dtype=np.float32)
-        return np.frombuffer(self.buffer, dtype="<f4").reshape(-1, len(self.kept))
+        width = len(self.kept)
+        return np.frombuffer(self.buffer, dtype="<f4", count=width * self.rows).reshape(-1, width)
 
 
 class SparseColumn:
@@ -175,6 +190,13 @@ class RequestLog:
     failure happened (a :class:`SparseColumn`; a streaming ring replaces it
     with a column of its own). ``workload`` is empty while every row belongs
     to workload 0.
+
+    The columns grow by a quarter or more at a time, ahead of the rows (the
+    rows not yet opened hold a free row's values): grown by each block of
+    arrivals, every column was moved and copied every sixteenth of growth,
+    the largest source of memory traffic of a 1,000-server run
+    (``bench/cachesim.py``). ``len(log)`` is the rows opened; :meth:`trim`
+    (at the end of a run) cuts the columns to it.
     """
 
     __slots__ = (
@@ -188,6 +210,7 @@ class RequestLog:
         "places",
         "reasons",
         "ring",
+        "rows",
         "server",
         "workload",
     )
@@ -205,12 +228,13 @@ class RequestLog:
         self.place_codes: dict[str, int] = {}  # a fleet registers thousands of places
         self.phases = PhaseRows(kept_slots)
         self.ring: Any = None  # a streaming run's ring of rows (asyncflow.streaming)
+        self.rows = 0  # rows opened (the columns may be longer)
 
     def __len__(self) -> int:
         if self.ring is not None:
             issued: int = self.ring.issued
             return issued
-        return len(self.generated)
+        return self.rows
 
     def place_code(self, place: str) -> int:
         """The code of a node or edge id in ``failed_at`` (registered on first use)."""
@@ -225,20 +249,36 @@ class RequestLog:
         if self.ring is not None:
             ring_first: int = self.ring.open_block(times, workload)
             return ring_first
-        first = len(self.generated)
+        first = self.rows
         n = times.size
-        self.generated.frombytes(times.astype(np.float64).tobytes())
-        self.finished.frombytes(np.full(n, np.nan).tobytes())
-        self.outcome.frombytes(bytes(n))
-        minus_one = np.full(n, -1, dtype=np.int16).tobytes()
-        self.server.frombytes(minus_one)
-        self.endpoint.frombytes(minus_one)
+        self.rows = first + n
+        short = self.rows - len(self.generated)
+        if short > 0:
+            self._extend(max(short, len(self.generated) // 4))
+        np.frombuffer(self.generated, dtype=np.float64)[first : self.rows] = times
         if workload or len(self.workload):
             if not len(self.workload):
                 self.workload.frombytes(bytes(first))  # the rows before: workload 0
             self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
         self.phases.grow(n)
         return first
+
+    def _extend(self, rows: int) -> None:
+        """``rows`` more rows in every column, each holding a free row's values."""
+        self.generated.frombytes(bytes(8 * rows))
+        self.finished.frombytes(np.full(rows, np.nan).tobytes())
+        self.outcome.frombytes(bytes(rows))
+        minus_one = np.full(rows, -1, dtype=np.int16).tobytes()
+        self.server.frombytes(minus_one)
+        self.endpoint.frombytes(minus_one)
+
+    def trim(self) -> None:
+        """Cut the columns to the rows opened (kept as they are while a view of them is held)."""
+        if self.ring is None:
+            for column in (self.generated, self.finished, self.outcome, self.server, self.endpoint):
+                with suppress(BufferError):
+                    del column[self.rows :]
+        self.phases.trim()
 
     def columns(self) -> dict[str, Any]:
         """The columns as numpy arrays sharing memory with the log (call once, at the end).
@@ -247,14 +287,14 @@ class RequestLog:
         row is workload 0. Where failures happened is not among them (see
         :meth:`failures`).
         """
-        n = len(self.generated)
+        n = self.rows if self.ring is None else len(self.generated)
         workload = np.frombuffer(self.workload, dtype=np.int8)
         return {
-            "generated_s": np.frombuffer(self.generated, dtype=np.float64),
-            "finished_s": np.frombuffer(self.finished, dtype=np.float64),
-            "outcome": np.frombuffer(self.outcome, dtype=np.int8),
-            "server": np.frombuffer(self.server, dtype=np.int16),
-            "endpoint": np.frombuffer(self.endpoint, dtype=np.int16),
+            "generated_s": np.frombuffer(self.generated, dtype=np.float64)[:n],
+            "finished_s": np.frombuffer(self.finished, dtype=np.float64)[:n],
+            "outcome": np.frombuffer(self.outcome, dtype=np.int8)[:n],
+            "server": np.frombuffer(self.server, dtype=np.int16)[:n],
+            "endpoint": np.frombuffer(self.endpoint, dtype=np.int16)[:n],
             "workload": workload if workload.size else np.broadcast_to(np.int8(0), (n,)),
         }
 

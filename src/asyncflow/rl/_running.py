@@ -42,6 +42,7 @@ class RunningLog:
         "_count",
         "_ends",
         "_generated",
+        "_log",
         "_ordered",
         "_outcome",
         "_server",
@@ -65,6 +66,7 @@ class RunningLog:
             ordered: The rows are in generation order (one workload): births
                 are taken by a cursor instead of a heap.
         """
+        self._log = log
         self._generated = log.generated
         self._outcome = log.outcome
         self._server = log.server
@@ -116,7 +118,7 @@ class RunningLog:
     def _births(self, t0: float, t1: float) -> tuple[int, float]:
         """Rows generated in ``(t0, t1]``: how many, and the sum of their times after ``t0``."""
         generated = self._generated
-        rows = len(generated)
+        rows = len(self._log)
         born = self._born
         count = 0
         before = 0.0

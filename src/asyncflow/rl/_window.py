@@ -98,7 +98,7 @@ class LogWindow:
         self._end = t1
         log = self._log
         start = self._cursor
-        generated = np.frombuffer(log.generated, dtype=np.float64)[start:]
+        generated = np.frombuffer(log.generated, dtype=np.float64)[start : len(log)]
         stop = generated.size
         if self._ordered:
             stop = int(np.searchsorted(generated, t1, side="right"))
