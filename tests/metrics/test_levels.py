@@ -137,6 +137,7 @@ def test_a_level_without_a_due_list_just_grows() -> None:
 def test_a_buffer_grows_and_shrinks_while_a_view_of_it_is_held() -> None:
     # A frame kept alive after a flush (a profiler's sample) holds views of
     # the buffer: the array cannot be resized in place, so it is copied.
+    # (Views are taken of a consolidated buffer; growing starts new chunks.)
     level = Level("x", 10, 1.0)
     for i in range(10):
         level.change(i * 0.1, 1.0)
@@ -151,3 +152,27 @@ def test_a_buffer_grows_and_shrinks_while_a_view_of_it_is_held() -> None:
     ahead = [i * 0.1 for i in range(40) if i * 0.1 > 2.0]
     assert level.pending == len(ahead) == 19
     assert level.times.tolist() == held.tolist() == ahead
+
+
+def test_a_full_buffer_is_kept_and_not_copied_until_a_read() -> None:
+    level = Level("x", 10, 1.0)
+    first = level._buf
+    for i in range(16):
+        level.change(i * 0.01, 1.0)
+    assert level._buf is first
+    level.change(0.5, -1.0)  # the 17th change starts a chunk of its own
+    assert level._buf is not first
+    assert level._full == [(first, 32)]
+    for i in range(100):
+        level.span(1.0 + i * 0.01, 2.0 + i * 0.01)
+    assert len(level._full) == 4  # chunks of 16, 16, 32 and 64 changes, full
+    assert level._full[0][0] is first
+    assert level.pending == 217
+    assert level.pending_sum() == 15.0  # read: one buffer now, in the order recorded
+    assert level._full == []
+    assert level.times[:17].tolist() == [i * 0.01 for i in range(16)] + [0.5]
+    level.flush(10.0)
+    assert level.pending == 0
+    assert level.bin_area.sum() == pytest.approx(
+        sum(10.0 - i * 0.01 for i in range(16)) - 9.5 + 100 * 1.0
+    )

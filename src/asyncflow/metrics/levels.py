@@ -2,12 +2,14 @@
 
 A level is a step function of time. Components record each change as a
 ``(time, delta)`` pair (:meth:`Level.change`, :meth:`Level.span`) written in
-place into one ``array('d')``, time and delta side by side (one buffer, one
-cache line touched a change). The buffer doubles when full (grows by an
-eighth once large) and keeps its size when it is emptied: appended to, an
-``array`` grows by a sixteenth at a time, so each change was copied many
-times by reallocations, and a fleet's thousands of growing buffers made
-those copies the largest source of cache misses at 1,000 servers
+place into an ``array('d')``, time and delta side by side (one buffer, one
+cache line touched a change). A full buffer is kept as it is and a new one,
+as large as all before it (an eighth of them once large), takes the next
+changes; a flush first moves them all into one buffer, which keeps its size
+when it is emptied. Each change is copied once at most: appended to, an
+``array`` grows by a sixteenth at a time, and grown in place a buffer is
+still copied whole at each growth; at 1,000 servers those copies, reading
+buffers long cold, were the largest source of cache misses
 (``bench/cachesim.py``). Every so often (and at the end) :meth:`Level.flush`
 turns the buffered changes up to a time into exact integrals with numpy: the
 area under the level in each time bin (so per-bin time-weighted means are
@@ -66,6 +68,9 @@ class Level:
         "_buf",
         "_cap",
         "_due",
+        "_full",
+        "_full_values",
+        "_held",
         "_limit",
         "_listed",
         "_n",
@@ -83,6 +88,7 @@ class Level:
     _n: int
     _limit: int
     _buf: array[float]
+    _full: list[tuple[array[float], int]]
 
     def __init__(
         self,
@@ -94,9 +100,14 @@ class Level:
         due: list[Level] | None = None,
     ) -> None:
         self.name = name
-        self._n = 0  # values written: two a change
-        self._cap = FIRST_CAPACITY
+        self._n = 0  # values written in the current chunk: two a change
+        self._cap = FIRST_CAPACITY  # changes the current chunk holds
         self._buf = _buffer(FIRST_CAPACITY)
+        # Chunks filled before the current one, each with its values written,
+        # until a read (a flush) moves them all into one buffer.
+        self._full = []
+        self._full_values = 0
+        self._held = 0  # changes the full chunks hold
         # The level joins ``due`` (once) when DUE_CHANGES are pending: whoever
         # flushes during the run looks there instead of at every level.
         self._due = due
@@ -119,7 +130,26 @@ class Level:
 
     def _pairs(self) -> np.ndarray:
         """The pending changes as rows ``(time, delta)``: a view of the buffer."""
+        self._consolidate()
         return np.frombuffer(self._buf, dtype=np.float64, count=self._n).reshape(-1, 2)
+
+    def _consolidate(self) -> None:
+        """Move every pending change into one buffer, as large as all chunks together."""
+        if not self._full:
+            return
+        cap = self._held + self._cap
+        buf = _buffer(cap)
+        at = 0
+        with memoryview(buf) as into:
+            for chunk, n in (*self._full, (self._buf, self._n)):
+                with memoryview(chunk) as values:
+                    into[at : at + n] = values[:n]
+                at += n
+        self._buf, self._cap, self._n = buf, cap, at
+        self._full = []
+        self._full_values = 0
+        self._held = 0
+        self._set_limit()
 
     @property
     def times(self) -> np.ndarray:
@@ -134,10 +164,11 @@ class Level:
     @property
     def pending(self) -> int:
         """Changes recorded and not yet flushed."""
-        return self._n >> 1
+        return (self._full_values + self._n) >> 1
 
     def pending_sum(self) -> float:
         """The sum of the pending deltas, added in the order recorded."""
+        self._consolidate()
         return float(sum(self._buf[1 : self._n : 2]))
 
     def change(self, time: float, delta: float) -> None:
@@ -145,6 +176,7 @@ class Level:
         n = self._n
         if n + 2 > self._limit:
             self._make_room(n + 2)
+            n = self._n
         buf = self._buf
         buf[n] = time
         buf[n + 1] = delta
@@ -155,6 +187,7 @@ class Level:
         n = self._n
         if n + 4 > self._limit:
             self._make_room(n + 4)
+            n = self._n
         buf = self._buf
         buf[n] = start
         buf[n + 1] = 1.0
@@ -163,54 +196,59 @@ class Level:
         self._n = n + 4
 
     def _make_room(self, values: int) -> None:
-        """``values`` values are (about to be) pending: grow, and join the due list."""
-        if values >= 2 * DUE_CHANGES and not self._listed and self._due is not None:
+        """``values`` values are (about to be) in the current chunk.
+
+        Start a new chunk if they do not fit; join the due list when enough
+        changes are pending.
+        """
+        full = self._full_values
+        if values + full >= 2 * DUE_CHANGES and not self._listed and self._due is not None:
             self._due.append(self)
             self._listed = True
-        while values > 2 * self._cap:
-            # Doubled while small (a fleet's levels stay small until the end),
-            # an eighth at a time past DUE_CHANGES: a large buffer's spare room
-            # is memory the whole run holds (the run's peak, when streaming).
-            cap = self._cap
-            self._resize(2 * cap if cap < DUE_CHANGES else cap + cap // 8)
+        if values > 2 * self._cap:
+            # A new chunk, the full one kept where it is: grown in place, one
+            # buffer was copied each time it grew, and the copy read every
+            # change written so far, cold at 1,000 servers (bench/cachesim.py).
+            # As large as all before it while small (a fleet's levels stay
+            # small until the end), an eighth of them past DUE_CHANGES: spare
+            # room is memory the whole run holds (its peak, when streaming).
+            held = self._held + self._cap
+            self._full.append((self._buf, self._n))
+            self._full_values = full + self._n
+            self._held = held
+            cap = held if held < DUE_CHANGES else held // 8
+            self._buf, self._cap, self._n = _buffer(cap), cap, 0
         self._set_limit()
 
     def _set_limit(self) -> None:
         limit = 2 * self._cap
         if not self._listed and self._due is not None:
-            limit = min(limit, 2 * DUE_CHANGES - 1)
+            limit = min(limit, 2 * DUE_CHANGES - 1 - self._full_values)
         self._limit = limit
-
-    def _resize(self, changes: int) -> None:
-        # In place: the allocator extends or moves the block (one copy at most,
-        # none when it can grow where it is); a new buffer and a slice copy
-        # cost three, each reading a cold buffer at 1,000 servers.
-        buf = self._buf
-        try:
-            if changes > self._cap:
-                buf.frombytes(bytes(16 * (changes - self._cap)))
-            else:
-                del buf[2 * changes :]
-        except BufferError:
-            # A view of the buffer is still alive (a profiler holding the frame
-            # of a flush, say): the array cannot move; copy it to a new one.
-            moved = _buffer(changes)
-            moved[: self._n] = buf[: self._n]
-            self._buf = moved
-        self._cap = changes
-        self._set_limit()
 
     def release(self) -> None:
         """Give the buffer's memory back (at the end of a run; changes pending are kept)."""
+        self._consolidate()
         changes = max(FIRST_CAPACITY, self.pending)
-        if changes < self._cap:
-            self._resize(changes)
+        if changes >= self._cap:
+            return
+        try:
+            del self._buf[2 * changes :]
+        except BufferError:
+            # A view of the buffer is still alive (a profiler holding the frame
+            # of a flush, say): the array cannot shrink; copy it to a new one.
+            moved = _buffer(changes)
+            moved[: self._n] = self._buf[: self._n]
+            self._buf = moved
+        self._cap = changes
+        self._set_limit()
 
     def flush(self, until: float) -> None:
         """Integrate every buffered change with ``time <= until``."""
         t0 = self._t_last
         if until < t0:
             raise ValueError(f"flush back in time: {until} < {t0}")
+        self._consolidate()
         n = self._n
         if not n and self._value == 0.0:
             # Nothing changed and the level is 0: no area, no new maximum (levels

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import struct
 from array import array
-from contextlib import suppress
 from collections.abc import Sequence
+from contextlib import suppress
 from operator import itemgetter
 from typing import Any
 
