@@ -131,6 +131,10 @@ class Simulation:
             self._ring = None
             if self.stream is not None:
                 self._ring = StreamingRing(log, self.stream, critical, ring_rows)
+            else:
+                # The rows the run opens, on average: the columns need not grow
+                # (and be copied) while it runs, nor keep spare room at the end.
+                log.reserve(min(int(expected_requests(scenario)), RESERVED_ROWS))
             self.ctx = RunContext(
                 kernel=kernel,
                 streams=RandomStreams(seed),
@@ -406,6 +410,10 @@ Measured with ``bench/command.py``: 1.0 for ``two_servers_lb`` (57 bytes a
 request, with or without ``--out``), 2.4 for ``call_tree`` (whose calls'
 rows the row does not count) and about 3.6 for it with ``--out``.
 """
+
+
+RESERVED_ROWS = 1 << 24
+"""The most rows a run's request table reserves before it starts (~800 MB)."""
 
 
 def expected_requests(scenario: Scenario) -> float:

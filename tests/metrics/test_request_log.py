@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from asyncflow.metrics.requests import Reasons, RequestLog, SparseColumn
 from asyncflow.scenario import Scenario, ScenarioBuilder
 from asyncflow.scenario.builder import cpu, endpoint, exponential
-from asyncflow.simulation import Simulation, run
+from asyncflow.simulation import Simulation, expected_requests, run
 
 
 def _log() -> RequestLog:
@@ -88,17 +89,19 @@ def test_a_run_with_failures_keeps_their_rows_and_places() -> None:
     assert column[failed].tolist() == r.failed_places.tolist()
 
 
-def test_columns_grow_ahead_of_the_rows_by_a_quarter_and_trim_to_them() -> None:
+def test_columns_reserved_ahead_of_the_rows_do_not_grow_and_trim_to_them() -> None:
     log = RequestLog(Reasons(), (0, 3))
+    log.reserve(25_000)
     lengths = set()
     for block in range(400):
         times = np.arange(block * 64, (block + 1) * 64, dtype=np.float64)
         assert log.open_block(times, 0) == block * 64
         lengths.add(len(log.generated))
         assert len(log.generated) >= len(log) == (block + 1) * 64
-    # 25,600 rows opened 64 at a time; grown by a quarter at least each time,
-    # the columns moved at most log(25,600 / 64) / log(1.25) + 1 = 28 times.
-    assert len(lengths) <= 28
+    # 25,600 rows opened 64 at a time: no growth within the reserve, then
+    # just the rows each block needs.
+    assert sorted(lengths) == [25_000] + [64 * k for k in range(391, 401)]
+    log.reserve(26_000)
     assert len(log.generated) > len(log)  # rows ahead, holding a free row's values
     ahead = np.frombuffer(log.finished)[len(log) :]
     assert np.isnan(ahead).all()
@@ -114,14 +117,19 @@ def test_columns_grow_ahead_of_the_rows_by_a_quarter_and_trim_to_them() -> None:
     assert len(log.phases.buffer) == 4 * 2 * len(log)
 
 
-def test_a_finished_run_holds_exactly_its_rows() -> None:
-    simulation = Simulation(_lossy(0.0), seed=3)
-    simulation.advance(simulation.end_s)
+def test_a_run_reserves_the_rows_it_expects_and_ends_with_exactly_its_rows() -> None:
+    scenario = _lossy(0.0)
+    simulation = Simulation(scenario, seed=3)
     log = simulation.ctx.log
-    assert len(log.generated) > len(log) > 1000  # grown ahead during the run
+    expected = expected_requests(scenario)
+    assert expected == pytest.approx(20 * 60 / 60 * 60)  # 20 users, 1 request/s each, 60 s
+    assert len(log) == 0
+    width = 4 * len(log.phases.kept)
+    assert len(log.generated) == int(expected) == len(log.phases.buffer) // width
+    simulation.advance(simulation.end_s)
     simulation.finish()
     assert len(log.generated) == len(log.finished) == len(log.outcome) == len(log)
-    assert len(log.phases.buffer) == 4 * len(log.phases.kept) * len(log)
+    assert len(log.phases.buffer) == width * len(log)
     table = simulation.results(0.0).requests
     assert table.generated_s.size == len(log)
     assert (np.diff(table.generated_s) >= 0).all()

@@ -81,16 +81,18 @@ class PhaseRows:
     def grow(self, rows: int) -> None:
         """Add ``rows`` rows of zeros.
 
-        The buffer grows by a quarter or more at a time and may hold more rows
-        than there are (zeros, never read): grown by exactly the rows added,
-        it was moved and copied every eighth of growth.
+        The buffer may hold more rows than there are (zeros, never read), as
+        reserved (:meth:`reserve`).
         """
         self.rows += rows
+        self.reserve(self.rows)
+
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in all (zeros)."""
         if self.kept:
-            buffer = self.buffer
-            short = 4 * len(self.kept) * self.rows - len(buffer)
+            short = 4 * len(self.kept) * rows - len(self.buffer)
             if short > 0:
-                buffer.extend(bytes(max(short, len(buffer) // 4)))
+                self.buffer.extend(bytes(short))
 
     def trim(self) -> None:
         """Hold exactly the rows there are (kept as it is while a view of it is held)."""
@@ -191,12 +193,16 @@ class RequestLog:
     with a column of its own). ``workload`` is empty while every row belongs
     to workload 0.
 
-    The columns grow by a quarter or more at a time, ahead of the rows (the
-    rows not yet opened hold a free row's values): grown by each block of
-    arrivals, every column was moved and copied every sixteenth of growth,
-    the largest source of memory traffic of a 1,000-server run
-    (``bench/cachesim.py``). ``len(log)`` is the rows opened; :meth:`trim`
-    (at the end of a run) cuts the columns to it.
+    A run reserves the rows it expects (:meth:`reserve`): the columns are
+    longer than the rows opened (the rows ahead hold a free row's values)
+    and need not grow. Grown by each block of arrivals, every column was
+    moved and copied every sixteenth of growth (the allocation policy of
+    ``array``), the largest source of memory traffic of a 1,000-server run
+    (``bench/cachesim.py``). Past the reserve they grow that way again, by
+    each block: rows reserved ahead and not used are memory the command
+    holds at its peak, and a margin cost more than the copies it saved.
+    ``len(log)`` is the rows opened; :meth:`trim` (at the end of a run)
+    cuts the columns to it.
     """
 
     __slots__ = (
@@ -254,7 +260,7 @@ class RequestLog:
         self.rows = first + n
         short = self.rows - len(self.generated)
         if short > 0:
-            self._extend(max(short, len(self.generated) // 4))
+            self._extend(short)
         np.frombuffer(self.generated, dtype=np.float64)[first : self.rows] = times
         if workload or len(self.workload):
             if not len(self.workload):
@@ -262,6 +268,12 @@ class RequestLog:
             self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
         self.phases.grow(n)
         return first
+
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in all, before they are opened (not in a streaming ring)."""
+        if self.ring is None and rows > len(self.generated):
+            self._extend(rows - len(self.generated))
+            self.phases.reserve(rows)
 
     def _extend(self, rows: int) -> None:
         """``rows`` more rows in every column, each holding a free row's values."""
