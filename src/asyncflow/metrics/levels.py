@@ -69,8 +69,6 @@ class Level:
         "_cap",
         "_due",
         "_full",
-        "_full_values",
-        "_held",
         "_limit",
         "_listed",
         "_n",
@@ -106,8 +104,6 @@ class Level:
         # Chunks filled before the current one, each with its values written,
         # until a read (a flush) moves them all into one buffer.
         self._full = []
-        self._full_values = 0
-        self._held = 0  # changes the full chunks hold
         # The level joins ``due`` (once) when DUE_CHANGES are pending: whoever
         # flushes during the run looks there instead of at every level.
         self._due = due
@@ -137,7 +133,7 @@ class Level:
         """Move every pending change into one buffer, as large as all chunks together."""
         if not self._full:
             return
-        cap = self._held + self._cap
+        cap = self._held() + self._cap
         buf = _buffer(cap)
         at = 0
         with memoryview(buf) as into:
@@ -147,9 +143,15 @@ class Level:
                 at += n
         self._buf, self._cap, self._n = buf, cap, at
         self._full = []
-        self._full_values = 0
-        self._held = 0
         self._set_limit()
+
+    def _held(self) -> int:
+        """Changes the full chunks hold."""
+        return sum(len(chunk) for chunk, _ in self._full) >> 1
+
+    def _full_values(self) -> int:
+        """Values written in the full chunks."""
+        return sum(n for _, n in self._full)
 
     @property
     def times(self) -> np.ndarray:
@@ -164,7 +166,7 @@ class Level:
     @property
     def pending(self) -> int:
         """Changes recorded and not yet flushed."""
-        return (self._full_values + self._n) >> 1
+        return (self._full_values() + self._n) >> 1
 
     def pending_sum(self) -> float:
         """The sum of the pending deltas, added in the order recorded."""
@@ -201,7 +203,7 @@ class Level:
         Start a new chunk if they do not fit; join the due list when enough
         changes are pending.
         """
-        full = self._full_values
+        full = self._full_values()
         if values + full >= 2 * DUE_CHANGES and not self._listed and self._due is not None:
             self._due.append(self)
             self._listed = True
@@ -212,10 +214,8 @@ class Level:
             # As large as all before it while small (a fleet's levels stay
             # small until the end), an eighth of them past DUE_CHANGES: spare
             # room is memory the whole run holds (its peak, when streaming).
-            held = self._held + self._cap
+            held = self._held() + self._cap
             self._full.append((self._buf, self._n))
-            self._full_values = full + self._n
-            self._held = held
             cap = held if held < DUE_CHANGES else held // 8
             self._buf, self._cap, self._n = _buffer(cap), cap, 0
         self._set_limit()
@@ -223,7 +223,7 @@ class Level:
     def _set_limit(self) -> None:
         limit = 2 * self._cap
         if not self._listed and self._due is not None:
-            limit = min(limit, 2 * DUE_CHANGES - 1 - self._full_values)
+            limit = min(limit, 2 * DUE_CHANGES - 1 - self._full_values())
         self._limit = limit
 
     def release(self) -> None:
