@@ -240,10 +240,7 @@ class Simulation:
             level.flush(end)
             level.release()
         log = self.ctx.log
-        log.trim()  # the columns grow ahead of the rows: cut them to the rows
-        self.ctx.critical.phases.trim()
-        if self.ctx.calls is not None:
-            self.ctx.calls.phases.trim()
+        log.trim()  # the rows reserved and not opened
         finished = np.frombuffer(log.finished, dtype=np.float64)
         late = np.flatnonzero(finished > end)
         if late.size:
