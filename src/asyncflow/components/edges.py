@@ -53,6 +53,11 @@ class SpikeSchedule:
         return self.values[bisect_right(self.times, time)]
 
 
+def _never_dropped() -> float:
+    """The drop draw of an edge that drops nothing (never drawn: its rate is 0)."""
+    return 1.0
+
+
 class Edge:
     """A network link from one node to another.
 
@@ -99,7 +104,13 @@ class Edge:
         self._latency_spec = spec.latency
         self._notice: Callable[[], float] | None = None  # built on the first failure
         self._drop_p = spec.dropout_rate
-        self._u = blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
+        # Its own stream, seeded only for an edge that drops calls: seeding one
+        # costs about 20 µs, 40 ms for a fleet of 2,000 edges that drop nothing.
+        self._u = (
+            blocks(ctx.streams.generator(f"edge:{spec.id}:drop").random)
+            if spec.dropout_rate
+            else _never_dropped
+        )
         self._drop = ctx.code("network_drop")
         self._place = ctx.place(spec.id)
         self._spikes = SpikeSchedule(spikes) if spikes else None
