@@ -114,8 +114,8 @@ class Level:
         self._warm_up_s = warm_up_s
         self._t_last = 0.0
         self._value = 0.0
-        self.bin_area = np.zeros(n_bins)
-        self.bin_max = np.zeros(n_bins)
+        # One allocation for both (a fleet builds thousands of levels).
+        self.bin_area, self.bin_max = np.zeros((2, n_bins))
         self.area_after_warm_up = 0.0
         self.max_after_warm_up = 0.0
 
