@@ -216,7 +216,6 @@ class RequestLog:
         "places",
         "reasons",
         "ring",
-        "rows",
         "server",
         "workload",
     )
@@ -234,7 +233,11 @@ class RequestLog:
         self.place_codes: dict[str, int] = {}  # a fleet registers thousands of places
         self.phases = PhaseRows(kept_slots)
         self.ring: Any = None  # a streaming run's ring of rows (asyncflow.streaming)
-        self.rows = 0  # rows opened (the columns may be longer)
+
+    @property
+    def rows(self) -> int:
+        """Rows opened (the columns may be longer): the phase rows count them."""
+        return self.phases.rows
 
     def __len__(self) -> int:
         if self.ring is not None:
@@ -257,16 +260,15 @@ class RequestLog:
             return ring_first
         first = self.rows
         n = times.size
-        self.rows = first + n
-        short = self.rows - len(self.generated)
+        self.phases.grow(n)
+        short = first + n - len(self.generated)
         if short > 0:
             self._extend(short)
-        np.frombuffer(self.generated, dtype=np.float64)[first : self.rows] = times
+        np.frombuffer(self.generated, dtype=np.float64)[first : first + n] = times
         if workload or len(self.workload):
             if not len(self.workload):
                 self.workload.frombytes(bytes(first))  # the rows before: workload 0
             self.workload.frombytes(np.full(n, workload, dtype=np.int8).tobytes())
-        self.phases.grow(n)
         return first
 
     def reserve(self, rows: int) -> None:
