@@ -13,7 +13,8 @@ random number generation is not measured. Four variants run in this process:
   tuples, the floor any Python kernel can reach;
 * ``Kernel.schedule``: callbacks reschedule through the public method;
 * ``Kernel.heap push``: callbacks push onto ``Kernel.heap`` with
-  ``Kernel.next_seq``, as the engine's hot paths do;
+  ``Kernel.next_seq``, as the engine's hot paths do (tuples with ``heappush``,
+  or ``Event`` objects with ``push_event`` when the kernel is compiled);
 * ``Kernel + cancel``: every event also arms a timeout three mean delays
   ahead and cancels it (deadlines that usually do not fire), so the heap also
   carries the lazily cancelled entries until they surface.
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from asyncflow.engine.kernel import Kernel
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, Kernel, push_event
 
 
 def _delays(n: int) -> list[float]:
@@ -99,7 +100,11 @@ def kernel_push(n_events: int, pending: int, delays: list[float]) -> tuple[float
 
     def hold(now: float, arg: Any) -> None:
         i = count["i"] = count["i"] + 1
-        if i < n_events:
+        if i >= n_events:
+            return
+        if NATIVE_EVENTS:
+            push_event(heap, Event(now + delays[i & mask], seq(), hold, arg))
+        else:
             heappush(heap, (now + delays[i & mask], seq(), hold, arg))
 
     for k in range(pending):

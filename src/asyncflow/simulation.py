@@ -345,7 +345,7 @@ class Simulation:
         pending arrival.
         """
         calls_log = self.ctx.calls
-        for time, _, callback, arg in self.ctx.kernel.heap:
+        for time, _, callback, arg in self.ctx.kernel.events():
             if type(arg) is not Call or arg.state == DONE:
                 continue
             if arg.state in (SENDING, HANDSHAKING, FAILING) and time > self.end_s:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from heapq import heappush
 from typing import Any
 
 import pytest
@@ -187,7 +186,7 @@ NAN_AT_TOP = "an event at nan reached the clock at 1.0: times must be numbers th
 
 def test_a_nan_pushed_onto_the_heap_makes_run_raise(kernel: Kernel, log: Log) -> None:
     kernel.schedule(1.0, log, "fine")
-    heappush(kernel.heap, (math.nan, kernel.next_seq(), log, "bad"))
+    kernel.push(math.nan, log, "bad")
     with pytest.raises(SimulationError, match=f"^{re.escape(NAN_AT_TOP)}$"):
         kernel.run(10.0)
     assert log.calls == [(1.0, "fine")]
@@ -195,7 +194,7 @@ def test_a_nan_pushed_onto_the_heap_makes_run_raise(kernel: Kernel, log: Log) ->
 
 def test_a_nan_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log: Log) -> None:
     kernel.schedule(1.0, log, "fine")
-    heappush(kernel.heap, (math.nan, kernel.next_seq(), log, "bad"))
+    kernel.push(math.nan, log, "bad")
     assert kernel.step()
     with pytest.raises(SimulationError, match=f"^{re.escape(NAN_AT_TOP)}$"):
         kernel.step()
@@ -204,7 +203,7 @@ def test_a_nan_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log: Log) -
 
 def test_a_past_event_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log: Log) -> None:
     kernel.run(5.0)
-    heappush(kernel.heap, (3.0, kernel.next_seq(), log, "past"))
+    kernel.push(3.0, log, "past")
     message = "an event at 3.0 reached the clock at 5.0: times must be numbers that never go back"
     with pytest.raises(SimulationError, match=f"^{re.escape(message)}$"):
         kernel.step()
@@ -213,6 +212,6 @@ def test_a_past_event_pushed_onto_the_heap_makes_step_raise(kernel: Kernel, log:
 
 def test_a_past_event_pushed_onto_the_heap_makes_run_raise(kernel: Kernel, log: Log) -> None:
     kernel.run(5.0)
-    heappush(kernel.heap, (3.0, kernel.next_seq(), log, "past"))
+    kernel.push(3.0, log, "past")
     with pytest.raises(SimulationError):
         kernel.run(10.0)

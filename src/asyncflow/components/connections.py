@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from asyncflow.components.calls import BACKLOG, HANDSHAKING, SENDING, Call
 from asyncflow.components.context import RunContext
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.resource import Resource, Waiter
 from asyncflow.engine.timeouts import DeadlineQueue
 from asyncflow.metrics.phases import CONNECTION_WAIT, HANDSHAKE
@@ -335,6 +336,9 @@ def connecting_sender(
         call.state = HANDSHAKING
         record_transit(time, time + delay)
         # The call goes out once the handshake is over (drops are decided then).
-        heappush(heap, (time + delay, next_seq(), after_handshake, call))
+        if NATIVE_EVENTS:
+            push_event(heap, Event(time + delay, next_seq(), after_handshake, call))
+        else:
+            heappush(heap, (time + delay, next_seq(), after_handshake, call))
 
     return send_connected

@@ -8,7 +8,7 @@ from heapq import heappush
 from typing import Protocol
 
 from asyncflow.components.calls import DONE, FAILING, Call, node_index
-from asyncflow.engine.kernel import Kernel
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, Kernel, push_event
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import BinEdges, Level
 from asyncflow.metrics.phases import HOP_REPLY, SLOTS
@@ -111,7 +111,10 @@ class RunContext:
         call.ph[HOP_REPLY] += delay
         call.state = FAILING
         kernel = self.kernel
-        heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
+        if NATIVE_EVENTS:
+            push_event(kernel.heap, Event(time + delay, kernel.next_seq(), self._noticed, call))
+        else:
+            heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
 
     def _noticed(self, time: float, call: Call) -> None:
         """The error of a failed call reaches its caller."""

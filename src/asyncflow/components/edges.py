@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from asyncflow.components.bandwidth import SharedLink
 from asyncflow.components.calls import Call
 from asyncflow.components.context import RunContext
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.sampling import make_sampler
 from asyncflow.engine.streams import blocks
 from asyncflow.errors import SimulationError
@@ -178,7 +179,10 @@ class Edge:
             arrival = time + delay
             level.span(time, arrival)
             call.ph[slot] += delay
-            heappush(heap, (arrival, next_seq(), arrive, call))
+            if NATIVE_EVENTS:
+                push_event(heap, Event(arrival, next_seq(), arrive, call))
+            else:
+                heappush(heap, (arrival, next_seq(), arrive, call))
 
         self.send = send
         return send
@@ -212,10 +216,12 @@ class Edge:
             arrival = time + delay
             level.span(time, arrival)
             call.ph[slot] += delay
-            if as_event:
-                heappush(heap, (arrival, next_seq(), target, call))
-            else:
+            if not as_event:
                 target(arrival, call)
+            elif NATIVE_EVENTS:
+                push_event(heap, Event(arrival, next_seq(), target, call))
+            else:
+                heappush(heap, (arrival, next_seq(), target, call))
 
         self.send = send
         return send

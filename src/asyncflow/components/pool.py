@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from asyncflow.components.calls import DONE, POOL_WAITING, SENDING, Call, settle
 from asyncflow.components.connections import hold
 from asyncflow.components.context import RunContext
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.resource import Resource, Waiter
 
 if TYPE_CHECKING:
@@ -150,7 +151,11 @@ class DbPool:
             kernel = self.ctx.kernel
             call.ev = seq = kernel.next_seq()
             pending = _Timeout(call, waiter)
-            heappush(kernel.heap, (time + self.timeout_s, seq, self._expire, pending))
+            at = time + self.timeout_s
+            if NATIVE_EVENTS:
+                push_event(kernel.heap, Event(at, seq, self._expire, pending))
+            else:
+                heappush(kernel.heap, (at, seq, self._expire, pending))
 
     def _granted(self, time: float, call: Call, waited: float) -> None:
         """A connection is the query's: open it if it is new, then send the query."""

@@ -26,6 +26,7 @@ from asyncflow.components.calls import AWAITING, BACKING_OFF, DONE, SENDING, Cal
 from asyncflow.components.client import Client
 from asyncflow.components.context import RunContext
 from asyncflow.components.guards import RetryBudget, backoff_delay
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.streams import blocks
 from asyncflow.metrics.phases import BACKOFF, FAILED_ATTEMPT
 
@@ -152,7 +153,10 @@ class Retrier:
             kids = parent.kids
             kids[kids.index(failed)] = retry
         kernel = self._ctx.kernel
-        heappush(kernel.heap, (time + delay, kernel.next_seq(), self._resend, retry))
+        if NATIVE_EVENTS:
+            push_event(kernel.heap, Event(time + delay, kernel.next_seq(), self._resend, retry))
+        else:
+            heappush(kernel.heap, (time + delay, kernel.next_seq(), self._resend, retry))
 
     def _resend(self, time: float, call: Call) -> None:
         """The backoff is over: send the attempt (unless its caller withdrew it)."""

@@ -62,6 +62,7 @@ from asyncflow.components.program import (
     compile_endpoint,
 )
 from asyncflow.components.sites import Plan, SiteEntry
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.resource import Resource
 from asyncflow.metrics.levels import Level
 from asyncflow.metrics.phases import CPU, CPU_WAIT, IO, RAM_WAIT
@@ -109,7 +110,7 @@ class Server:
     _log_endpoint: array[int]
     cores: Resource
     _busy: Level
-    _heap: list[tuple[float, int, Callable[[float, Any], None], Any]]
+    _heap: list[Any]  # the kernel's: tuples, or Event objects (NATIVE_EVENTS)
     _next_seq: Callable[[], int]
     _on_cpu_done: Callable[[float, Call], None]
     _on_core: Callable[[float, Call, float], None]
@@ -308,7 +309,10 @@ class Server:
                     call.state = ON_CPU
                     call.mark = time
                     call.ev = seq = self._next_seq()
-                    heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
+                    if NATIVE_EVENTS:
+                        push_event(self._heap, Event(time + duration, seq, self._on_cpu_done, call))
+                    else:
+                        heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
                 else:
                     call.state = CPU_WAITING
                     call.mark = time
@@ -322,7 +326,10 @@ class Server:
                 call.mark = time
                 self.io_level.change(time, 1.0)
                 call.ev = seq = self._next_seq()
-                heappush(self._heap, (time + duration, seq, self._on_io_done, call))
+                if NATIVE_EVENTS:
+                    push_event(self._heap, Event(time + duration, seq, self._on_io_done, call))
+                else:
+                    heappush(self._heap, (time + duration, seq, self._on_io_done, call))
                 return
             if kind == END_OP:
                 self._leave(time, call)
@@ -340,7 +347,10 @@ class Server:
         call.state = ON_CPU
         call.mark = time
         call.ev = seq = self._next_seq()
-        heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
+        if NATIVE_EVENTS:
+            push_event(self._heap, Event(time + duration, seq, self._on_cpu_done, call))
+        else:
+            heappush(self._heap, (time + duration, seq, self._on_cpu_done, call))
 
     def _core_granted(self, time: float, call: Call, waited: float) -> None:
         call.ph[CPU_WAIT] += waited

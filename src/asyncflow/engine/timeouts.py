@@ -16,7 +16,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
-from asyncflow.engine.kernel import Kernel
+from asyncflow.engine.kernel import NATIVE_EVENTS, Event, Kernel, push_event
 
 Expire = Callable[[float, Any], None]
 
@@ -73,7 +73,10 @@ class DeadlineQueue:
 
     def _arm(self, at: float) -> None:
         self._pending = True
-        heappush(self._heap, (at, self._next_seq(), self._sweep, None))
+        if NATIVE_EVENTS:
+            push_event(self._heap, Event(at, self._next_seq(), self._sweep, None))
+        else:
+            heappush(self._heap, (at, self._next_seq(), self._sweep, None))
 
     def _sweep(self, time: float, _: object) -> None:
         # Still marked pending while sweeping: an add() from inside an expiry
