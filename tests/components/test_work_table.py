@@ -80,6 +80,17 @@ def test_neighbouring_blocks_are_not_copies() -> None:
     assert [t.row(i) for i in range(16)] != [t.row(16 + i) for i in range(16)]
 
 
+def test_a_block_is_its_rows_one_after_another_drawn_column_by_column() -> None:
+    t = table(seed=5, block=16)
+    values = t.values(37)  # block 2: requests 32..47
+    assert all(t.values(i) is values for i in range(32, 48))
+    assert [t.start(i) for i in (32, 33, 47)] == [0, 2, 30]
+    rng = RandomStreams(5).generator("site:/api", 2)
+    u, x = rng.random(16), rng.exponential(2.0, 16)
+    assert values == [v for pair in zip(u.tolist(), x.tolist(), strict=True) for v in pair]
+    assert t.row(37) == [u[5], x[5]]
+
+
 def test_a_table_without_columns_has_empty_rows() -> None:
     t = WorkTable(RandomStreams(1), "none", ())
     assert (t.width, t.row(3)) == (0, [])

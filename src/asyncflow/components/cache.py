@@ -186,7 +186,7 @@ def look_up(leaders: Leaders, time: float, call: Call, op: Op) -> bool:
     the same key instead (coalescing).
     """
     model: CacheModel = op.store
-    hit, key = model.lookup(time, call.work[op.column])
+    hit, key = model.lookup(time, call.work[call.work_at + op.column])
     if hit:
         call.pc = op.to
         return True
@@ -201,7 +201,7 @@ def look_up(leaders: Leaders, time: float, call: Call, op: Op) -> bool:
 def fill(leaders: Leaders, time: float, call: Call, op: Op) -> None:
     """The fallback answered: the key fills the cache; the calls waiting on it go on."""
     model: CacheModel = op.store
-    key = model.fill(time, call.work[op.column])
+    key = model.fill(time, call.work[call.work_at + op.column])
     call.pc = op.to
     if model.coalesce:
         leaders.pop(call, None)

@@ -94,7 +94,8 @@ class Call:
         waiter: Its place in a queue (a resource's or a listener's).
         server: The server serving it (None until it reaches one).
         plan: The endpoint it runs there; ``pc`` the step it is at;
-            ``work`` its per-request draws for that endpoint.
+            ``work`` its per-request draws for that endpoint, from
+            ``work[work_at]`` on (the block of rows they are in).
         kids: Calls of the current call or parallel step still pending.
         need: Answers still needed to finish that step; ``spare`` failures it
             can still absorb.
@@ -136,6 +137,7 @@ class Call:
         "waited",
         "waiter",
         "work",
+        "work_at",
     )
 
     # Declared in the order the compiled core lays them out: what every call
@@ -145,6 +147,7 @@ class Call:
     plan: Plan
     pc: int
     work: list[float]
+    work_at: int
     mark: float
     ev: int
     state: int

@@ -266,7 +266,8 @@ class Server:
         call.pc = 0
         table = plan.table
         if table is not None:
-            call.work = table.row(call.root)
+            call.work = table.values(call.root)
+            call.work_at = table.start(call.root)
         if call.parent is None:
             root = call.root
             self._log_server[root] = self.index
@@ -305,7 +306,7 @@ class Server:
                     # Inlined _start_cpu: a Python call less per request (bench/run.py).
                     duration = op.fixed
                     if duration < 0.0:
-                        duration = call.work[op.column]
+                        duration = call.work[call.work_at + op.column]
                     call.state = ON_CPU
                     call.mark = time
                     call.ev = seq = self._next_seq()
@@ -321,7 +322,7 @@ class Server:
             if kind == IO_OP:
                 duration = op.fixed
                 if duration < 0.0:
-                    duration = call.work[op.column]
+                    duration = call.work[call.work_at + op.column]
                 call.state = IN_IO
                 call.mark = time
                 self.io_level.change(time, 1.0)
@@ -337,13 +338,13 @@ class Server:
             if kind == JUMP_OP:
                 call.pc = op.to
             elif kind == BRANCH_OP:
-                call.pc = _arm(op, call.work[op.column])
+                call.pc = _arm(op, call.work[call.work_at + op.column])
             else:
                 self._issue(time, call, op)
                 return
 
     def _start_cpu(self, time: float, call: Call, op: Op) -> None:
-        duration = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+        duration = op.fixed if op.fixed >= 0.0 else call.work[call.work_at + op.column]
         call.state = ON_CPU
         call.mark = time
         call.ev = seq = self._next_seq()
@@ -389,7 +390,7 @@ class Server:
             if op.kind == JUMP_OP:
                 call.pc = op.to
             elif op.kind == BRANCH_OP:
-                call.pc = _arm(op, call.work[op.column])
+                call.pc = _arm(op, call.work[call.work_at + op.column])
             else:
                 return op
 

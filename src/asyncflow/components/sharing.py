@@ -58,7 +58,7 @@ class SharedDatabase(Database):
         if op.kind != CPU_OP:
             super()._advance(time, call)
             return
-        work = op.fixed if op.fixed >= 0.0 else call.work[op.column]
+        work = op.fixed if op.fixed >= 0.0 else call.work[call.work_at + op.column]
         self._catch_up(time)
         finish = self._virtual + work
         self._jobs[call] = finish

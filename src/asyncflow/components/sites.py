@@ -106,7 +106,8 @@ class SiteEntry:
         if self._picks is None:  # pragma: no cover - built with picks when needed
             raise SimulationError("a site entry without a named endpoint needs picks")
         total = self._cumulative[-1]
-        i = bisect_right(self._cumulative, self._picks.row(root)[0] * total)
+        u = self._picks.values(root)[self._picks.start(root)]
+        i = bisect_right(self._cumulative, u * total)
         return self.plans[min(i, len(self.plans) - 1)]
 
 

@@ -142,9 +142,24 @@ class WorkTable:
     block alone. The blocks in use are kept (a few, least recently used
     first out); a request that comes back to the table much later than its
     neighbours gets its block drawn again.
+
+    A block is one flat list, row after row (:meth:`values`, :meth:`start`):
+    a list per row was two more objects a request to make, track and free,
+    each on a line of its own, cold again when its request reached a server
+    of a large fleet (``bench/cachesim.py``).
     """
 
-    __slots__ = ("_block", "_cache", "_current", "_current_rows", "_makers", "_name", "_streams")
+    __slots__ = (
+        "_block",
+        "_cache",
+        "_current",
+        "_current_values",
+        "_makers",
+        "_mask",
+        "_name",
+        "_streams",
+        "width",
+    )
 
     KEEP: ClassVar[int] = 8  # blocks kept per table
 
@@ -161,37 +176,44 @@ class WorkTable:
         self._name = name
         self._makers = tuple(makers)
         self._block = block
-        self._cache: OrderedDict[int, list[list[float]]] = OrderedDict()
-        self._current = -1
-        self._current_rows: list[list[float]] = []
-
-    @property
-    def width(self) -> int:
+        self._mask = block - 1
+        self.width = len(self._makers)
         """Values per row."""
-        return len(self._makers)
+        self._cache: OrderedDict[int, list[float]] = OrderedDict()
+        self._current = -1
+        self._current_values: list[float] = []
+
+    def values(self, i: int) -> list[float]:
+        """The values of request ``i``'s block, row after row (its own from :meth:`start`)."""
+        b = i // self._block
+        if b != self._current:
+            self._current_values = self._load(b)
+            self._current = b
+        return self._current_values
+
+    def start(self, i: int) -> int:
+        """Where request ``i``'s row starts in :meth:`values`."""
+        return (i & self._mask) * self.width
 
     def row(self, i: int) -> list[float]:
-        """Request ``i``'s values."""
-        b, offset = divmod(i, self._block)
-        if b != self._current:
-            self._current_rows = self._load(b)
-            self._current = b
-        return self._current_rows[offset]
+        """Request ``i``'s values (a copy)."""
+        at = self.start(i)
+        return self.values(i)[at : at + self.width]
 
-    def _load(self, b: int) -> list[list[float]]:
+    def _load(self, b: int) -> list[float]:
         cache = self._cache
-        rows = cache.get(b)
-        if rows is not None:
+        values = cache.get(b)
+        if values is not None:
             cache.move_to_end(b)
-            return rows
+            return values
         rng = self._streams.generator(self._name, b)
         n = self._block
         columns = [checked(make(rng)(n), f"the work of {self._name}") for make in self._makers]
-        rows = np.column_stack(columns).tolist() if columns else [[] for _ in range(n)]
-        cache[b] = rows
+        values = np.column_stack(columns).ravel().tolist() if columns else []
+        cache[b] = values
         if len(cache) > self.KEEP:
             cache.popitem(last=False)
-        return rows
+        return values
 
 
 def uniform_column(rng: np.random.Generator) -> BlockDraw:
