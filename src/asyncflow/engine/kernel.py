@@ -50,7 +50,7 @@ import gc
 import itertools
 import math
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any, Final
 
@@ -168,11 +168,11 @@ class Kernel:
             heappush(self.heap, (time, seq, callback, arg))
         return seq
 
-    def events(self) -> Iterator[tuple[float, int, Callback, Any]]:
+    def events(self) -> list[tuple[float, int, Callback, Any]]:
         """The pending events (cancelled ones included) as tuples, in the heap's order."""
         if NATIVE_EVENTS:
-            return ((e.time, e.seq, e.callback, e.arg) for e in self.heap)
-        return iter(self.heap)
+            return [(e.time, e.seq, e.callback, e.arg) for e in self.heap]
+        return list(self.heap)
 
     def cancel(self, handle: int) -> None:
         """Cancel a scheduled event; cancelling one that already ran is harmless."""
