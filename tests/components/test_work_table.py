@@ -112,6 +112,8 @@ def test_block_zero_is_refused() -> None:
 
 BAD_SAMPLES = [
     ([1.0, float("nan"), 2.0], "nan"),
+    ([3.0, 2.0, float("nan")], "nan"),
+    ([float("inf"), 0.0, -0.0], "inf"),
     ([float("inf")], "inf"),
     ([0.5, -float("inf")], "-inf"),
     ([0.0, 3.0, -0.25], "-0.25"),
@@ -137,7 +139,7 @@ def test_checked_shows_the_sample_as_a_plain_number(values: list[float], shown: 
 
 
 def test_checked_passes_finite_non_negative_samples() -> None:
-    values = np.array([0.0, 1e-12, 5.0])
+    values = np.array([0.0, 1e-12, 5.0, -0.0])
     assert checked(values, "x") is values
     assert checked(np.empty(0), "x").size == 0
 
