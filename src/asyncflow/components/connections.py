@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from heapq import heappush
 from typing import TYPE_CHECKING, Protocol
 
 from asyncflow.components.calls import BACKLOG, HANDSHAKING, SENDING, Call
 from asyncflow.components.context import RunContext
-from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.resource import Resource, Waiter
 from asyncflow.engine.timeouts import DeadlineQueue
 from asyncflow.metrics.phases import CONNECTION_WAIT, HANDSHAKE
@@ -310,8 +308,7 @@ def connecting_sender(
     round_trips = 1 + tls_round_trips
     latency = edge.latency
     record_transit = edge.record_transit
-    heap = ctx.kernel.heap
-    next_seq = ctx.kernel.next_seq
+    kernel = ctx.kernel
 
     def after_handshake(time: float, call: Call) -> None:
         if call.cancelled:
@@ -336,9 +333,6 @@ def connecting_sender(
         call.state = HANDSHAKING
         record_transit(time, time + delay)
         # The call goes out once the handshake is over (drops are decided then).
-        if NATIVE_EVENTS:
-            push_event(heap, Event(time + delay, next_seq(), after_handshake, call))
-        else:
-            heappush(heap, (time + delay, next_seq(), after_handshake, call))
+        kernel.push(time + delay, after_handshake, call)
 
     return send_connected

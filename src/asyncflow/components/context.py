@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from heapq import heappush
 from typing import Protocol
 
 from asyncflow.components.calls import DONE, FAILING, Call, node_index
-from asyncflow.engine.kernel import NATIVE_EVENTS, Event, Kernel, push_event
+from asyncflow.engine.kernel import Kernel
 from asyncflow.engine.streams import RandomStreams
 from asyncflow.metrics.levels import BinEdges, Level
 from asyncflow.metrics.phases import HOP_REPLY, SLOTS
@@ -110,11 +109,7 @@ class RunContext:
         delay = back.notice_delay(time)
         call.ph[HOP_REPLY] += delay
         call.state = FAILING
-        kernel = self.kernel
-        if NATIVE_EVENTS:
-            push_event(kernel.heap, Event(time + delay, kernel.next_seq(), self._noticed, call))
-        else:
-            heappush(kernel.heap, (time + delay, kernel.next_seq(), self._noticed, call))
+        self.kernel.push(time + delay, self._noticed, call)
 
     def _noticed(self, time: float, call: Call) -> None:
         """The error of a failed call reaches its caller."""

@@ -16,13 +16,11 @@ query``), or when the request's answer leaves the server that holds it
 
 from __future__ import annotations
 
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from asyncflow.components.calls import DONE, POOL_WAITING, SENDING, Call, settle
 from asyncflow.components.connections import hold
 from asyncflow.components.context import RunContext
-from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.resource import Resource, Waiter
 
 if TYPE_CHECKING:
@@ -148,14 +146,9 @@ class DbPool:
         call.pool = self
         call.waiter = waiter
         if self.timeout_s is not None:
-            kernel = self.ctx.kernel
-            call.ev = seq = kernel.next_seq()
-            pending = _Timeout(call, waiter)
-            at = time + self.timeout_s
-            if NATIVE_EVENTS:
-                push_event(kernel.heap, Event(at, seq, self._expire, pending))
-            else:
-                heappush(kernel.heap, (at, seq, self._expire, pending))
+            call.ev = self.ctx.kernel.push(
+                time + self.timeout_s, self._expire, _Timeout(call, waiter)
+            )
 
     def _granted(self, time: float, call: Call, waited: float) -> None:
         """A connection is the query's: open it if it is new, then send the query."""

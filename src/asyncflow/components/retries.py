@@ -19,14 +19,12 @@ streams of a run do not move when retries are added.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from asyncflow.components.calls import AWAITING, BACKING_OFF, DONE, SENDING, Call, settle
 from asyncflow.components.client import Client
 from asyncflow.components.context import RunContext
 from asyncflow.components.guards import RetryBudget, backoff_delay
-from asyncflow.engine.kernel import NATIVE_EVENTS, Event, push_event
 from asyncflow.engine.streams import blocks
 from asyncflow.metrics.phases import BACKOFF, FAILED_ATTEMPT
 
@@ -152,11 +150,7 @@ class Retrier:
         if parent is not None:
             kids = parent.kids
             kids[kids.index(failed)] = retry
-        kernel = self._ctx.kernel
-        if NATIVE_EVENTS:
-            push_event(kernel.heap, Event(time + delay, kernel.next_seq(), self._resend, retry))
-        else:
-            heappush(kernel.heap, (time + delay, kernel.next_seq(), self._resend, retry))
+        self._ctx.kernel.push(time + delay, self._resend, retry)
 
     def _resend(self, time: float, call: Call) -> None:
         """The backoff is over: send the attempt (unless its caller withdrew it)."""

@@ -160,7 +160,12 @@ class Kernel:
         return self.push(time, callback, arg)
 
     def push(self, time: float, callback: Callback, arg: Any = None) -> int:
-        """:meth:`schedule` without its check of ``time`` (a hot-path push, made callable)."""
+        """:meth:`schedule` without its check of ``time``, for times known to be valid.
+
+        For pushes off the hot path (retries, timeouts, handshakes, failures
+        noticed): one call in either core, where the hot path pushes an
+        event itself.
+        """
         seq = next(self._seq)
         if NATIVE_EVENTS:
             push_event(self.heap, Event(time, seq, callback, arg))

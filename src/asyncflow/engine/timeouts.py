@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from heapq import heappush
 from typing import Any
 
-from asyncflow.engine.kernel import NATIVE_EVENTS, Event, Kernel, push_event
+from asyncflow.engine.kernel import Kernel
 
 Expire = Callable[[float, Any], None]
 
@@ -35,14 +34,13 @@ class Deadline:
 class DeadlineQueue:
     """Items that expire ``timeout_s`` after they enter, oldest first."""
 
-    __slots__ = ("_entries", "_expire", "_heap", "_next_seq", "_pending", "timeout_s")
+    __slots__ = ("_entries", "_expire", "_kernel", "_pending", "timeout_s")
 
     def __init__(self, kernel: Kernel, timeout_s: float, expire: Expire) -> None:
         self.timeout_s = timeout_s
         self._expire = expire
         self._entries: deque[Deadline] = deque()
-        self._heap = kernel.heap
-        self._next_seq = kernel.next_seq
+        self._kernel = kernel
         self._pending = False
 
     def __len__(self) -> int:
@@ -73,10 +71,7 @@ class DeadlineQueue:
 
     def _arm(self, at: float) -> None:
         self._pending = True
-        if NATIVE_EVENTS:
-            push_event(self._heap, Event(at, self._next_seq(), self._sweep, None))
-        else:
-            heappush(self._heap, (at, self._next_seq(), self._sweep, None))
+        self._kernel.push(at, self._sweep, None)
 
     def _sweep(self, time: float, _: object) -> None:
         # Still marked pending while sweeping: an add() from inside an expiry
